@@ -1,0 +1,83 @@
+// Causal attention over the KV cache, one workgroup per (query token, head), streaming softmax.
+// q: [n_tokens, n_heads * hd]; k_cache, v_cache: [ctx, n_kv_heads * hd]; out like q.
+// Query t sits at position pos0 + t and sees cache rows 0 ..= pos0 + t. GQA: head h reads kv head
+// h / (n_heads / n_kv_heads). Keys are taken WG at a time: each thread scores one key, then the chunk's
+// probabilities update a running max/sum and the per-dimension accumulators (online softmax).
+
+struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, _pad: u32, scale: f32, _pad1: u32, _pad2: u32, _pad3: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(5) var<storage, read> v_cache: array<f32>;
+
+const WG: u32 = 64u;
+const MAX_HD: u32 = 256u;
+// Each thread owns MAX_HD / WG output dims at most.
+const DPT: u32 = MAX_HD / 64u;
+var<workgroup> qs: array<f32, MAX_HD>;
+var<workgroup> p: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  let hd = params.head_dim;
+  let kvh = h / (params.n_heads / params.n_kv_heads);
+  let q_base = (t * params.n_heads + h) * hd;
+  let kv_stride = params.n_kv_heads * hd;
+  let kv_off = kvh * hd;
+  for (var d = lid; d < hd; d += WG) { qs[d] = q[q_base + d] * params.scale; }
+  workgroupBarrier();
+
+  let n_keys = step.pos0 + t + 1u;
+  var m_run = -3.0e38;
+  var l_run = 0.0;
+  var acc: array<f32, DPT>;
+  for (var j0 = 0u; j0 < n_keys; j0 += WG) {
+    let j = j0 + lid;
+    var s = -3.0e38;
+    if (j < n_keys) {
+      s = 0.0;
+      let kb = j * kv_stride + kv_off;
+      for (var d = 0u; d < hd; d++) { s += qs[d] * k_cache[kb + d]; }
+    }
+    red[lid] = s;
+    workgroupBarrier();
+    for (var st = WG >> 1u; st > 0u; st >>= 1u) {
+      if (lid < st) { red[lid] = max(red[lid], red[lid + st]); }
+      workgroupBarrier();
+    }
+    let m_new = max(m_run, red[0]);
+    workgroupBarrier();
+    var e = 0.0;
+    if (j < n_keys) { e = exp(s - m_new); }
+    p[lid] = e;
+    red[lid] = e;
+    workgroupBarrier();
+    for (var st = WG >> 1u; st > 0u; st >>= 1u) {
+      if (lid < st) { red[lid] += red[lid + st]; }
+      workgroupBarrier();
+    }
+    let alpha = exp(m_run - m_new);
+    l_run = l_run * alpha + red[0];
+    m_run = m_new;
+    let n_here = min(WG, n_keys - j0);
+    for (var i = 0u; i < DPT; i++) {
+      let d = lid + i * WG;
+      if (d < hd) {
+        var a = acc[i] * alpha;
+        for (var jj = 0u; jj < n_here; jj++) {
+          a += p[jj] * v_cache[(j0 + jj) * kv_stride + kv_off + d];
+        }
+        acc[i] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < DPT; i++) {
+    let d = lid + i * WG;
+    if (d < hd) { out[q_base + d] = acc[i] / l_run; }
+  }
+}

@@ -1,0 +1,76 @@
+// y[m, row] = dot(W[row, :], x[m, :]) for m < step.n_tokens (prefill). W: [n, k] in any weights.wgsl format.
+// Register-tiled: a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
+// 16-wide K slices of x and of the dequantized W in workgroup memory.
+// Variants as in matvec.wgsl: HAS_BIAS, ACCUMULATE, OUT_AT_POS (output rows start at pos0).
+
+struct Params { n: u32, k: u32, x_offset: u32, _pad: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#if HAS_BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
+
+const TILE: u32 = 64u;
+const BK: u32 = 16u;
+// +1 column of padding keeps the strided reads below free of bank conflicts.
+var<workgroup> xs: array<array<f32, BK + 1u>, TILE>;
+var<workgroup> ws: array<array<f32, BK + 1u>, TILE>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let m0 = wid.y * TILE;
+  let n0 = wid.x * TILE;
+  let M = step.n_tokens;
+  let K = params.k;
+  // Loader mapping: 256 threads load 64 rows x 4 vec4 of each tile.
+  let lr = lid >> 2u;
+  let lk = (lid & 3u) << 2u;
+  var acc: array<array<f32, 4>, 4>;
+  for (var kt = 0u; kt < K; kt += BK) {
+    let k = kt + lk;
+    var xv = vec4<f32>(0.0);
+    if (m0 + lr < M && k < K) { xv = x[params.x_offset + (((m0 + lr) * K + k) >> 2u)]; }
+    var wv = vec4<f32>(0.0);
+    if (n0 + lr < params.n && k < K) { wv = w_load4(n0 + lr, k, K); }
+    xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
+    ws[lr][lk] = wv.x; ws[lr][lk + 1u] = wv.y; ws[lr][lk + 2u] = wv.z; ws[lr][lk + 3u] = wv.w;
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = xs[lid3.y + 16u * i][kk];
+        b[i] = ws[lid3.x + 16u * i][kk];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * b[j]; }
+      }
+    }
+    workgroupBarrier();
+  }
+#if OUT_AT_POS
+  let out_row0 = step.pos0;
+#else
+  let out_row0 = 0u;
+#endif
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid3.y + 16u * i;
+    if (m >= M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + lid3.x + 16u * j;
+      if (n >= params.n) { continue; }
+      var v = acc[i][j];
+#if HAS_BIAS
+      v += bias[n];
+#endif
+      let o = (out_row0 + m) * params.n + n;
+#if ACCUMULATE
+      y[o] += v;
+#else
+      y[o] = v;
+#endif
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight, one workgroup per row.
+// Rows = step.n_tokens * rows_per_token (rows_per_token = heads for qwen3's per-head q/k norm).
+// Variants: IN_PLACE (out is x), LAST_ROW (only the last token's row, written to out row 0: the final norm before
+// the logits), ROWS_AT_POS (rows start at pos0 * rows_per_token: K norm applied inside the KV cache).
+
+struct Params { dim: u32, rows_per_token: u32, eps: f32, _pad: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+#if IN_PLACE
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+#else
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+
+override WG: u32 = 64u;
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = flat_workgroup(wid, nwg);
+#if !LAST_ROW
+  if (r >= step.n_tokens * params.rows_per_token) { return; }
+#endif
+#if LAST_ROW
+  let in_row = step.n_tokens - 1u;
+  let out_row = 0u;
+#elif ROWS_AT_POS
+  let in_row = step.pos0 * params.rows_per_token + r;
+  let out_row = in_row;
+#else
+  let in_row = r;
+  let out_row = r;
+#endif
+  let d = params.dim;
+  var ss = 0.0;
+  for (var i = lid; i < d; i += WG) {
+    let v = x[in_row * d + i];
+    ss += v * v;
+  }
+  partial[lid] = ss;
+  workgroupBarrier();
+  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  let scale = inverseSqrt(partial[0] / f32(d) + params.eps);
+  for (var i = lid; i < d; i += WG) {
+#if IN_PLACE
+    x[out_row * d + i] = x[in_row * d + i] * scale * weight[i];
+#else
+    out[out_row * d + i] = x[in_row * d + i] * scale * weight[i];
+#endif
+  }
+}

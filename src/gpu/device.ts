@@ -1,0 +1,77 @@
+import { WebGPUUnavailableError, GPUDeviceLostError } from '../errors.ts';
+
+/** What the adapter offers that changes which kernel variants we pick. */
+export interface GpuCaps {
+  f16: boolean;
+  subgroups: boolean;
+  timestampQuery: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  adapterInfo: string;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  caps: GpuCaps;
+  /** Settles when the device is lost; `lostError` is set then. */
+  lost: Promise<GPUDeviceLostInfo>;
+  lostError?: GPUDeviceLostError;
+}
+
+/**
+ * Opens a GPU device with the largest buffer limits the adapter allows (models need big bindings) and the
+ * optional features we have kernels for.
+ */
+export async function openGpu(options: { powerPreference?: GPUPowerPreference } = {}): Promise<Gpu> {
+  const nav = (globalThis as { navigator?: Navigator }).navigator;
+  if (!nav?.gpu) {
+    throw new WebGPUUnavailableError(
+      'WebGPU is not available in this browser. Use a recent Chrome, Edge or Safari 26+; on Linux start Chrome with ' +
+        '--enable-unsafe-webgpu --enable-features=Vulkan or enable chrome://flags/#enable-unsafe-webgpu.',
+    );
+  }
+  const adapter = await nav.gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new WebGPUUnavailableError(
+      'WebGPU is present but no GPU adapter was found (blocklisted driver or GPU process crash). Update the GPU driver, ' +
+        'or enable chrome://flags/#enable-unsafe-webgpu and restart the browser.',
+    );
+  }
+  const want: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+  const requiredFeatures = want.filter((f) => adapter.features.has(f));
+  const L = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+      maxBufferSize: L.maxBufferSize,
+      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
+      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+    },
+  });
+  const info = adapter.info;
+  const gpu: Gpu = {
+    device,
+    caps: {
+      f16: device.features.has('shader-f16'),
+      subgroups: device.features.has('subgroups'),
+      timestampQuery: device.features.has('timestamp-query'),
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+      adapterInfo: [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' '),
+    },
+    lost: device.lost,
+  };
+  device.lost.then((l) => {
+    gpu.lostError = new GPUDeviceLostError(
+      `The GPU device was lost (${l.reason}: ${l.message || 'no detail'}). Reload the model with load() again; ` +
+        'if it repeats, the model may be too large for this GPU.',
+    );
+  });
+  return gpu;
+}

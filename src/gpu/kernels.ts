@@ -1,0 +1,220 @@
+import type { Gpu } from './device.ts';
+import { kernelSource, type KernelName } from './shaders.ts';
+import { declaredBindings } from './preprocess.ts';
+import { formatDefine, type GpuWeight } from './weights.ts';
+
+/** One recorded dispatch: pipeline and bind group made once at load, grid computed per step from the token count. */
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: (nTokens: number) => [number, number, number];
+}
+
+export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, nTokens: number): void {
+  const [x, y, z] = d.grid(nTokens);
+  if (x === 0 || y === 0 || z === 0) return;
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, d.bindGroup);
+  pass.dispatchWorkgroups(x, y, z);
+}
+
+const MAX_DIM = 65535;
+/** n workgroups laid out so no dimension passes the per-dimension limit (kernels use `flat_workgroup`). */
+export function grid1d(n: number): [number, number, number] {
+  return n <= MAX_DIM ? [n, 1, 1] : [MAX_DIM, Math.ceil(n / MAX_DIM), 1];
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+interface MakeOptions {
+  label: string;
+  defines?: string[];
+  constants?: Record<string, number>;
+  /** Static parameters for binding 0 (a uniform made once). */
+  params?: ArrayBuffer;
+  /** Storage bindings by number. */
+  buffers: Record<number, GPUBuffer | undefined>;
+  grid: (nTokens: number) => [number, number, number];
+}
+
+/**
+ * Builds dispatches. Pipelines are cached by kernel + variant + constants, so a 30-layer model compiles each variant
+ * once; everything is created at load, nothing per token.
+ */
+export class Kernels {
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  readonly created: GPUBuffer[] = [];
+
+  constructor(
+    readonly gpu: Gpu,
+    /** The per-step uniform (binding 1 of every kernel that reads `step`). */
+    readonly stepBuffer: GPUBuffer,
+  ) {}
+
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  /** Number of distinct pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  private pipeline(name: KernelName, code: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
+    const key = `${name}\n${JSON.stringify(constants)}\n${code}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ label: name, code });
+      p = this.device.createComputePipelineAsync({
+        label: name,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main', constants },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  uniform(label: string, data: ArrayBuffer): GPUBuffer {
+    const buf = this.device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+    buf.unmap();
+    this.created.push(buf);
+    return buf;
+  }
+
+  async make(name: KernelName, o: MakeOptions): Promise<Dispatch> {
+    const code = kernelSource(name, o.defines ?? []);
+    const pipeline = await this.pipeline(name, code, o.constants ?? {});
+    const entries: GPUBindGroupEntry[] = [];
+    // Auto layouts drop bindings the entry point never touches, so the shared `step` uniform is bound only when used.
+    const bindings = [...declaredBindings(code)].filter((b) => b !== 1 || /\bstep\./.test(code));
+    for (const b of bindings.sort((a, c) => a - c)) {
+      let buffer: GPUBuffer | undefined;
+      if (b === 0) buffer = o.params && this.uniform(`${o.label}.params`, o.params);
+      else if (b === 1) buffer = this.stepBuffer;
+      else buffer = o.buffers[b];
+      if (!buffer) throw new Error(`kernel ${name} (${o.label}) declares binding ${b} but none was given`);
+      entries.push({ binding: b, resource: { buffer } });
+    }
+    const bindGroup = this.device.createBindGroup({ label: o.label, layout: pipeline.getBindGroupLayout(0), entries });
+    return { label: o.label, pipeline, bindGroup, grid: o.grid };
+  }
+
+  // ---- one builder per operation --------------------------------------------------------------------------
+
+  /**
+   * y = x W^T (+ bias) for every token of the step. Returns the decode (matrix-vector) and the prefill
+   * (tiled matrix-matrix) dispatch; `pick` chooses by token count.
+   */
+  async linear(o: {
+    label: string;
+    w: GpuWeight;
+    x: GPUBuffer;
+    y: GPUBuffer;
+    bias?: GPUBuffer;
+    accumulate?: boolean;
+    outAtPos?: boolean;
+    /** Read x starting at this row (matvec only; used for the logits of the last row). */
+    xRow?: number;
+    decodeOnly?: boolean;
+  }): Promise<LinearOp> {
+    const defines = [formatDefine(o.w.format)];
+    if (o.bias) defines.push('HAS_BIAS');
+    if (o.accumulate) defines.push('ACCUMULATE');
+    if (o.outAtPos) defines.push('OUT_AT_POS');
+    const params = new Uint32Array([o.w.rows, o.w.cols, ((o.xRow ?? 0) * o.w.cols) / 4, 0]).buffer;
+    const buffers = { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales };
+    const ROWS = 4;
+    const vec = await this.make('matvec', {
+      label: `${o.label}.vec`, defines, params, buffers,
+      constants: { WG: 64, ROWS },
+      grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
+    });
+    if (o.decodeOnly) return { vec };
+    const mat = await this.make('matmul', {
+      label: `${o.label}.mat`, defines, params, buffers,
+      grid: (n) => [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1],
+    });
+    return { vec, mat };
+  }
+
+  rmsnorm(o: {
+    label: string; x: GPUBuffer; out?: GPUBuffer; weight: GPUBuffer; dim: number; eps: number;
+    rowsPerToken?: number; lastRow?: boolean; rowsAtPos?: boolean;
+  }): Promise<Dispatch> {
+    const defines: string[] = [];
+    if (!o.out) defines.push('IN_PLACE');
+    if (o.lastRow) defines.push('LAST_ROW');
+    if (o.rowsAtPos) defines.push('ROWS_AT_POS');
+    const rpt = o.rowsPerToken ?? 1;
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 2).set([o.dim, rpt]);
+    new Float32Array(params, 8, 1)[0] = o.eps;
+    return this.make('rmsnorm', {
+      label: o.label, defines, params, constants: { WG: 64 },
+      buffers: { 2: o.x, 3: o.out, 4: o.weight },
+      grid: (n) => (o.lastRow ? [1, 1, 1] : grid1d(n * rpt)),
+    });
+  }
+
+  /** `invFreq`: headDim/2 f32 values from `ropeInvFreq` (src/model/rope.ts). */
+  rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer }): Promise<Dispatch> {
+    const defines: string[] = [];
+    if (o.neox) defines.push('NEOX');
+    if (o.atPos) defines.push('AT_POS');
+    return this.make('rope', {
+      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, 0, 0]).buffer,
+      buffers: { 2: o.x, 4: o.invFreq },
+      grid: (n) => grid1d(ceilDiv((n * o.nHeads * o.headDim) / 2, 64)),
+    });
+  }
+
+  attention(o: { label: string; q: GPUBuffer; out: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; nHeads: number; nKvHeads: number; headDim: number }): Promise<Dispatch> {
+    if (o.headDim > 256) throw new Error(`head_dim ${o.headDim} > 256 is not supported by attention.wgsl`);
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
+    new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
+    return this.make('attention', {
+      label: o.label, params,
+      buffers: { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
+      grid: (n) => [o.nHeads, n, 1],
+    });
+  }
+
+  siluMul(o: { label: string; gate: GPUBuffer; up: GPUBuffer; n: number }): Promise<Dispatch> {
+    return this.make('silu_mul', {
+      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
+      buffers: { 2: o.gate, 4: o.up },
+      grid: (n) => grid1d(ceilDiv(n * o.n, 64)),
+    });
+  }
+
+  embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer }): Promise<Dispatch> {
+    return this.make('embedding', {
+      label: o.label, defines: [formatDefine(o.table.format)],
+      params: new Uint32Array([o.table.cols, 0, 0, 0]).buffer,
+      buffers: { 2: o.ids, 3: o.out, 8: o.table.data, 9: o.table.scales },
+      grid: (n) => [n, 1, 1],
+    });
+  }
+
+  argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number }): Promise<Dispatch> {
+    return this.make('argmax', {
+      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
+      buffers: { 2: o.logits, 3: o.result },
+      grid: () => [1, 1, 1],
+    });
+  }
+}
+
+export interface LinearOp {
+  vec: Dispatch;
+  mat?: Dispatch;
+}
+
+/** Matrix-vector for a single token, tiled matrix-matrix for more. */
+export function pickLinear(op: LinearOp, nTokens: number): Dispatch {
+  return nTokens === 1 || !op.mat ? op.vec : op.mat;
+}

@@ -1,0 +1,89 @@
+/**
+ * Shared vocabulary of the engine: tensor element types, tensor descriptions and the model config.
+ * Tensor names are canonical GGUF names (`blk.3.attn_q.weight`); safetensors names are mapped to them.
+ */
+
+/** Element types a tensor can have. Values are ggml's `ggml_type` ids, as stored in GGUF. */
+export enum GgmlType {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  BF16 = 30,
+}
+
+/** Types the engine can compute with (the GPU kernels have a variant for each). */
+export const SUPPORTED_TENSOR_TYPES: readonly GgmlType[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
+
+/** One tensor in a model file. */
+export interface TensorInfo {
+  /** Canonical GGUF-style name, e.g. `blk.0.attn_q.weight`. */
+  name: string;
+  type: GgmlType;
+  /**
+   * Row-major logical shape, outermost first: a weight matrix that maps `cols` inputs to `rows` outputs is
+   * `[rows, cols]`. (GGUF stores `ne` innermost first, so this is `ne` reversed.)
+   */
+  shape: number[];
+  /** Absolute byte offset of the tensor's data within its file. */
+  offset: number;
+  /** Bytes of data. */
+  byteLength: number;
+  /** Which file of a multi-file model holds it (0 for single-file models). */
+  fileIndex?: number;
+}
+
+export type Architecture = 'llama' | 'qwen2' | 'qwen3';
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3'];
+
+/**
+ * How RoPE pairs dimensions within a head:
+ * - `normal`: adjacent pairs (x[2i], x[2i+1]) — ggml rope mode 0, what llama.cpp uses for GGUF `llama`
+ *   (the converter permutes Q/K rows so this matches HF's rotate-half);
+ * - `neox`: halves (x[i], x[i + d/2]) — HF rotate-half; GGUF `qwen2`/`qwen3`, and every safetensors model.
+ */
+export type RopeStyle = 'normal' | 'neox';
+
+export type RopeScaling =
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContextLength: number }
+  | { type: 'linear'; factor: number };
+
+export interface ModelConfig {
+  arch: Architecture;
+  vocabSize: number;
+  /** Hidden size (n_embd). */
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ffnDim: number;
+  /** Context length the model was trained for. */
+  contextLength: number;
+  normEps: number;
+  ropeTheta: number;
+  ropeStyle: RopeStyle;
+  ropeScaling?: RopeScaling;
+  /** No separate `output.weight`: logits use `token_embd.weight`. */
+  tiedEmbeddings: boolean;
+  /** Q/K/V projections have biases (qwen2). */
+  qkvBias: boolean;
+  /** Per-head RMSNorm on Q and K before RoPE (qwen3). */
+  qkNorm: boolean;
+}

@@ -1,0 +1,17 @@
+/** What the engine needs from any tokenizer (GGUF-embedded vocabularies or HF `tokenizer.json`). */
+export interface Tokenizer {
+  readonly vocabSize: number;
+  /** Beginning-of-sequence id, if the model uses one. */
+  readonly bosId: number | undefined;
+  /** Ids that end generation (EOS, EOT, `<|im_end|>` ...). */
+  readonly eosIds: readonly number[];
+  /** Whether `encode` should prepend BOS by default (GGUF `tokenizer.ggml.add_bos_token`, HF post-processor). */
+  readonly addBosByDefault: boolean;
+  /**
+   * Text to ids. `addBos` defaults to `addBosByDefault`. Special-token strings in the text (e.g. `<|im_start|>`)
+   * are matched as single tokens when `parseSpecial` is true (default true), as llama.cpp does for chat prompts.
+   */
+  encode(text: string, options?: { addBos?: boolean; parseSpecial?: boolean }): number[];
+  /** Ids to text. Special/control tokens are dropped unless `keepSpecial`. */
+  decode(ids: readonly number[], options?: { keepSpecial?: boolean }): string;
+}
