@@ -1,6 +1,6 @@
 import { GgmlType } from '../model/types.ts';
 import { ggmlTypeName } from '../formats/ggml-types.ts';
-import { UnsupportedModelError } from '../errors.ts';
+import { ModelFormatError, ModelTooLargeError, UnsupportedModelError } from '../errors.ts';
 
 /** Storage formats the kernels read (each is a `FMT_*` variant of shaders/weights.wgsl). */
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
@@ -82,4 +82,73 @@ export function uploadWeight(device: GPUDevice, name: string, type: GgmlType, sh
 export function uploadF32(device: GPUDevice, name: string, values: Float32Array): GPUBuffer {
   return createFilled(device, name, new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+}
+
+/** A tensor as it arrives from a model file. */
+export interface RawTensor {
+  name: string;
+  type: GgmlType;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/**
+ * The model's tensors on the GPU, filled one tensor at a time as bytes arrive (so the file never has to sit whole in
+ * memory). Matrices keep their format; vectors (norms, biases, rope factors) become f32.
+ */
+export class WeightStore {
+  readonly matrices = new Map<string, GpuWeight>();
+  readonly vectors = new Map<string, { buffer: GPUBuffer; values: Float32Array }>();
+  bytes = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBinding: number,
+    private readonly toF32: (t: RawTensor) => Float32Array,
+  ) {}
+
+  add(t: RawTensor): void {
+    if (t.bytes.byteLength > this.maxBinding) {
+      throw new ModelTooLargeError(
+        `Tensor ${t.name} needs ${(t.bytes.byteLength / 2 ** 20).toFixed(0)} MiB in one GPU buffer but this GPU binds at most ` +
+          `${(this.maxBinding / 2 ** 20).toFixed(0)} MiB. Use a more strongly quantized file (Q4_0) or a smaller model.`,
+      );
+    }
+    if (t.shape.length === 1) {
+      const values = this.toF32(t);
+      const buffer = uploadF32(this.device, t.name, values);
+      this.vectors.set(t.name, { buffer, values });
+      this.bytes += buffer.size;
+    } else {
+      const w = uploadWeight(this.device, t.name, t.type, t.shape, t.bytes);
+      this.matrices.set(t.name, w);
+      this.bytes += w.bytes;
+    }
+  }
+
+  matrix(name: string): GpuWeight {
+    const w = this.matrices.get(name);
+    if (!w) throw new ModelFormatError(`The model file has no tensor ${name}; it is incomplete or not a supported layout.`);
+    return w;
+  }
+
+  vector(name: string): GPUBuffer {
+    const v = this.vectors.get(name);
+    if (!v) throw new ModelFormatError(`The model file has no tensor ${name}; it is incomplete or not a supported layout.`);
+    return v.buffer;
+  }
+
+  optionalVector(name: string): GPUBuffer | undefined {
+    return this.vectors.get(name)?.buffer;
+  }
+
+  destroy(): void {
+    for (const w of this.matrices.values()) {
+      w.data.destroy();
+      w.scales?.destroy();
+    }
+    for (const v of this.vectors.values()) v.buffer.destroy();
+    this.matrices.clear();
+    this.vectors.clear();
+  }
 }

@@ -1,0 +1,144 @@
+/**
+ * The page-side handle to a loaded model. Calls go to the worker (or, in-page mode, straight to the API object);
+ * `generate` turns the worker's chunk callbacks into an async iterator.
+ */
+import * as Comlink from 'comlink';
+import type { EngineApi, GenerateRequestOptions } from './worker/api.ts';
+import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
+import { AbortError, EngineStateError } from './errors.ts';
+
+export interface GenerateCallOptions extends GenerateRequestOptions {
+  /** Stops generation; the stream ends with finishReason 'abort'. */
+  signal?: AbortSignal;
+}
+
+type Remote = {
+  [K in keyof EngineApi]: (...a: Parameters<EngineApi[K]>) => Promise<Awaited<ReturnType<EngineApi[K]>>>;
+};
+
+/**
+ * Chunks of one generation as they are produced. Iterate it with `for await`; `result` settles with the full text,
+ * finish reason and stats (time to first token, tokens/s) when generation ends.
+ */
+export class GenerationStream implements AsyncIterable<GenerationChunk> {
+  private readonly queue: GenerationChunk[] = [];
+  private wake?: () => void;
+  private ended = false;
+  private error: unknown;
+  readonly result: Promise<GenerationResult>;
+
+  /** @internal */
+  constructor(start: (push: (c: GenerationChunk) => void) => Promise<GenerationResult>, private readonly stop: () => void) {
+    this.result = start((c) => {
+      this.queue.push(c);
+      this.wake?.();
+    }).then(
+      (r) => { this.finish(); return r; },
+      (e) => { this.error = e; this.finish(); throw e; },
+    );
+    // The iterator rethrows; a caller that only iterates must not also see an unhandled rejection.
+    this.result.catch(() => {});
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  /** Stops the generation (same as aborting the signal). */
+  abort(): void {
+    this.stop();
+  }
+
+  /** All the text, once generation ends. */
+  async text(): Promise<string> {
+    return (await this.result).text;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<GenerationChunk> {
+    for (;;) {
+      if (this.queue.length) {
+        yield this.queue.shift()!;
+        continue;
+      }
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
+
+let nextId = 1;
+
+export class Engine {
+  private disposed = false;
+
+  /** @internal */
+  constructor(
+    private readonly api: Remote,
+    /** What the model is: architecture, sizes, context, GPU memory, load time. */
+    readonly info: ModelInfo,
+    private readonly wrap: <T extends object>(f: T) => T,
+    private readonly terminate: () => void,
+  ) {}
+
+  /** Streams a completion of `prompt` (text, or token ids). */
+  generate(prompt: string | number[], options: GenerateCallOptions = {}): GenerationStream {
+    this.check();
+    const { signal, ...rest } = options;
+    const id = nextId++;
+    const stop = () => void this.api.abort(id);
+    if (signal?.aborted) {
+      return new GenerationStream(() => Promise.reject(new AbortError('The signal was already aborted.')), stop);
+    }
+    signal?.addEventListener('abort', stop, { once: true });
+    return new GenerationStream(
+      (push) => this.api.generate(id, prompt, rest, this.wrap(push)).finally(() => signal?.removeEventListener('abort', stop)),
+      stop,
+    );
+  }
+
+  /** The whole completion at once. */
+  complete(prompt: string | number[], options: GenerateCallOptions = {}): Promise<GenerationResult> {
+    return this.generate(prompt, options).result;
+  }
+
+  tokenize(text: string, options: { addBos?: boolean } = {}): Promise<number[]> {
+    this.check();
+    return this.api.tokenize(text, options.addBos);
+  }
+
+  detokenize(ids: number[]): Promise<string> {
+    this.check();
+    return this.api.detokenize(ids);
+  }
+
+  /** Next-token logits after `ids` (fed from position 0). */
+  logits(ids: number[]): Promise<Float32Array> {
+    this.check();
+    return this.api.logits(ids);
+  }
+
+  /** Frees the GPU memory and stops the worker. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      await this.api.dispose();
+    } finally {
+      this.terminate();
+    }
+  }
+
+  private check(): void {
+    if (this.disposed) throw new EngineStateError('This engine was disposed; call load() again.');
+  }
+}
+
+/** @internal Helpers for index.ts to build an Engine over a worker or in-page. */
+export const remoteWrap = <T extends object>(f: T): T => Comlink.proxy(f) as unknown as T;
+export const localWrap = <T extends object>(f: T): T => f;
+export type { Remote };

@@ -1,0 +1,51 @@
+/**
+ * The engine's message surface: what the page may ask of the thread that owns the model. The worker exposes it with
+ * comlink; in-page mode (`load(src, { worker: false })`) calls it directly.
+ */
+import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOptions } from '../runtime/engine-core.ts';
+import type { LoadProgress } from '../loader/load-model.ts';
+import type { ModelSource } from '../loader/stream-reader.ts';
+import { EngineStateError } from '../errors.ts';
+
+export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
+export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
+
+export function createEngineApi() {
+  let core: EngineCore | undefined;
+  // AbortSignals do not cross postMessage: the page aborts by request id instead.
+  const controllers = new Map<number, AbortController>();
+  const need = (): EngineCore => {
+    if (!core) throw new EngineStateError('No model is loaded; call load() first.');
+    return core;
+  };
+  return {
+    async load(source: ModelSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
+      core?.dispose();
+      core = undefined;
+      core = await EngineCore.load(source, { ...options, onProgress });
+      return core.info();
+    },
+    async generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
+      const ac = new AbortController();
+      controllers.set(id, ac);
+      try {
+        return await need().generate(prompt, { ...options, signal: ac.signal }, onChunk);
+      } finally {
+        controllers.delete(id);
+      }
+    },
+    abort(id: number): void {
+      controllers.get(id)?.abort();
+    },
+    info: () => need().info(),
+    tokenize: (text: string, addBos?: boolean) => need().tokenize(text, addBos),
+    detokenize: (ids: number[]) => need().detokenize(ids),
+    logits: (ids: number[]) => need().logits(ids),
+    dispose(): void {
+      core?.dispose();
+      core = undefined;
+    },
+  };
+}
+
+export type EngineApi = ReturnType<typeof createEngineApi>;
