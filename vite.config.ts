@@ -1,6 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve, normalize, sep } from 'node:path';
+import { fixtureMiddleware } from './test/fixture-server.ts';
 
 /** Repo-relative folder with the offline test data (models, tokenizers, templates). Never copied into the repo. */
 export const SHARED_DIR = resolve(import.meta.dirname, '..', 'shared');
@@ -46,6 +47,8 @@ export function serveShared(): Plugin {
         res.setHeader('Content-Length', String(size));
         createReadStream(file).pipe(res);
       });
+      // Random-weight fixture models, generated on request (test/fixture-server.ts).
+      server.middlewares.use('/fixtures', fixtureMiddleware);
     },
   };
 }
