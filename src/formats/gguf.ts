@@ -1,0 +1,393 @@
+/**
+ * GGUF (v2/v3) header parser: metadata key/values and tensor descriptions. Tensor data is not read here;
+ * the loader streams it from `TensorInfo.offset` later.
+ *
+ * Format (little-endian): magic "GGUF", u32 version, u64 tensor count, u64 kv count, kv pairs, tensor infos,
+ * padding up to `general.alignment`, tensor data. Strings are u64 length + UTF-8 bytes.
+ */
+import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import type { GgmlType, TensorInfo } from '../model/types.ts';
+import { ggmlBlockSize, ggmlTypeByteLength, ggmlTypeName } from './ggml-types.ts';
+
+/**
+ * A metadata value as returned by the parser:
+ * - u8/i8/u16/i16/u32/i32/f32/f64 scalars: `number`;
+ * - u64/i64 scalars: `number` when it is a safe integer, else `bigint`;
+ * - bool: `boolean`; string: `string`;
+ * - arrays: `string[]` for strings, `boolean[]` for bools, typed arrays for fixed-width numbers
+ *   (Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array),
+ *   and `(number | bigint)[]` for u64/i64 (each element as for scalars). Nested arrays are rejected.
+ */
+export type GgufArray =
+  | string[]
+  | boolean[]
+  | (number | bigint)[]
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
+export type GgufValue = number | bigint | boolean | string | GgufArray;
+export type GgufMetadata = ReadonlyMap<string, GgufValue>;
+
+export interface GgufHeader {
+  /** 2 or 3 (they differ only in v1's 32-bit counts, which we refuse). */
+  version: number;
+  metadata: Map<string, GgufValue>;
+  /** Shapes row-major (GGUF `ne` reversed); offsets absolute. */
+  tensors: TensorInfo[];
+  /** `general.alignment`, default 32. */
+  alignment: number;
+  /** Absolute offset of the tensor data section (end of header rounded up to `alignment`). */
+  dataOffset: number;
+}
+
+const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian u32
+const DEFAULT_ALIGNMENT = 32;
+const GGML_MAX_DIMS = 4;
+// Sanity limits: far above any real model, low enough that a corrupt count fails fast instead of looping
+// or allocating gigabytes.
+const MAX_TENSORS = 1 << 20;
+const MAX_KV = 1 << 20;
+const MAX_STRING_BYTES = 1 << 28;
+const MAX_ARRAY_LENGTH = 1 << 28;
+
+enum ValueType {
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
+}
+
+/** Byte width of fixed-size value types (strings and arrays are variable). */
+const FIXED_WIDTH: Record<number, number> = {
+  [ValueType.U8]: 1, [ValueType.I8]: 1, [ValueType.BOOL]: 1,
+  [ValueType.U16]: 2, [ValueType.I16]: 2,
+  [ValueType.U32]: 4, [ValueType.I32]: 4, [ValueType.F32]: 4,
+  [ValueType.U64]: 8, [ValueType.I64]: 8, [ValueType.F64]: 8,
+};
+
+/** Thrown inside the reader when the buffer ends before the header does; caught by `parseGgufHeader`. */
+class NeedMore {
+  constructor(readonly total: number) {}
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+class Reader {
+  pos = 0;
+  private readonly view: DataView;
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Ensures `n` more bytes are present, else asks for at least that many. */
+  need(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new NeedMore(this.pos + n);
+  }
+  u8(): number { this.need(1); return this.view.getUint8(this.pos++); }
+  i8(): number { this.need(1); return this.view.getInt8(this.pos++); }
+  u16(): number { this.need(2); const v = this.view.getUint16(this.pos, true); this.pos += 2; return v; }
+  i16(): number { this.need(2); const v = this.view.getInt16(this.pos, true); this.pos += 2; return v; }
+  u32(): number { this.need(4); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
+  i32(): number { this.need(4); const v = this.view.getInt32(this.pos, true); this.pos += 4; return v; }
+  f32(): number { this.need(4); const v = this.view.getFloat32(this.pos, true); this.pos += 4; return v; }
+  f64(): number { this.need(8); const v = this.view.getFloat64(this.pos, true); this.pos += 8; return v; }
+  u64(): bigint { this.need(8); const v = this.view.getBigUint64(this.pos, true); this.pos += 8; return v; }
+  i64(): bigint { this.need(8); const v = this.view.getBigInt64(this.pos, true); this.pos += 8; return v; }
+
+  /** A u64 that must fit in a JS number and stay below `max` (counts, lengths, offsets). */
+  count(what: string, max: number): number {
+    const v = this.u64();
+    if (v > BigInt(max)) {
+      throw new ModelFormatError(`GGUF ${what} is ${v}, more than the limit of ${max}: the file is corrupt.`);
+    }
+    return Number(v);
+  }
+
+  string(what: string): string {
+    const len = this.count(`${what} length`, MAX_STRING_BYTES);
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    return decodeUtf8(this.bytes, start, this.pos);
+  }
+
+  /** Copies `n` elements of `width` bytes into a fresh aligned buffer (the source offset may be unaligned). */
+  rawCopy(n: number, width: number): ArrayBuffer {
+    const byteLen = n * width;
+    this.need(byteLen);
+    const out = new ArrayBuffer(byteLen);
+    new Uint8Array(out).set(this.bytes.subarray(this.pos, this.pos + byteLen));
+    this.pos += byteLen;
+    return out;
+  }
+}
+
+/** ASCII fast path for the many short vocab strings; everything else goes to TextDecoder. */
+function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 32) {
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const b = bytes[i];
+      if (b >= 0x80) return utf8.decode(bytes.subarray(start, end));
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
+  return utf8.decode(bytes.subarray(start, end));
+}
+
+function bigToNumberIfSafe(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function readScalar(r: Reader, type: number, key: string): number | bigint | boolean | string {
+  switch (type) {
+    case ValueType.U8: return r.u8();
+    case ValueType.I8: return r.i8();
+    case ValueType.U16: return r.u16();
+    case ValueType.I16: return r.i16();
+    case ValueType.U32: return r.u32();
+    case ValueType.I32: return r.i32();
+    case ValueType.F32: return r.f32();
+    case ValueType.F64: return r.f64();
+    case ValueType.U64: return bigToNumberIfSafe(r.u64());
+    case ValueType.I64: return bigToNumberIfSafe(r.i64());
+    case ValueType.BOOL: {
+      const b = r.u8();
+      if (b > 1) throw new ModelFormatError(`GGUF key "${key}" holds bool byte ${b} (not 0 or 1): the file is corrupt.`);
+      return b === 1;
+    }
+    case ValueType.STRING: return r.string(`value of "${key}"`);
+    default:
+      throw new ModelFormatError(`GGUF key "${key}" has unknown value type ${type}: the file is corrupt or from a newer format.`);
+  }
+}
+
+function readArray(r: Reader, key: string): GgufArray {
+  const elemType = r.u32();
+  const n = r.count(`array length of "${key}"`, MAX_ARRAY_LENGTH);
+  const width = FIXED_WIDTH[elemType];
+  if (width !== undefined && elemType !== ValueType.BOOL && elemType !== ValueType.U64 && elemType !== ValueType.I64) {
+    const buf = r.rawCopy(n, width);
+    switch (elemType) {
+      case ValueType.U8: return new Uint8Array(buf);
+      case ValueType.I8: return new Int8Array(buf);
+      case ValueType.U16: return new Uint16Array(buf);
+      case ValueType.I16: return new Int16Array(buf);
+      case ValueType.U32: return new Uint32Array(buf);
+      case ValueType.I32: return new Int32Array(buf);
+      case ValueType.F32: return new Float32Array(buf);
+      case ValueType.F64: return new Float64Array(buf);
+    }
+  }
+  // Ask for a lower bound of the whole array at once rather than element by element (a string is >= 8 bytes).
+  r.need(n * (elemType === ValueType.STRING ? 8 : (width ?? 0)));
+  if (elemType === ValueType.STRING) {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = r.string(`element ${i} of "${key}"`);
+    return out;
+  }
+  if (elemType === ValueType.BOOL) {
+    const out = new Array<boolean>(n);
+    for (let i = 0; i < n; i++) out[i] = readScalar(r, elemType, key) as boolean;
+    return out;
+  }
+  if (elemType === ValueType.U64 || elemType === ValueType.I64) {
+    const out = new Array<number | bigint>(n);
+    for (let i = 0; i < n; i++) out[i] = readScalar(r, elemType, key) as number | bigint;
+    return out;
+  }
+  if (elemType === ValueType.ARRAY) {
+    throw new ModelFormatError(`GGUF key "${key}" is a nested array, which GGUF readers do not support: the file is corrupt.`);
+  }
+  throw new ModelFormatError(`GGUF key "${key}" is an array of unknown value type ${elemType}: the file is corrupt or from a newer format.`);
+}
+
+function readValue(r: Reader, key: string): GgufValue {
+  const type = r.u32();
+  return type === ValueType.ARRAY ? readArray(r, key) : readScalar(r, type, key);
+}
+
+/**
+ * Parses the header from the first bytes of a GGUF file.
+ *
+ * Returns `{ needBytes }` (a total prefix length worth having, always > `bytes.length`) when `bytes` ends inside
+ * the header: read that many bytes (or the whole file if it is shorter) and call again. If the whole file was
+ * given and it still asks for more, the file is truncated. Throws ModelFormatError for corrupt input and
+ * UnsupportedModelError for GGUF v1.
+ */
+export function parseGgufHeader(bytes: Uint8Array): GgufHeader | { needBytes: number } {
+  try {
+    return parse(new Reader(bytes));
+  } catch (e) {
+    if (e instanceof NeedMore) {
+      // Grow geometrically so a streaming caller re-parses O(log n) times, not once per small read.
+      return { needBytes: Math.max(e.total, Math.min(bytes.length * 2, bytes.length + (64 << 20)), 4096) };
+    }
+    throw e;
+  }
+}
+
+function parse(r: Reader): GgufHeader {
+  const magic = r.u32();
+  if (magic !== GGUF_MAGIC) {
+    throw new ModelFormatError(
+      `Not a GGUF file: the first 4 bytes are 0x${magic.toString(16).padStart(8, '0')} (little-endian), not "GGUF". Check the URL points to a .gguf model file.`,
+    );
+  }
+  const version = r.u32();
+  if (version === 1) {
+    throw new UnsupportedModelError('GGUF version 1 is not supported (it predates 64-bit counts); re-convert the model with a current llama.cpp.');
+  }
+  if ((version & 0xffff) === 0 && version !== 0) {
+    throw new ModelFormatError(`GGUF version field reads ${version}: this looks like a big-endian GGUF file, which llmo cannot read.`);
+  }
+  if (version !== 2 && version !== 3) {
+    throw new ModelFormatError(`Unknown GGUF version ${version} (llmo reads versions 2 and 3).`);
+  }
+
+  const nTensors = r.count('tensor count', MAX_TENSORS);
+  const nKv = r.count('metadata key count', MAX_KV);
+
+  const metadata = new Map<string, GgufValue>();
+  for (let i = 0; i < nKv; i++) {
+    const key = r.string(`key #${i}`);
+    if (metadata.has(key)) throw new ModelFormatError(`GGUF metadata key "${key}" appears twice: the file is corrupt.`);
+    metadata.set(key, readValue(r, key));
+  }
+
+  let alignment = DEFAULT_ALIGNMENT;
+  const alignValue = metadata.get('general.alignment');
+  if (alignValue !== undefined) {
+    if (typeof alignValue !== 'number' || !Number.isInteger(alignValue) || alignValue <= 0 || (alignValue & (alignValue - 1)) !== 0) {
+      throw new ModelFormatError(`GGUF general.alignment is ${String(alignValue)}; it must be a power of two.`);
+    }
+    alignment = alignValue;
+  }
+
+  const raw: { name: string; ne: number[]; type: number; rel: number }[] = [];
+  const names = new Set<string>();
+  for (let i = 0; i < nTensors; i++) {
+    const name = r.string(`name of tensor #${i}`);
+    if (names.has(name)) throw new ModelFormatError(`GGUF tensor "${name}" appears twice: the file is corrupt.`);
+    names.add(name);
+    const nDims = r.u32();
+    if (nDims > GGML_MAX_DIMS) {
+      throw new ModelFormatError(`GGUF tensor "${name}" has ${nDims} dimensions (at most ${GGML_MAX_DIMS}): the file is corrupt.`);
+    }
+    const ne: number[] = [];
+    let elems = 1;
+    for (let d = 0; d < nDims; d++) {
+      const n = r.count(`dimension ${d} of tensor "${name}"`, Number.MAX_SAFE_INTEGER);
+      ne.push(n);
+      elems *= n;
+      if (!Number.isSafeInteger(elems)) {
+        throw new ModelFormatError(`GGUF tensor "${name}" has an impossible element count (shape ${ne.join('x')}...): the file is corrupt.`);
+      }
+    }
+    const type = r.u32();
+    const rel = r.count(`data offset of tensor "${name}"`, Number.MAX_SAFE_INTEGER);
+    raw.push({ name, ne, type, rel });
+  }
+
+  const dataOffset = Math.ceil(r.pos / alignment) * alignment;
+  const tensors = raw.map(({ name, ne, type, rel }): TensorInfo => {
+    if (rel % alignment !== 0) {
+      throw new ModelFormatError(`GGUF tensor "${name}" has data offset ${rel}, not a multiple of the alignment ${alignment}: the file is corrupt.`);
+    }
+    return { name, type: type as GgmlType, shape: ne.slice().reverse(), offset: dataOffset + rel, byteLength: tensorBytes(name, type, ne) };
+  });
+
+  return { version, metadata, tensors, alignment, dataOffset };
+}
+
+function tensorBytes(name: string, type: number, ne: number[]): number {
+  const elems = ne.reduce((a, b) => a * b, 1);
+  try {
+    // Rows are whole blocks in ggml, so the innermost dimension (not just the total) must divide evenly.
+    const block = ggmlBlockSize(type);
+    if (ne.length > 0 && ne[0] % block !== 0) {
+      throw new ModelFormatError(`its row length ${ne[0]} is not a multiple of the ${ggmlTypeName(type)} block size ${block}`);
+    }
+    return ggmlTypeByteLength(type, elems);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ModelFormatError(`GGUF tensor "${name}" (type ${ggmlTypeName(type)}, shape ${ne.slice().reverse().join('x')}): ${why}`, { cause: e });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Typed accessors. Each throws a ModelFormatError naming the key when it is missing (and no fallback was
+// given) or has the wrong type. Pass `undefined` as the fallback to get `T | undefined` for optional keys.
+
+function missing(key: string): never {
+  throw new ModelFormatError(`GGUF metadata key "${key}" is missing; the file was not converted with the metadata llmo needs.`);
+}
+
+function wrongType(key: string, want: string, got: unknown): never {
+  const desc = Array.isArray(got) ? 'an array' : ArrayBuffer.isView(got) ? `a ${got.constructor.name}` : `a ${typeof got}`;
+  throw new ModelFormatError(`GGUF metadata key "${key}" should be ${want} but is ${desc}.`);
+}
+
+export function ggufString(meta: GgufMetadata, key: string): string;
+export function ggufString<F>(meta: GgufMetadata, key: string, fallback: F): string | F;
+export function ggufString(meta: GgufMetadata, key: string, ...fallback: unknown[]): unknown {
+  const v = meta.get(key);
+  if (v === undefined) return fallback.length ? fallback[0] : missing(key);
+  if (typeof v !== 'string') wrongType(key, 'a string', v);
+  return v;
+}
+
+/** Any numeric scalar (integer or float); u64/i64 values beyond 2^53 are rejected. */
+export function ggufNumber(meta: GgufMetadata, key: string): number;
+export function ggufNumber<F>(meta: GgufMetadata, key: string, fallback: F): number | F;
+export function ggufNumber(meta: GgufMetadata, key: string, ...fallback: unknown[]): unknown {
+  const v = meta.get(key);
+  if (v === undefined) return fallback.length ? fallback[0] : missing(key);
+  if (typeof v === 'bigint') throw new ModelFormatError(`GGUF metadata key "${key}" is ${v}, too large to be a usable number.`);
+  if (typeof v !== 'number') wrongType(key, 'a number', v);
+  return v;
+}
+
+export function ggufBool(meta: GgufMetadata, key: string): boolean;
+export function ggufBool<F>(meta: GgufMetadata, key: string, fallback: F): boolean | F;
+export function ggufBool(meta: GgufMetadata, key: string, ...fallback: unknown[]): unknown {
+  const v = meta.get(key);
+  if (v === undefined) return fallback.length ? fallback[0] : missing(key);
+  if (typeof v !== 'boolean') wrongType(key, 'a bool', v);
+  return v;
+}
+
+export function ggufStringArray(meta: GgufMetadata, key: string): string[];
+export function ggufStringArray<F>(meta: GgufMetadata, key: string, fallback: F): string[] | F;
+export function ggufStringArray(meta: GgufMetadata, key: string, ...fallback: unknown[]): unknown {
+  const v = meta.get(key);
+  if (v === undefined) return fallback.length ? fallback[0] : missing(key);
+  if (!Array.isArray(v) || (v.length > 0 && typeof v[0] !== 'string')) wrongType(key, 'an array of strings', v);
+  return v;
+}
+
+/** A numeric array of any element type (typed array or plain array of numbers). */
+export function ggufNumberArray(meta: GgufMetadata, key: string): ArrayLike<number>;
+export function ggufNumberArray<F>(meta: GgufMetadata, key: string, fallback: F): ArrayLike<number> | F;
+export function ggufNumberArray(meta: GgufMetadata, key: string, ...fallback: unknown[]): unknown {
+  const v = meta.get(key);
+  if (v === undefined) return fallback.length ? fallback[0] : missing(key);
+  if (ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
+  return wrongType(key, 'an array of numbers', v);
+}

@@ -1,0 +1,245 @@
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GgmlType, type ModelConfig, type TensorInfo } from '../model/types.ts';
+import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { parseGgufHeader, type GgufHeader } from './gguf.ts';
+import { configFromGguf, configFromHf, expectedTensorShapes, ropeFreqFactors, validateModel } from './model-config.ts';
+
+const SHARED = resolve(import.meta.dirname, '../../..', 'shared');
+
+/** Header of a GGUF file, reading only as much of it as the parser asks for. */
+function header(rel: string): GgufHeader {
+  const fd = openSync(resolve(SHARED, rel), 'r');
+  try {
+    let buf = new Uint8Array(1 << 16);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      const h = parseGgufHeader(buf.subarray(0, n));
+      if (!('needBytes' in h)) return h;
+      if (n < buf.length) throw new Error(`${rel}: truncated`);
+      buf = new Uint8Array(h.needBytes);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const f32 = Math.fround;
+
+describe('configFromGguf on the real GGUF files', () => {
+  const sotu: ModelConfig = {
+    arch: 'llama',
+    vocabSize: 4096,
+    dim: 256,
+    nLayers: 4,
+    nHeads: 8,
+    nKvHeads: 4,
+    headDim: 32,
+    ffnDim: 768,
+    contextLength: 256,
+    normEps: f32(1e-5),
+    ropeTheta: 10000,
+    ropeStyle: 'normal',
+    tiedEmbeddings: false,
+    qkvBias: false,
+    qkNorm: false,
+  };
+  const cases: Array<[string, ModelConfig]> = [
+    ...['f32', 'f16', 'q8_0', 'q4_0'].map((v): [string, ModelConfig] => [`models/sotu-5m/sotu-5m-${v}.gguf`, sotu]),
+    [
+      'models/stories260K/stories260K.gguf',
+      { ...sotu, vocabSize: 512, dim: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8, ffnDim: 172, contextLength: 512 },
+    ],
+    [
+      'models/llama-2-tiny-random/llama-2-tiny-random.gguf',
+      { ...sotu, vocabSize: 32000, dim: 8, nLayers: 1, nHeads: 2, nKvHeads: 2, headDim: 4, ffnDim: 32, contextLength: 4096 },
+    ],
+  ];
+  for (const [file, expected] of cases) {
+    it(`${file}: config as documented, and the tensors validate`, () => {
+      const h = header(file);
+      const c = configFromGguf(h);
+      expect(c).toEqual(expected);
+      expect(() => validateModel(c, h.tensors)).not.toThrow();
+    });
+  }
+
+  it('refuses vocab-only files of unsupported architectures, naming the supported ones', () => {
+    for (const name of ['gpt-2', 'bert-bge', 'phi-3']) {
+      const h = header(`tokenizers/ggml-vocab-${name}.gguf`);
+      expect(() => configFromGguf(h)).toThrow(UnsupportedModelError);
+      expect(() => configFromGguf(h)).toThrow(/llama, qwen2, qwen3/);
+    }
+    // A supported architecture without weights is a format problem, not an unsupported model.
+    expect(() => configFromGguf(header('tokenizers/ggml-vocab-qwen2.gguf'))).toThrow(ModelFormatError);
+  });
+
+  it('reads linear RoPE scaling and refuses others', () => {
+    const h = header('models/sotu-5m/sotu-5m-q8_0.gguf');
+    const with_ = (entries: Array<[string, string | number]>): GgufHeader => ({
+      ...h,
+      metadata: new Map([...h.metadata, ...entries]),
+    });
+    expect(configFromGguf(with_([['llama.rope.scaling.type', 'linear'], ['llama.rope.scaling.factor', 4]])).ropeScaling).toEqual({
+      type: 'linear',
+      factor: 4,
+    });
+    expect(configFromGguf(with_([['llama.rope.scaling.type', 'none']])).ropeScaling).toBeUndefined();
+    expect(() => configFromGguf(with_([['llama.rope.scaling.type', 'yarn']]))).toThrow(UnsupportedModelError);
+    expect(() => configFromGguf(with_([['llama.rope.dimension_count', 16]]))).toThrow(/partial rotary/);
+    expect(() => configFromGguf(with_([['llama.block_count', 0]]))).toThrow(ModelFormatError);
+    const noEps = new Map(h.metadata);
+    noEps.delete('llama.attention.layer_norm_rms_epsilon');
+    expect(() => configFromGguf({ ...h, metadata: noEps })).toThrow(/layer_norm_rms_epsilon/);
+  });
+});
+
+describe('validateModel', () => {
+  const h = header('models/sotu-5m/sotu-5m-q4_0.gguf');
+  const config = configFromGguf(h);
+  const edit = (fn: (ts: TensorInfo[]) => TensorInfo[]) => fn(h.tensors.map((t) => ({ ...t, shape: [...t.shape] })));
+
+  it('names a tensor of an unsupported type and lists the supported ones', () => {
+    const ts = edit((ts) => ts.map((t) => (t.name === 'blk.2.ffn_up.weight' ? { ...t, type: GgmlType.Q4_K } : t)));
+    expect(() => validateModel(config, ts)).toThrow(UnsupportedModelError);
+    expect(() => validateModel(config, ts)).toThrow(/blk\.2\.ffn_up\.weight.*Q4_K.*F32, F16, BF16, Q8_0, Q4_0/);
+  });
+
+  it('names a missing tensor and a wrongly shaped one', () => {
+    const missing = edit((ts) => ts.filter((t) => t.name !== 'blk.3.attn_v.weight'));
+    expect(() => validateModel(config, missing)).toThrow(ModelFormatError);
+    expect(() => validateModel(config, missing)).toThrow(/blk\.3\.attn_v\.weight/);
+    const wrong = edit((ts) => ts.map((t) => (t.name === 'blk.0.ffn_down.weight' ? { ...t, shape: [768, 256] } : t)));
+    expect(() => validateModel(config, wrong)).toThrow(/blk\.0\.ffn_down\.weight.*\[768, 256\].*\[256, 768\]/);
+    // An untied config needs output.weight.
+    expect(() => validateModel(config, edit((ts) => ts.filter((t) => t.name !== 'output.weight')))).toThrow(/output\.weight/);
+  });
+
+  it('rejects an unsupported architecture and inconsistent head counts', () => {
+    expect(() => validateModel({ ...config, arch: 'gemma' as ModelConfig['arch'] }, h.tensors)).toThrow(UnsupportedModelError);
+    expect(() => validateModel({ ...config, nKvHeads: 3 }, h.tensors)).toThrow(ModelFormatError);
+  });
+
+  it('expects bias and Q/K-norm tensors when the config says so', () => {
+    const shapes = expectedTensorShapes({ ...config, qkvBias: true, qkNorm: true });
+    expect(shapes.get('blk.1.attn_k.bias')).toEqual([128]);
+    expect(shapes.get('blk.1.attn_q_norm.weight')).toEqual([32]);
+    expect(() => validateModel({ ...config, qkvBias: true }, h.tensors)).toThrow(/attn_q\.bias/);
+  });
+});
+
+describe('configFromHf', () => {
+  const tensors = (vocab: number, dim: number, extra: string[] = []): TensorInfo[] =>
+    ['token_embd.weight', ...extra].map((name) => ({ name, type: GgmlType.BF16, shape: [vocab, dim], offset: 0, byteLength: 0 }));
+
+  it('reads a Llama 3.2 1B config.json (llama3 RoPE scaling, tied)', () => {
+    const json = {
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      num_hidden_layers: 16,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      head_dim: 64,
+      max_position_embeddings: 131072,
+      rms_norm_eps: 1e-5,
+      rope_theta: 500000.0,
+      rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+      tie_word_embeddings: true,
+      vocab_size: 128256,
+    };
+    expect(configFromHf(json, tensors(128256, 2048))).toEqual({
+      arch: 'llama',
+      vocabSize: 128256,
+      dim: 2048,
+      nLayers: 16,
+      nHeads: 32,
+      nKvHeads: 8,
+      headDim: 64,
+      ffnDim: 8192,
+      contextLength: 131072,
+      normEps: 1e-5,
+      ropeTheta: 500000,
+      ropeStyle: 'neox',
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContextLength: 8192 },
+      tiedEmbeddings: true,
+      qkvBias: false,
+      qkNorm: false,
+    });
+  });
+
+  it('defaults head_dim, KV heads and rope_theta; detects biases/norms/untied head from tensors', () => {
+    const json = {
+      model_type: 'qwen2',
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      max_position_embeddings: 32768,
+      rms_norm_eps: 1e-6,
+      rope_scaling: null,
+    };
+    const c = configFromHf(json, tensors(151936, 896, ['output.weight', 'blk.0.attn_q.bias']));
+    expect(c).toMatchObject({ headDim: 64, nKvHeads: 14, ropeTheta: 10000, qkvBias: true, qkNorm: false, tiedEmbeddings: false });
+    expect(c.ropeScaling).toBeUndefined();
+    expect(configFromHf({ ...json, model_type: 'qwen3', head_dim: 128 }, tensors(10, 896, ['blk.0.attn_q_norm.weight']))).toMatchObject({
+      arch: 'qwen3',
+      headDim: 128,
+      qkNorm: true,
+      tiedEmbeddings: true,
+    });
+    expect(configFromHf({ ...json, rope_scaling: { type: 'linear', factor: 2 } }, tensors(10, 896)).ropeScaling).toEqual({ type: 'linear', factor: 2 });
+    expect(() => configFromHf({ ...json, rope_scaling: { rope_type: 'yarn', factor: 4 } }, tensors(10, 896))).toThrow(UnsupportedModelError);
+    expect(() => configFromHf({ ...json, hidden_size: undefined }, tensors(10, 896))).toThrow(/hidden_size/);
+  });
+
+  it('refuses the MiniLM (bert) config.json, naming the supported architectures', () => {
+    const json = JSON.parse(readFileSync(resolve(SHARED, 'models/all-MiniLM-L6-v2-tokenizer/config.json'), 'utf8')) as object;
+    expect(() => configFromHf(json, tensors(30522, 384))).toThrow(UnsupportedModelError);
+    expect(() => configFromHf(json, tensors(30522, 384))).toThrow(/"bert".*llama, qwen2, qwen3/);
+  });
+});
+
+describe('ropeFreqFactors', () => {
+  const llama32 = {
+    headDim: 64,
+    ropeTheta: 500000,
+    ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContextLength: 8192 } as const,
+  };
+
+  it('is all ones without scaling and the factor everywhere for linear', () => {
+    expect(Array.from(ropeFreqFactors({ headDim: 8, ropeTheta: 10000 }))).toEqual([1, 1, 1, 1]);
+    expect(Array.from(ropeFreqFactors({ headDim: 8, ropeTheta: 10000, ropeScaling: { type: 'linear', factor: 4 } }))).toEqual([4, 4, 4, 4]);
+  });
+
+  it('matches hand-computed llama3 values for Llama 3.2 (high band 1, low band 32, smooth middle)', () => {
+    const f = ropeFreqFactors(llama32);
+    expect(f.length).toBe(32);
+    // wavelen_i = 2*pi*500000^(i/32): < 2048 (i <= 14) keeps 1, > 8192 (i >= 18) divides by 32.
+    for (let i = 0; i <= 14; i++) expect(f[i]).toBe(1);
+    for (let i = 18; i < 32; i++) expect(f[i]).toBe(32);
+    // i = 16: wavelen = 2*pi*sqrt(500000) = 4442.883; smooth = (8192/4442.883 - 1)/3 = 0.281280;
+    // divisor = 1/((1 - smooth)/32 + smooth) = 3.29230.
+    expect(f[16]).toBeCloseTo(3.2923, 3);
+    for (let i = 15; i <= 17; i++) expect(f[i] > 1 && f[i] < 32).toBe(true);
+    for (let i = 1; i < 32; i++) expect(f[i]).toBeGreaterThanOrEqual(f[i - 1]);
+  });
+
+  it('equals inv_freq / inv_freq_llama as HF computes it (where/where form)', () => {
+    const { headDim, ropeTheta } = llama32;
+    const { factor, lowFreqFactor, highFreqFactor, originalContextLength: old } = llama32.ropeScaling;
+    const f = ropeFreqFactors(llama32);
+    for (let i = 0; i < headDim / 2; i++) {
+      const invFreq = 1 / ropeTheta ** ((2 * i) / headDim);
+      const wavelen = (2 * Math.PI) / invFreq;
+      let llama = wavelen > old / lowFreqFactor ? invFreq / factor : invFreq;
+      const smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      const smoothed = ((1 - smooth) * llama) / factor + smooth * llama;
+      const medium = !(wavelen < old / highFreqFactor) && !(wavelen > old / lowFreqFactor);
+      if (medium) llama = smoothed;
+      expect(f[i]).toBeCloseTo(invFreq / llama, 4);
+    }
+  });
+});

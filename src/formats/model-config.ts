@@ -1,0 +1,287 @@
+/**
+ * ModelConfig from GGUF metadata or an HF `config.json`, the check that a model's tensors are what the
+ * engine can run, and the per-frequency RoPE divisors shared by the runtime and the reference.
+ */
+import {
+  GgmlType,
+  SUPPORTED_ARCHITECTURES,
+  SUPPORTED_TENSOR_TYPES,
+  type Architecture,
+  type ModelConfig,
+  type RopeScaling,
+  type TensorInfo,
+} from '../model/types.ts';
+import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { ggmlTypeName } from './ggml-types.ts';
+import { ggufNumber, ggufString, type GgufHeader } from './gguf.ts';
+
+function checkArchitecture(arch: string, source: string): Architecture {
+  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
+    throw new UnsupportedModelError(
+      `${source} architecture "${arch}" is not supported; llmo runs ${SUPPORTED_ARCHITECTURES.join(', ')}.`,
+    );
+  }
+  return arch as Architecture;
+}
+
+function positiveInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+    throw new ModelFormatError(`${what} is ${JSON.stringify(v)}; it must be a positive integer.`);
+  }
+  return v;
+}
+
+function positiveNumber(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new ModelFormatError(`${what} is ${JSON.stringify(v)}; it must be a positive number.`);
+  }
+  return v;
+}
+
+function vocabFromEmbedding(tensors: readonly TensorInfo[]): number {
+  const embd = tensors.find((t) => t.name === 'token_embd.weight');
+  if (!embd) throw new ModelFormatError('The model has no token embedding tensor (token_embd.weight / model.embed_tokens.weight).');
+  if (embd.shape.length !== 2) {
+    throw new ModelFormatError(`token_embd.weight has shape [${embd.shape.join(', ')}]; expected [vocab, dim].`);
+  }
+  return embd.shape[0];
+}
+
+function hasTensor(tensors: readonly TensorInfo[], name: string): boolean {
+  return tensors.some((t) => t.name === name);
+}
+
+/**
+ * Config of a GGUF model. RoPE scaling comes only from `{arch}.rope.scaling.*` (linear); llama3-style scaling
+ * is carried by the `rope_freqs.weight` tensor instead, which stays a tensor for the runtime to use.
+ */
+export function configFromGguf(header: GgufHeader): ModelConfig {
+  const meta = header.metadata;
+  const arch = checkArchitecture(ggufString(meta, 'general.architecture'), 'GGUF');
+  const key = (k: string): string => `${arch}.${k}`;
+  const int = (k: string, fallback?: number): number => {
+    const v = fallback === undefined ? ggufNumber(meta, key(k)) : ggufNumber(meta, key(k), fallback);
+    return positiveInt(v, `GGUF ${key(k)}`);
+  };
+
+  const dim = int('embedding_length');
+  const nHeads = int('attention.head_count');
+  const nKvHeads = int('attention.head_count_kv', nHeads);
+  const headDim = int('attention.key_length', dim / nHeads);
+  const valueDim = int('attention.value_length', headDim);
+  if (valueDim !== headDim) {
+    throw new UnsupportedModelError(`GGUF ${key('attention.value_length')} ${valueDim} differs from key_length ${headDim}; llmo needs equal K and V head sizes.`);
+  }
+  const ropeDim = int('rope.dimension_count', headDim);
+  if (ropeDim !== headDim) {
+    throw new UnsupportedModelError(`GGUF ${key('rope.dimension_count')} is ${ropeDim} but the head size is ${headDim}; partial rotary embeddings are not supported.`);
+  }
+
+  let ropeScaling: RopeScaling | undefined;
+  const scalingType = ggufString(meta, key('rope.scaling.type'), 'none');
+  if (scalingType === 'linear') {
+    const factor = positiveNumber(ggufNumber(meta, key('rope.scaling.factor')), `GGUF ${key('rope.scaling.factor')}`);
+    if (factor !== 1) ropeScaling = { type: 'linear', factor };
+  } else if (scalingType !== 'none') {
+    throw new UnsupportedModelError(`GGUF ${key('rope.scaling.type')} "${scalingType}" is not supported; llmo supports linear and llama3 RoPE scaling.`);
+  }
+
+  const tensors = header.tensors;
+  const config: ModelConfig = {
+    arch,
+    vocabSize: vocabFromEmbedding(tensors),
+    dim,
+    nLayers: int('block_count'),
+    nHeads,
+    nKvHeads,
+    headDim,
+    ffnDim: int('feed_forward_length'),
+    contextLength: int('context_length'),
+    normEps: positiveNumber(ggufNumber(meta, key('attention.layer_norm_rms_epsilon')), `GGUF ${key('attention.layer_norm_rms_epsilon')}`),
+    ropeTheta: positiveNumber(ggufNumber(meta, key('rope.freq_base'), 10000), `GGUF ${key('rope.freq_base')}`),
+    // llama.cpp's converter permutes llama Q/K rows to adjacent pairs; qwen GGUFs keep HF's halves layout.
+    ropeStyle: arch === 'llama' ? 'normal' : 'neox',
+    tiedEmbeddings: !hasTensor(tensors, 'output.weight'),
+    qkvBias: hasTensor(tensors, 'blk.0.attn_q.bias'),
+    qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
+  };
+  if (ropeScaling) config.ropeScaling = ropeScaling;
+  return config;
+}
+
+/** The HF `config.json` fields this module reads. */
+export interface HfConfigJson {
+  model_type?: string;
+  hidden_size?: number;
+  intermediate_size?: number;
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  max_position_embeddings?: number;
+  rms_norm_eps?: number;
+  rope_theta?: number;
+  rope_scaling?: {
+    rope_type?: string;
+    type?: string;
+    factor?: number;
+    low_freq_factor?: number;
+    high_freq_factor?: number;
+    original_max_position_embeddings?: number;
+  } | null;
+  tie_word_embeddings?: boolean;
+  [key: string]: unknown;
+}
+
+function hfRopeScaling(s: HfConfigJson['rope_scaling']): RopeScaling | undefined {
+  if (s === undefined || s === null) return undefined;
+  const kind = s.rope_type ?? s.type ?? 'default';
+  if (kind === 'default') return undefined;
+  const factor = positiveNumber(s.factor, 'config.json rope_scaling.factor');
+  if (kind === 'linear') return factor === 1 ? undefined : { type: 'linear', factor };
+  if (kind === 'llama3') {
+    const lowFreqFactor = positiveNumber(s.low_freq_factor, 'config.json rope_scaling.low_freq_factor');
+    const highFreqFactor = positiveNumber(s.high_freq_factor, 'config.json rope_scaling.high_freq_factor');
+    if (highFreqFactor <= lowFreqFactor) {
+      throw new ModelFormatError(`config.json rope_scaling.high_freq_factor (${highFreqFactor}) must exceed low_freq_factor (${lowFreqFactor}).`);
+    }
+    return {
+      type: 'llama3',
+      factor,
+      lowFreqFactor,
+      highFreqFactor,
+      originalContextLength: positiveInt(s.original_max_position_embeddings, 'config.json rope_scaling.original_max_position_embeddings'),
+    };
+  }
+  throw new UnsupportedModelError(`config.json rope_scaling type "${kind}" is not supported; llmo supports linear and llama3 RoPE scaling.`);
+}
+
+/**
+ * Config of an HF safetensors model from its `config.json` and its tensors (canonical names). HF weights use
+ * the rotate-half RoPE layout for every architecture, so ropeStyle is always `neox`.
+ */
+export function configFromHf(configJson: object, tensors: readonly TensorInfo[]): ModelConfig {
+  const c = configJson as HfConfigJson;
+  const arch = checkArchitecture(String(c.model_type), 'config.json model_type');
+  const dim = positiveInt(c.hidden_size, 'config.json hidden_size');
+  const nHeads = positiveInt(c.num_attention_heads, 'config.json num_attention_heads');
+  const hasOutput = hasTensor(tensors, 'output.weight');
+  const config: ModelConfig = {
+    arch,
+    vocabSize: vocabFromEmbedding(tensors),
+    dim,
+    nLayers: positiveInt(c.num_hidden_layers, 'config.json num_hidden_layers'),
+    nHeads,
+    nKvHeads: positiveInt(c.num_key_value_heads ?? nHeads, 'config.json num_key_value_heads'),
+    headDim: positiveInt(c.head_dim ?? dim / nHeads, 'config.json head_dim'),
+    ffnDim: positiveInt(c.intermediate_size, 'config.json intermediate_size'),
+    contextLength: positiveInt(c.max_position_embeddings, 'config.json max_position_embeddings'),
+    normEps: positiveNumber(c.rms_norm_eps, 'config.json rms_norm_eps'),
+    ropeTheta: positiveNumber(c.rope_theta ?? 10000, 'config.json rope_theta'),
+    ropeStyle: 'neox',
+    // A checkpoint may store lm_head even when tied (a copy); without the flag, a missing lm_head means tied.
+    tiedEmbeddings: c.tie_word_embeddings ?? !hasOutput,
+    qkvBias: hasTensor(tensors, 'blk.0.attn_q.bias'),
+    qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
+  };
+  const scaling = hfRopeScaling(c.rope_scaling);
+  if (scaling) config.ropeScaling = scaling;
+  return config;
+}
+
+/** Expected shape of every tensor the engine reads, row-major. */
+export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
+  const { vocabSize: vocab, dim, nHeads, nKvHeads, headDim, ffnDim } = config;
+  const q = nHeads * headDim;
+  const kv = nKvHeads * headDim;
+  const shapes = new Map<string, number[]>([
+    ['token_embd.weight', [vocab, dim]],
+    ['output_norm.weight', [dim]],
+  ]);
+  if (!config.tiedEmbeddings) shapes.set('output.weight', [vocab, dim]);
+  for (let i = 0; i < config.nLayers; i++) {
+    const p = `blk.${i}.`;
+    shapes.set(`${p}attn_norm.weight`, [dim]);
+    shapes.set(`${p}attn_q.weight`, [q, dim]);
+    shapes.set(`${p}attn_k.weight`, [kv, dim]);
+    shapes.set(`${p}attn_v.weight`, [kv, dim]);
+    shapes.set(`${p}attn_output.weight`, [dim, q]);
+    shapes.set(`${p}ffn_norm.weight`, [dim]);
+    shapes.set(`${p}ffn_gate.weight`, [ffnDim, dim]);
+    shapes.set(`${p}ffn_up.weight`, [ffnDim, dim]);
+    shapes.set(`${p}ffn_down.weight`, [dim, ffnDim]);
+    if (config.qkvBias) {
+      shapes.set(`${p}attn_q.bias`, [q]);
+      shapes.set(`${p}attn_k.bias`, [kv]);
+      shapes.set(`${p}attn_v.bias`, [kv]);
+    }
+    if (config.qkNorm) {
+      shapes.set(`${p}attn_q_norm.weight`, [headDim]);
+      shapes.set(`${p}attn_k_norm.weight`, [headDim]);
+    }
+  }
+  return shapes;
+}
+
+/**
+ * Throws UnsupportedModelError for an architecture or tensor type llmo cannot run, and ModelFormatError for an
+ * inconsistent config, a missing required tensor or a tensor of the wrong shape.
+ */
+export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[]): void {
+  checkArchitecture(config.arch, 'Model');
+  for (const t of tensors) {
+    if (!SUPPORTED_TENSOR_TYPES.includes(t.type)) {
+      throw new UnsupportedModelError(
+        `Tensor "${t.name}" has type ${ggmlTypeName(t.type)}; llmo supports ${SUPPORTED_TENSOR_TYPES.map(ggmlTypeName).join(', ')}. Use a model quantized to one of those.`,
+      );
+    }
+  }
+  if (config.nHeads % config.nKvHeads !== 0) {
+    throw new ModelFormatError(`The model has ${config.nHeads} attention heads and ${config.nKvHeads} KV heads; the first must be a multiple of the second.`);
+  }
+  if (config.headDim % 2 !== 0) throw new ModelFormatError(`Head size ${config.headDim} is odd; RoPE needs an even head size.`);
+
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const shapes = expectedTensorShapes(config);
+  const rf = byName.get('rope_freqs.weight');
+  if (rf) shapes.set('rope_freqs.weight', [config.headDim / 2]);
+  for (const [name, shape] of shapes) {
+    const t = byName.get(name);
+    if (!t) {
+      throw new ModelFormatError(`The model is missing tensor "${name}" (expected shape [${shape.join(', ')}]): the file is incomplete or not a ${config.arch} model.`);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
+      throw new ModelFormatError(`Tensor "${name}" has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}].`);
+    }
+  }
+  if (rf && rf.type !== GgmlType.F32) {
+    throw new UnsupportedModelError(`Tensor "rope_freqs.weight" has type ${ggmlTypeName(rf.type)}; it must be F32.`);
+  }
+}
+
+/**
+ * Per-frequency divisor of the RoPE inverse frequencies (length headDim/2): frequency i rotates by
+ * `pos * theta^(-2i/headDim) / factors[i]`. All ones without scaling; `factor` everywhere for linear; for
+ * llama3, 1 for high frequencies, `factor` for low ones and a smooth blend between (HF
+ * `_compute_llama3_parameters`, llama.cpp's `rope_freqs` tensor).
+ */
+export function ropeFreqFactors(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
+  const half = config.headDim / 2;
+  const out = new Float32Array(half).fill(1);
+  const s = config.ropeScaling;
+  if (!s) return out;
+  if (s.type === 'linear') return out.fill(s.factor);
+  const lowFreqWavelen = s.originalContextLength / s.lowFreqFactor;
+  const highFreqWavelen = s.originalContextLength / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const invFreq = config.ropeTheta ** ((-2 * i) / config.headDim);
+    const wavelen = (2 * Math.PI) / invFreq;
+    if (wavelen < highFreqWavelen) out[i] = 1;
+    else if (wavelen > lowFreqWavelen) out[i] = s.factor;
+    else {
+      const smooth = (s.originalContextLength / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      out[i] = 1 / ((1 - smooth) / s.factor + smooth);
+    }
+  }
+  return out;
+}

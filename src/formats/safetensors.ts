@@ -1,0 +1,211 @@
+/**
+ * safetensors header parsing: an 8-byte little-endian header length, a JSON header naming every tensor's dtype,
+ * shape and byte range, then the raw data. Tensor names are mapped to canonical GGUF names so the rest of the
+ * engine sees one naming scheme.
+ */
+import { GgmlType, type TensorInfo } from '../model/types.ts';
+import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+
+export interface SafetensorsHeader {
+  /** Tensors with canonical GGUF names, absolute offsets, in file order. */
+  tensors: TensorInfo[];
+  /** Absolute offset of the data section (8 + header length). */
+  dataOffset: number;
+  /** The optional `__metadata__` string map. */
+  metadata: Record<string, string>;
+}
+
+const DTYPES: Record<string, { type: GgmlType; bytes: number }> = {
+  F32: { type: GgmlType.F32, bytes: 4 },
+  F16: { type: GgmlType.F16, bytes: 2 },
+  BF16: { type: GgmlType.BF16, bytes: 2 },
+};
+
+/** Headers larger than this are not plausible model files (HF caps them at 100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const LAYER_NAMES: Record<string, string> = {
+  'input_layernorm.weight': 'attn_norm.weight',
+  'self_attn.q_proj.weight': 'attn_q.weight',
+  'self_attn.k_proj.weight': 'attn_k.weight',
+  'self_attn.v_proj.weight': 'attn_v.weight',
+  'self_attn.q_proj.bias': 'attn_q.bias',
+  'self_attn.k_proj.bias': 'attn_k.bias',
+  'self_attn.v_proj.bias': 'attn_v.bias',
+  'self_attn.o_proj.weight': 'attn_output.weight',
+  'self_attn.q_norm.weight': 'attn_q_norm.weight',
+  'self_attn.k_norm.weight': 'attn_k_norm.weight',
+  'post_attention_layernorm.weight': 'ffn_norm.weight',
+  'mlp.gate_proj.weight': 'ffn_gate.weight',
+  'mlp.up_proj.weight': 'ffn_up.weight',
+  'mlp.down_proj.weight': 'ffn_down.weight',
+};
+
+const GLOBAL_NAMES: Record<string, string> = {
+  'model.embed_tokens.weight': 'token_embd.weight',
+  'model.norm.weight': 'output_norm.weight',
+  'lm_head.weight': 'output.weight',
+};
+
+/** HF transformers tensor name -> canonical GGUF name; names we do not know are returned unchanged. */
+export function canonicalTensorName(hfName: string): string {
+  const global = GLOBAL_NAMES[hfName];
+  if (global) return global;
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hfName);
+  if (m) {
+    const local = LAYER_NAMES[m[2]];
+    if (local) return `blk.${m[1]}.${local}`;
+  }
+  return hfName;
+}
+
+/** Canonical GGUF name -> HF transformers name (inverse of `canonicalTensorName`); unknown names unchanged. */
+export function hfTensorName(canonical: string): string {
+  for (const [hf, c] of Object.entries(GLOBAL_NAMES)) if (c === canonical) return hf;
+  const m = /^blk\.(\d+)\.(.+)$/.exec(canonical);
+  if (m) {
+    for (const [hf, c] of Object.entries(LAYER_NAMES)) if (c === m[2]) return `model.layers.${m[1]}.${hf}`;
+  }
+  return canonical;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isNonNegInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Parse the header of a safetensors file from its first bytes. Returns `{needBytes}` (the total prefix length
+ * needed) when `bytes` is too short to hold the header. With `fileSize`, tensor ranges are checked against it.
+ */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  options: { fileSize?: number; fileIndex?: number } = {},
+): SafetensorsHeader | { needBytes: number } {
+  if (bytes.byteLength < 8) return { needBytes: 8 };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lo = view.getUint32(0, true);
+  const hi = view.getUint32(4, true);
+  const headerLen = hi * 2 ** 32 + lo;
+  if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+    throw new ModelFormatError(
+      `safetensors header length ${headerLen} is implausible: the file is not a safetensors file or is corrupt.`,
+    );
+  }
+  const dataOffset = 8 + headerLen;
+  if (bytes.byteLength < dataOffset) return { needBytes: dataOffset };
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataOffset)));
+  } catch (e) {
+    throw new ModelFormatError('safetensors header is not valid UTF-8 JSON: the file is corrupt or not a safetensors file.', {
+      cause: e,
+    });
+  }
+  if (!isRecord(json)) throw new ModelFormatError('safetensors header must be a JSON object of tensors.');
+
+  const metadata: Record<string, string> = {};
+  const tensors: TensorInfo[] = [];
+  const seen = new Map<string, string>();
+  const dataSize = options.fileSize === undefined ? undefined : options.fileSize - dataOffset;
+  for (const [name, entry] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      if (!isRecord(entry)) throw new ModelFormatError('safetensors `__metadata__` must be an object of strings.');
+      for (const [k, v] of Object.entries(entry)) {
+        if (typeof v !== 'string') throw new ModelFormatError(`safetensors metadata value of "${k}" must be a string.`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (!isRecord(entry)) throw new ModelFormatError(`safetensors entry "${name}" is not an object.`);
+    const { dtype, shape, data_offsets: range } = entry;
+    if (typeof dtype !== 'string') throw new ModelFormatError(`safetensors tensor "${name}" has no dtype.`);
+    const dt = DTYPES[dtype];
+    if (!dt) {
+      throw new UnsupportedModelError(
+        `safetensors tensor "${name}" has dtype ${dtype}; llmo reads F32, F16 and BF16 safetensors only. Convert the model to one of those (or to GGUF).`,
+      );
+    }
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
+      throw new ModelFormatError(`safetensors tensor "${name}" has an invalid shape ${JSON.stringify(shape)}.`);
+    }
+    if (!Array.isArray(range) || range.length !== 2 || !isNonNegInt(range[0]) || !isNonNegInt(range[1]) || range[1] < range[0]) {
+      throw new ModelFormatError(`safetensors tensor "${name}" has invalid data_offsets ${JSON.stringify(range)}.`);
+    }
+    const dims = shape as number[];
+    const elements = dims.reduce((a, b) => a * b, 1);
+    const byteLength = range[1] - range[0];
+    if (elements * dt.bytes !== byteLength) {
+      throw new ModelFormatError(
+        `safetensors tensor "${name}" (${dtype} [${dims.join(', ')}]) needs ${elements * dt.bytes} bytes but its data_offsets span ${byteLength}: the header is corrupt.`,
+      );
+    }
+    if (dataSize !== undefined && range[1] > dataSize) {
+      throw new ModelFormatError(
+        `safetensors tensor "${name}" ends at byte ${dataOffset + range[1]} but the file has ${options.fileSize} bytes: the file is truncated.`,
+      );
+    }
+    const canonical = canonicalTensorName(name);
+    const prev = seen.get(canonical);
+    if (prev !== undefined) {
+      throw new ModelFormatError(`safetensors tensors "${prev}" and "${name}" both map to "${canonical}".`);
+    }
+    seen.set(canonical, name);
+    const info: TensorInfo = { name: canonical, type: dt.type, shape: dims.slice(), offset: dataOffset + range[0], byteLength };
+    if (options.fileIndex !== undefined) info.fileIndex = options.fileIndex;
+    tensors.push(info);
+  }
+  tensors.sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < tensors.length; i++) {
+    const prev = tensors[i - 1];
+    if (tensors[i].offset < prev.offset + prev.byteLength) {
+      throw new ModelFormatError(`safetensors tensors "${prev.name}" and "${tensors[i].name}" overlap: the header is corrupt.`);
+    }
+  }
+  return { tensors, dataOffset, metadata };
+}
+
+export interface SafetensorsTensorInput {
+  /** Name as written to the file (HF names for fixtures). */
+  name: string;
+  dtype: 'F32' | 'F16' | 'BF16';
+  shape: readonly number[];
+  data: Uint8Array;
+}
+
+/** Serialize tensors (in the given order) as a safetensors file; the JSON header is space-padded to 8 bytes. */
+export function writeSafetensors(tensors: readonly SafetensorsTensorInput[], metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const dt = DTYPES[t.dtype];
+    const need = t.shape.reduce((a, b) => a * b, 1) * dt.bytes;
+    if (t.data.byteLength !== need) {
+      throw new ModelFormatError(`safetensors tensor "${t.name}" (${t.dtype} [${t.shape.join(', ')}]) needs ${need} bytes, got ${t.data.byteLength}.`);
+    }
+    if (t.name in header) throw new ModelFormatError(`safetensors tensor "${t.name}" given twice.`);
+    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + need] };
+    offset += need;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded !== json.length) {
+    const p = new Uint8Array(padded).fill(0x20);
+    p.set(json);
+    json = p;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of tensors) {
+    out.set(t.data, at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
