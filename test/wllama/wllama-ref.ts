@@ -115,6 +115,8 @@ async function loadEngine(url: string, kind: VocabKind, opts: Required<Omit<Wlla
     n_parallel: 1,
     cache_type_k: kvCache,
     cache_type_v: kvCache,
+    // llama.cpp's CPU flash-attention kernel rounds V to f16 even with an f32 cache: off, so the reference is f32.
+    flash_attn: false,
   });
   if (backend === 'webgpu' && !log.some((l) => /offloaded [1-9]\d*\/\d+ layers to GPU/.test(l))) {
     await wllama.exit();

@@ -1,0 +1,221 @@
+/**
+ * Reference forward pass of the `llama`, `qwen2` and `qwen3` architectures in plain TypeScript (f32 storage,
+ * f64 sums), written from HF transformers' modeling_llama / modeling_qwen2 / modeling_qwen3:
+ *
+ *   x = embed(tokens)
+ *   per layer:  h = rmsnorm(x)·attn_norm
+ *               q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)        biases: qwen2
+ *               q, k = rmsnorm per head (q_norm, k_norm)              qwen3, before RoPE
+ *               q, k = rope(q), rope(k); k, v appended to the cache
+ *               x += attention(q, kcache, vcache)·Woᵀ
+ *               h = rmsnorm(x)·ffn_norm;  x += (silu(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ
+ *   logits = rmsnorm(x)·output_norm · Woutᵀ                          Wout = token_embd when tied
+ *
+ * Independent of src/: only the shared types are imported; RoPE scaling factors are computed here too.
+ */
+import type { ModelConfig } from '../../src/model/types.ts';
+import { ModelFormatError, InvalidRequestError } from '../../src/errors.ts';
+import { add, argmax, attention, embedding, matmul, rmsnorm, rope, siluMul } from './ops.ts';
+
+/** Canonical-GGUF-name → dequantized row-major data (undefined when the file has no such tensor). */
+export type WeightSource = (name: string) => Float32Array | undefined;
+
+/** Called with intermediate activations (all rows of the fed batch) so GPU code can be compared stage by stage. */
+export type TensorTap = (name: string, layer: number, data: Float32Array) => void;
+
+export interface ForwardOptions {
+  /** Return logits of every fed token ([n, vocab]) instead of only the last ([vocab]). */
+  allLogits?: boolean;
+  /** Receives intermediates: per layer `attn_norm q k v q_rope k_rope attn attn_out ffn_norm ffn_out layer_out`; then `output_norm` and `logits` with layer −1. */
+  tap?: TensorTap;
+}
+
+/**
+ * Per-pair RoPE frequency divisors from the config's scaling (llama3 as in HF `_compute_llama3_parameters`,
+ * linear = factor everywhere), or undefined when unscaled. Pair i has base frequency theta^(−2i/headDim).
+ */
+export function referenceRopeFreqFactors(config: ModelConfig): Float32Array | undefined {
+  const s = config.ropeScaling;
+  if (!s) return undefined;
+  const half = config.headDim / 2;
+  const out = new Float32Array(half);
+  if (s.type === 'linear') return out.fill(s.factor);
+  const lowFreqWavelen = s.originalContextLength / s.lowFreqFactor;
+  const highFreqWavelen = s.originalContextLength / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const invFreq = Math.pow(config.ropeTheta, (-2 * i) / config.headDim);
+    const wavelen = (2 * Math.PI) / invFreq;
+    if (wavelen < highFreqWavelen) out[i] = 1; // high frequencies kept
+    else if (wavelen > lowFreqWavelen) out[i] = s.factor; // low frequencies divided by factor
+    else {
+      // in between: HF blends invFreq/factor and invFreq; as a divisor that is 1 / ((1−smooth)/factor + smooth)
+      const smooth = (s.originalContextLength / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      out[i] = 1 / ((1 - smooth) / s.factor + smooth);
+    }
+  }
+  return out;
+}
+
+interface LayerWeights {
+  attnNorm: Float32Array;
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
+  wo: Float32Array;
+  ffnNorm: Float32Array;
+  wGate: Float32Array;
+  wUp: Float32Array;
+  wDown: Float32Array;
+}
+
+export class ReferenceModel {
+  readonly config: ModelConfig;
+  private readonly tokenEmbd: Float32Array;
+  private readonly outputNorm: Float32Array;
+  private readonly output: Float32Array;
+  private readonly layers: LayerWeights[] = [];
+  private readonly freqFactors: Float32Array | undefined;
+  /** Per layer: post-RoPE keys and values of every fed position, [contextLength, nKvHeads·headDim]. */
+  private readonly kCache: Float32Array[] = [];
+  private readonly vCache: Float32Array[] = [];
+  private pos = 0;
+
+  constructor(config: ModelConfig, weight: WeightSource) {
+    this.config = config;
+    const { dim, vocabSize, nHeads, nKvHeads, headDim, ffnDim } = config;
+    const get = (name: string, n: number, required = true): Float32Array | undefined => {
+      const w = weight(name);
+      if (!w) {
+        if (required) throw new ModelFormatError(`Reference model: tensor ${name} is missing; the config (${config.arch}) needs it.`);
+        return undefined;
+      }
+      if (w.length !== n) throw new ModelFormatError(`Reference model: tensor ${name} has ${w.length} elements, expected ${n}.`);
+      return w;
+    };
+    const req = (name: string, n: number): Float32Array => get(name, n) as Float32Array;
+    const qDim = nHeads * headDim;
+    const kvDim = nKvHeads * headDim;
+    this.tokenEmbd = req('token_embd.weight', vocabSize * dim);
+    this.outputNorm = req('output_norm.weight', dim);
+    this.output = config.tiedEmbeddings
+      ? (get('output.weight', vocabSize * dim, false) ?? this.tokenEmbd)
+      : req('output.weight', vocabSize * dim);
+    for (let i = 0; i < config.nLayers; i++) {
+      const p = `blk.${i}.`;
+      this.layers.push({
+        attnNorm: req(p + 'attn_norm.weight', dim),
+        wq: req(p + 'attn_q.weight', qDim * dim),
+        wk: req(p + 'attn_k.weight', kvDim * dim),
+        wv: req(p + 'attn_v.weight', kvDim * dim),
+        bq: config.qkvBias ? req(p + 'attn_q.bias', qDim) : undefined,
+        bk: config.qkvBias ? req(p + 'attn_k.bias', kvDim) : undefined,
+        bv: config.qkvBias ? req(p + 'attn_v.bias', kvDim) : undefined,
+        qNorm: config.qkNorm ? req(p + 'attn_q_norm.weight', headDim) : undefined,
+        kNorm: config.qkNorm ? req(p + 'attn_k_norm.weight', headDim) : undefined,
+        wo: req(p + 'attn_output.weight', dim * qDim),
+        ffnNorm: req(p + 'ffn_norm.weight', dim),
+        wGate: req(p + 'ffn_gate.weight', ffnDim * dim),
+        wUp: req(p + 'ffn_up.weight', ffnDim * dim),
+        wDown: req(p + 'ffn_down.weight', dim * ffnDim),
+      });
+      this.kCache.push(new Float32Array(config.contextLength * kvDim));
+      this.vCache.push(new Float32Array(config.contextLength * kvDim));
+    }
+    // A llama3-scaled GGUF carries its factors; otherwise derive them from the config.
+    this.freqFactors = get('rope_freqs.weight', headDim / 2, false) ?? referenceRopeFreqFactors(config);
+  }
+
+  /** Number of positions already in the KV cache. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Forgets the KV cache: the next token goes to position 0. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Feeds tokens at the next positions; returns logits [n, vocab] (allLogits) or of the last token [vocab]. */
+  forward(tokens: readonly number[], opts: ForwardOptions = {}): Float32Array {
+    const c = this.config;
+    const T = tokens.length;
+    if (T === 0) throw new InvalidRequestError('Reference model: forward() needs at least one token.');
+    if (this.pos + T > c.contextLength) {
+      throw new InvalidRequestError(`Reference model: ${this.pos} + ${T} tokens exceed the context of ${c.contextLength}; call reset().`);
+    }
+    const tap = opts.tap ?? (() => {});
+    const { dim, nHeads, nKvHeads, headDim, ffnDim, normEps: eps } = c;
+    const qDim = nHeads * headDim;
+    const kvDim = nKvHeads * headDim;
+    const pos0 = this.pos;
+    const positions = tokens.map((_, t) => pos0 + t);
+
+    let x = embedding(this.tokenEmbd, tokens, dim);
+    this.layers.forEach((L, l) => {
+      const h = rmsnorm(x, L.attnNorm, T, dim, eps);
+      tap('attn_norm', l, h);
+      let q = matmul(L.wq, h, T, qDim, dim, L.bq);
+      let k = matmul(L.wk, h, T, kvDim, dim, L.bk);
+      const v = matmul(L.wv, h, T, kvDim, dim, L.bv);
+      tap('q', l, q);
+      tap('k', l, k);
+      tap('v', l, v);
+      if (L.qNorm && L.kNorm) {
+        // qwen3: every head vector is its own RMSNorm row
+        q = rmsnorm(q, L.qNorm, T * nHeads, headDim, eps);
+        k = rmsnorm(k, L.kNorm, T * nKvHeads, headDim, eps);
+      }
+      q = rope(q, positions, nHeads, headDim, c.ropeTheta, c.ropeStyle, this.freqFactors);
+      k = rope(k, positions, nKvHeads, headDim, c.ropeTheta, c.ropeStyle, this.freqFactors);
+      tap('q_rope', l, q);
+      tap('k_rope', l, k);
+      this.kCache[l].set(k, pos0 * kvDim);
+      this.vCache[l].set(v, pos0 * kvDim);
+      const kvLen = pos0 + T;
+      const a = attention(
+        q, this.kCache[l].subarray(0, kvLen * kvDim), this.vCache[l].subarray(0, kvLen * kvDim),
+        nHeads, nKvHeads, headDim, T, kvLen, pos0,
+      );
+      tap('attn', l, a);
+      const ao = matmul(L.wo, a, T, dim, qDim);
+      tap('attn_out', l, ao);
+      x = add(x, ao);
+      const h2 = rmsnorm(x, L.ffnNorm, T, dim, eps);
+      tap('ffn_norm', l, h2);
+      const g = matmul(L.wGate, h2, T, ffnDim, dim);
+      const u = matmul(L.wUp, h2, T, ffnDim, dim);
+      const f = matmul(L.wDown, siluMul(g, u), T, dim, ffnDim);
+      tap('ffn_out', l, f);
+      x = add(x, f);
+      tap('layer_out', l, x);
+    });
+    this.pos += T;
+
+    // Only the rows whose logits are wanted go through the (vocab-sized) output projection.
+    const rows = opts.allLogits ? T : 1;
+    const last = x.subarray((T - rows) * dim);
+    const xn = rmsnorm(last, this.outputNorm, rows, dim, eps);
+    tap('output_norm', -1, xn);
+    const logits = matmul(this.output, xn, rows, c.vocabSize, dim);
+    tap('logits', -1, logits);
+    return logits;
+  }
+
+  /** Greedy decoding: resets, feeds the prompt, then appends nNew argmax tokens. Returns only the new tokens. */
+  greedy(promptTokens: readonly number[], nNew: number): number[] {
+    this.reset();
+    const out: number[] = [];
+    let logits = this.forward(promptTokens);
+    for (let i = 0; i < nNew; i++) {
+      const next = argmax(logits);
+      out.push(next);
+      if (i + 1 < nNew) logits = this.forward([next]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The TS reference against llama.cpp (wllama, WASM CPU) on the same GGUF files: every architecture path the
+ * reference has (llama adjacent-pair RoPE, qwen2 Q/K/V biases, qwen3 Q/K norms, llama3 `rope_freqs`, tied output,
+ * GQA) on random-weight fixtures, plus both real models. Compared: log-softmax over the whole vocabulary after
+ * prompts of 1, 9 and 40 tokens (llama.cpp reports log-probabilities, not raw logits).
+ *
+ * Tolerance: llama.cpp runs with flash attention off and an f32 KV cache (wllama-ref.ts); the comparison then
+ * measured <= 1e-5 on every model here (f32 vs f64 rounding), so 2e-5 is allowed. (With flash attention on, its CPU
+ * kernel rounds V to f16: 2e-3 after one token, 1.3e-2 after 40.) Deliberate
+ * mistakes in the reference moved log-probs far past the tolerance (measured after 9 / 40 tokens): ignoring
+ * rope_freqs 1.4 / 5.1, neox instead of normal RoPE on llama 2.6 / 5.8, normal instead of neox on qwen3 3.2 / 2.9,
+ * zeroing qwen2's Q bias 0.29 / 0.45.
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import { ReferenceModel } from './llama-ref.ts';
+import { loadGguf, referenceConfigFromGguf } from './gguf-weights.ts';
+import { wllamaExitAll, wllamaLogits } from '../wllama/wllama-ref.ts';
+
+const LOGPROB_TOL = 2e-5;
+
+afterAll(async () => {
+  await wllamaExitAll();
+});
+
+function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(row, (v) => v - lse);
+}
+
+const MODELS = [
+  '/fixtures/tiny~llama~f32~s21/model.gguf',
+  '/fixtures/tiny~qwen2~f32~s22/model.gguf',
+  '/fixtures/tiny~qwen3~f32~s23/model.gguf',
+  '/fixtures/tiny~llama~f32~s24~llama3/model.gguf',
+  '/fixtures/tiny~qwen3~f32~s25~tied/model.gguf',
+  '/shared/models/sotu-5m/sotu-5m-f32.gguf',
+  '/shared/models/stories260K/stories260K.gguf',
+];
+
+describe('reference vs llama.cpp log-probabilities', () => {
+  test.each(MODELS)('%s', async (url) => {
+    const res = await fetch(url);
+    expect(res.ok, `${url}: HTTP ${res.status}`).toBe(true);
+    const { header, weight } = loadGguf(new Uint8Array(await res.arrayBuffer()), url);
+    const config = referenceConfigFromGguf(header);
+    const prompt = Array.from({ length: 40 }, (_, i) => (i === 0 ? 1 : (i * 7919 + 13) % config.vocabSize));
+    const logits = new ReferenceModel(config, weight).forward(prompt, { allLogits: true });
+    if (url.includes('llama3')) expect(weight('rope_freqs.weight')).toBeDefined();
+    for (const n of [1, 9, 40]) {
+      const ours = logSoftmax(logits.subarray((n - 1) * config.vocabSize, n * config.vocabSize));
+      const theirs = await wllamaLogits(url, prompt.slice(0, n));
+      let worst = 0;
+      for (let i = 0; i < config.vocabSize; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
+      console.log(`${url} after ${n} tokens: max |Δ log-prob| ${worst.toExponential(2)}`);
+      expect(worst, `after ${n} tokens`).toBeLessThan(LOGPROB_TOL);
+    }
+  });
+});
