@@ -2,6 +2,7 @@ import { defineConfig, type Plugin } from 'vite';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve, normalize, sep } from 'node:path';
 import { fixtureMiddleware } from './test/fixture-server.ts';
+import { parseRange } from './test/http-range.ts';
 
 /** Repo-relative folder with the offline test data (models, tokenizers, templates). Never copied into the repo. */
 export const SHARED_DIR = resolve(import.meta.dirname, '..', 'shared');
@@ -29,19 +30,17 @@ export function serveShared(): Plugin {
         }
         res.setHeader('Accept-Ranges', 'bytes');
         res.setHeader('Content-Type', 'application/octet-stream');
-        const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+        const range = parseRange(req.headers.range, size);
+        if (range === 'unsatisfiable') {
+          res.statusCode = 416;
+          res.setHeader('Content-Range', `bytes */${size}`);
+          return res.end();
+        }
         if (range) {
-          const start = range[1] ? Number(range[1]) : size - Number(range[2]);
-          const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-          if (start > end || start >= size) {
-            res.statusCode = 416;
-            res.setHeader('Content-Range', `bytes */${size}`);
-            return res.end();
-          }
           res.statusCode = 206;
-          res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
-          res.setHeader('Content-Length', String(end - start + 1));
-          createReadStream(file, { start, end }).pipe(res);
+          res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+          res.setHeader('Content-Length', String(range.end - range.start + 1));
+          createReadStream(file, range).pipe(res);
           return;
         }
         res.setHeader('Content-Length', String(size));

@@ -8,6 +8,7 @@ import type { Connect } from 'vite';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FIXTURE_SHAPES, makeFixture, makeSafetensorsFixture, type FixtureOptions, type FixtureType } from '../src/formats/fixture.ts';
 import type { Architecture } from '../src/model/types.ts';
+import { parseRange } from './http-range.ts';
 
 export function fixtureOptions(spec: string): FixtureOptions {
   const [shapeName, arch, type, seed, ...flags] = spec.split('~');
@@ -31,20 +32,18 @@ export function sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Uint
   const size = bytes.byteLength;
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Type', type);
-  const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-  if (m) {
-    const start = m[1] ? Number(m[1]) : size - Number(m[2]);
-    const end = m[1] && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
-    if (start > end || start >= size) {
-      res.statusCode = 416;
-      res.setHeader('Content-Range', `bytes */${size}`);
-      res.end();
-      return;
-    }
+  const range = parseRange(req.headers.range, size);
+  if (range === 'unsatisfiable') {
+    res.statusCode = 416;
+    res.setHeader('Content-Range', `bytes */${size}`);
+    res.end();
+    return;
+  }
+  if (range) {
     res.statusCode = 206;
-    res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
-    res.setHeader('Content-Length', String(end - start + 1));
-    res.end(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start + 1));
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    res.setHeader('Content-Length', String(range.end - range.start + 1));
+    res.end(Buffer.from(bytes.buffer, bytes.byteOffset + range.start, range.end - range.start + 1));
     return;
   }
   res.setHeader('Content-Length', String(size));

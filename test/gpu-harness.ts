@@ -1,5 +1,6 @@
 /** Helpers for kernel tests in the browser: one shared device, buffers from typed arrays, readback, step runs. */
 import { openGpu, type Gpu } from '../src/gpu/device.ts';
+import { mulberry32 } from '../src/util/random.ts';
 import { Kernels, encodeDispatch, type Dispatch } from '../src/gpu/kernels.ts';
 
 let gpuPromise: Promise<Gpu> | undefined;
@@ -63,17 +64,8 @@ export async function runStep(k: Kernels, dispatches: Dispatch[], nTokens: numbe
   await device.queue.onSubmittedWorkDone();
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures reproduce. */
+export const rng = mulberry32;
 
 export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);

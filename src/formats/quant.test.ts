@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { mulberry32 } from '../util/random.ts';
 import {
   bf16ToF32,
   dequantize,
@@ -15,17 +16,7 @@ import {
 
 const bitsToF32 = (u: number): number => new Float32Array(new Uint32Array([u]).buffer)[0];
 
-/** Mulberry32: small deterministic PRNG for test inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 describe('f16', () => {
   it('encodes hand-picked values with round-to-nearest-even', () => {

@@ -2,6 +2,8 @@
  * Token choice from logits: greedy, or temperature → top-k → top-p → draw from a seeded PRNG (so a seed reproduces
  * a completion exactly). Greedy decoding never reaches here: the GPU argmax picks the token and no logits are read.
  */
+import { mulberry32 } from '../util/random.ts';
+
 export interface SamplingOptions {
   /** 0 = greedy. Default 0.8 (llama.cpp's default). */
   temperature?: number;
@@ -17,17 +19,6 @@ export function isGreedy(o: SamplingOptions): boolean {
   return (o.temperature ?? 0.8) <= 0 || o.topK === 1;
 }
 
-/** mulberry32: tiny, fast, and the same sequence on every platform for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Sampler {
   private readonly random: () => number;
@@ -39,7 +30,7 @@ export class Sampler {
     this.temperature = o.temperature ?? 0.8;
     this.topK = o.topK ?? 40;
     this.topP = o.topP ?? 0.95;
-    this.random = seededRandom(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.random = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
   /** Candidates after temperature, top-k and top-p, with their renormalised probabilities (most likely first). */

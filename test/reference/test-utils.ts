@@ -1,15 +1,11 @@
+import { mulberry32 } from '../../src/util/random.ts';
+
 /** Small helpers shared by the reference tests (and usable by kernel tests). */
 
 /** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const r = mulberry32(seed);
+  return () => r() * 2 - 1;
 }
 
 export const randArray = (n: number, r: () => number, scale = 1): Float32Array =>

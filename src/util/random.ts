@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a tiny PRNG giving the same sequence on every platform for a seed (only 32-bit integer ops), used
+ * wherever reproducibility matters: seeded sampling, fixture weights' test inputs. Returns floats in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
