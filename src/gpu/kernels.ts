@@ -44,7 +44,6 @@ interface MakeOptions {
  */
 export class Kernels {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly created: GPUBuffer[] = [];
 
   constructor(
     readonly gpu: Gpu,
@@ -80,7 +79,6 @@ export class Kernels {
     const buf = this.device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
     buf.unmap();
-    this.created.push(buf);
     return buf;
   }
 

@@ -10,7 +10,7 @@ import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-m
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import type { ModelConfig } from '../model/types.ts';
-import { EngineStateError, InvalidRequestError } from '../errors.ts';
+import { EngineStateError, InvalidRequestError, ModelTooLargeError } from '../errors.ts';
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -92,28 +92,32 @@ export class EngineCore {
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<EngineCore> {
     const t0 = now();
     const gpu = await openGpu();
-    const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal });
+    // Every GPU object of this model lives on this device: on any failure, destroying it frees them all.
     try {
+      gpu.device.pushErrorScope('out-of-memory');
+      gpu.device.pushErrorScope('validation');
+      const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal });
       const c = model.config;
       const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
       const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
       options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
       const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      const kernels = new Kernels(gpu, step);
-      gpu.device.pushErrorScope('validation');
-      gpu.device.pushErrorScope('out-of-memory');
-      const transformer = await Transformer.create(kernels, c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors });
-      const oom = await gpu.device.popErrorScope();
+      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors });
       const invalid = await gpu.device.popErrorScope();
-      if (oom || invalid) {
-        transformer.destroy();
-        throw new EngineStateError(`Building the model on the GPU failed: ${(oom ?? invalid)!.message}`);
+      const oom = await gpu.device.popErrorScope();
+      if (oom) {
+        throw new ModelTooLargeError(
+          `The GPU ran out of memory holding ${model.name} (${(model.weights.bytes / 2 ** 20).toFixed(0)} MiB of weights, ` +
+            `${(transformer.allocatedBytes / 2 ** 20).toFixed(0)} MiB of cache and activations): ${oom.message}. ` +
+            'Load a smaller or more strongly quantized model, or pass a smaller contextLength.',
+        );
       }
+      if (invalid) throw new EngineStateError(`Building the model on the GPU failed: ${invalid.message}`);
       const core = new EngineCore(gpu, model, transformer, now() - t0);
       options.onProgress?.({ phase: 'ready', loaded: 0, fraction: 1, file: model.name });
       return core;
     } catch (e) {
-      model.weights.destroy();
+      gpu.device.destroy();
       throw e;
     }
   }
