@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import { Engine, remoteWrap, localWrap, type Remote } from './engine.ts';
 import { createEngineApi, type EngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { installErrorTransfer } from './worker/error-transfer.ts';
+import { spawnWorker } from './worker/spawn.ts';
 import type { LoadProgress } from './loader/load-model.ts';
 import type { ModelSource } from './loader/stream-reader.ts';
 
@@ -27,7 +28,7 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
     return new Engine(asyncApi, info, localWrap, () => {});
   }
   installErrorTransfer();
-  const w = new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module', name: 'llmo' });
+  const w = spawnWorker();
   const api = Comlink.wrap<EngineApi>(w) as unknown as Remote;
   try {
     const info = await api.load(source, rest, onProgress ? Comlink.proxy(onProgress) : undefined);
