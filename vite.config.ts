@@ -52,8 +52,21 @@ export function serveShared(): Plugin {
   };
 }
 
+/** Dev server only: the demo's local model list (demo/local-models.json, models in ../shared) at `/models.json`. */
+export function serveDemoModels(): Plugin {
+  return {
+    name: 'llmo-demo-models',
+    configureServer(server) {
+      server.middlewares.use('/models.json', (_req, res) => {
+        res.setHeader('Content-Type', 'application/json');
+        createReadStream(resolve(import.meta.dirname, 'demo', 'local-models.json')).pipe(res);
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [serveShared()],
+  plugins: [serveShared(), serveDemoModels()],
   server: { fs: { allow: ['.', SHARED_DIR] } },
   worker: { format: 'es' },
   assetsInclude: ['**/*.wgsl'],

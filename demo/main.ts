@@ -1,61 +1,331 @@
-/** Minimal demo: load a model by URL, stream a completion, show speed. (The full demo page is its own issue.) */
-import { load, type Engine, type GenerationStream } from '../src/index.ts';
+/**
+ * The demo page: pick a model (hub list, a models JSON, a URL or a local file), watch it download and upload, chat
+ * with it, and see how fast it runs. Model text is rendered by demo/markdown.ts, which never uses innerHTML.
+ * `body[data-state]` says what the page is doing (idle, loading, ready, generating, error) for the e2e tests.
+ */
+import { load, type Engine, type LoadProgress } from '../src/index.ts';
+import { modelCache, streamChat, toLoadSource, type ChatMessage } from './compat.ts';
+import { loadCatalog, deviceBudget, estimateFit, formatBytes, type CatalogModel, type DeviceBudget, type Fit } from './models.ts';
+import { renderMarkdown } from './markdown.ts';
+import { drawSpeedChart, type SpeedPoint } from './chart.ts';
+import { explainError } from './explain-error.ts';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const input = (id: string) => $<HTMLInputElement>(id);
+const button = (id: string) => $<HTMLButtonElement>(id);
+
 let engine: Engine | undefined;
-let current: GenerationStream | undefined;
+let history: ChatMessage[] = [];
+let controller: AbortController | undefined;
+const speeds: SpeedPoint[] = [];
+let device: DeviceBudget = { webgpu: false };
 
-function showError(e: unknown) {
-  $('error').textContent = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+type State = 'idle' | 'loading' | 'ready' | 'generating' | 'error';
+function setState(s: State): void {
+  document.body.dataset.state = s;
+  const busy = s === 'loading' || s === 'generating';
+  button('load-btn').disabled = busy;
+  input('model-file').disabled = busy;
+  const canChat = !!engine && !busy;
+  $<HTMLTextAreaElement>('chat-input').disabled = !engine || s === 'loading';
+  button('send-btn').disabled = !canChat;
+  button('stop-btn').disabled = s !== 'generating';
 }
 
-$('load-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  $('error').textContent = '';
-  $<HTMLButtonElement>('gen-btn').disabled = true;
-  $<HTMLButtonElement>('load-btn').disabled = true;
+function showBanner(e: unknown): void {
+  const x = explainError(e);
+  $('banner').hidden = false;
+  $('banner').dataset.kind = x.kind;
+  $('banner-title').textContent = x.title;
+  $('banner-detail').textContent = ' ' + x.detail;
+}
+
+function clearBanner(): void {
+  $('banner').hidden = true;
+  delete $('banner').dataset.kind;
+}
+
+// ---- model picker ----
+
+const FIT_LABEL: Record<Fit, string> = { fits: 'fits', tight: 'tight — may not fit', 'too-large': 'too large', unknown: 'unknown' };
+
+function renderModelList(models: CatalogModel[]): void {
+  const body = $('model-list');
+  body.replaceChildren();
+  models.forEach((m, i) => {
+    const tr = document.createElement('tr');
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'model';
+    radio.value = m.source;
+    radio.id = `model-${i}`;
+    radio.addEventListener('change', () => (input('model-url').value = m.source));
+    const name = document.createElement('label');
+    name.htmlFor = radio.id;
+    name.textContent = m.name;
+    if (m.note) {
+      const note = document.createElement('span');
+      note.className = 'muted';
+      note.textContent = ` · ${m.note}`;
+      name.append(note);
+    }
+    const fit = estimateFit(m, device);
+    const badge = document.createElement('span');
+    badge.className = `fit ${fit}`;
+    badge.textContent = device.webgpu ? FIT_LABEL[fit] : 'no WebGPU';
+    const cells = [radio, name, document.createTextNode(formatBytes(m.bytes)), badge];
+    for (const c of cells) {
+      const td = document.createElement('td');
+      td.append(c);
+      tr.append(td);
+    }
+    body.append(tr);
+  });
+  const first = body.querySelector<HTMLInputElement>('input[type=radio]');
+  if (first) {
+    first.checked = true;
+    input('model-url').value = first.value;
+  }
+}
+
+// ---- loading ----
+
+const PHASE_LABEL: Record<string, string> = {
+  download: 'Downloading', cache: 'Reading from cache', upload: 'Uploading to GPU', compile: 'Compiling kernels', ready: 'Ready',
+};
+
+function progressReporter(): (p: LoadProgress) => void {
+  const t0 = performance.now();
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  return (p) => {
+    const bar = $<HTMLProgressElement>('progress');
+    bar.value = p.fraction;
+    const phase: string = p.phase; // 'cache' arrives with the model cache (issue 5)
+    $('progress-box').dataset.phase = phase;
+    let text = `${PHASE_LABEL[phase] ?? phase} · ${Math.round(p.fraction * 100)}%`;
+    if ((phase === 'download' || phase === 'cache') && p.loaded) {
+      text += ` · ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB`;
+      const secs = (performance.now() - t0) / 1000;
+      const rate = secs > 0.2 ? p.loaded / secs : 0;
+      if (rate) text += ` · ${mb(rate)} MB/s`;
+      if (rate && p.total) text += ` · ${Math.max(0, (p.total - p.loaded) / rate).toFixed(0)} s left`;
+    }
+    $('progress-text').textContent = text;
+  };
+}
+
+async function loadModel(source: string | File): Promise<void> {
+  clearBanner();
+  setState('loading');
+  const old = engine;
+  engine = undefined;
+  await old?.dispose().catch(() => {});
+  $('progress-box').hidden = false;
+  $<HTMLProgressElement>('progress').value = 0;
+  $('progress-text').textContent = 'Starting…';
+  $('model-info').textContent = '';
   try {
-    await engine?.dispose();
-    const url = new URL($<HTMLInputElement>('model-url').value, location.href).href;
-    engine = await load(url, {
-      onProgress: (p) => {
-        $<HTMLProgressElement>('progress').value = p.fraction;
-        $('progress-text').textContent = `${p.phase} ${(p.loaded / 2 ** 20).toFixed(1)} MiB${p.total ? ` of ${(p.total / 2 ** 20).toFixed(1)} MiB` : ''}`;
-      },
-    });
+    const src = typeof source === 'string' ? toLoadSource(absolute(source)) : source;
+    engine = await load(src, { onProgress: progressReporter() });
     const i = engine.info;
-    $('progress-text').textContent = `${i.name}: ${i.config.arch}, ${i.config.nLayers} layers, loaded in ${i.loadMs.toFixed(0)} ms on ${i.gpu.adapter || 'GPU'}`;
-    $<HTMLButtonElement>('gen-btn').disabled = false;
+    $('model-info').textContent =
+      `${i.name}: ${i.config.arch}, ${i.config.nLayers} layers, context ${i.contextLength}, ` +
+      `${formatBytes(i.memory.weightBytes + i.memory.cacheBytes)} on the GPU (${i.gpu.adapter || 'WebGPU'}), loaded in ${(i.loadMs / 1000).toFixed(1)} s`;
+    newChat();
+    setState('ready');
+    $<HTMLTextAreaElement>('chat-input').focus();
   } catch (e) {
-    showError(e);
-  } finally {
-    $<HTMLButtonElement>('load-btn').disabled = false;
+    showBanner(e);
+    $('progress-text').textContent = 'Load failed.';
+    setState('error');
   }
-});
+  void refreshCache();
+}
 
-$('gen-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  if (!engine) return;
-  $('output').textContent = '';
-  $('error').textContent = '';
-  $<HTMLButtonElement>('stop-btn').disabled = false;
-  $<HTMLButtonElement>('gen-btn').disabled = true;
+/** Relative URLs in the box are relative to the page; `hf:` sources go to load() as they are. */
+function absolute(source: string): string {
+  const s = source.trim();
+  return s.startsWith('hf:') ? s : new URL(s, location.href).href;
+}
+
+// ---- cache ----
+
+async function refreshCache(): Promise<void> {
+  const list = $('cache-list');
+  document.body.dataset.cache = modelCache ? 'yes' : 'no';
+  if (!modelCache) {
+    $('cache-usage').textContent = 'This build of llmo has no model cache.';
+    return;
+  }
   try {
-    current = engine.generate($<HTMLTextAreaElement>('prompt').value, {
-      maxTokens: Number($<HTMLInputElement>('max-tokens').value),
-      temperature: Number($<HTMLInputElement>('temperature').value),
-    });
-    // textContent, never innerHTML: model output is untrusted text.
-    for await (const c of current) $('output').textContent += c.text;
-    const s = (await current.result).stats;
-    $('stats').textContent = `first token ${s.timeToFirstTokenMs.toFixed(0)} ms · prefill ${s.prefillTokensPerSec.toFixed(1)} tok/s · ` +
-      `decode ${s.decodeTokensPerSec.toFixed(1)} tok/s · ${s.completionTokens} tokens`;
+    const [models, usage] = await Promise.all([modelCache.list(), modelCache.usage()]);
+    $('cache-usage').textContent = models.length
+      ? `${formatBytes(usage.bytes)} in the browser's storage${usage.quota ? ` (quota ${formatBytes(usage.quota)})` : ''}.`
+      : 'Nothing cached yet: a model is kept here after its first download.';
+    list.replaceChildren(...models.map((m) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.textContent = `${m.url.split('/').pop() ?? m.key} · ${formatBytes(m.bytes)}`;
+      name.title = m.url;
+      const del = document.createElement('button');
+      del.type = 'button';
+      del.textContent = 'Delete';
+      del.className = 'delete';
+      del.addEventListener('click', async () => {
+        del.disabled = true;
+        await modelCache?.delete(m.key);
+        await refreshCache();
+      });
+      li.append(name, ' ', del);
+      return li;
+    }));
   } catch (e) {
-    showError(e);
+    $('cache-usage').textContent = `The cache could not be read: ${(e as Error).message}`;
+  }
+}
+
+// ---- chat ----
+
+function addMessage(role: ChatMessage['role'], text: string): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `msg ${role}`;
+  const who = document.createElement('div');
+  who.className = 'who';
+  who.textContent = role === 'user' ? 'You' : 'Model';
+  const body = document.createElement('div');
+  body.className = 'body';
+  body.append(renderMarkdown(text));
+  div.append(who, body);
+  $('messages').append(div);
+  div.scrollIntoView({ block: 'end' });
+  return div;
+}
+
+function newChat(): void {
+  controller?.abort();
+  history = [];
+  $('messages').replaceChildren();
+}
+
+function settings() {
+  const num = (id: string, dflt: number) => {
+    const v = Number(input(id).value);
+    return Number.isFinite(v) ? v : dflt;
+  };
+  return { maxTokens: num('max-tokens', 256), temperature: num('temperature', 0.7), topP: num('top-p', 0.95), topK: num('top-k', 40) };
+}
+
+async function send(text: string): Promise<void> {
+  if (!engine || !text.trim()) return;
+  clearBanner();
+  const system = $<HTMLTextAreaElement>('system-prompt').value.trim();
+  history.push({ role: 'user', content: text });
+  addMessage('user', text);
+  const reply = addMessage('assistant', '');
+  const body = reply.querySelector<HTMLElement>('.body')!;
+  reply.classList.add('streaming');
+  controller = new AbortController();
+  setState('generating');
+  let out = '';
+  let pending = false;
+  const render = () => {
+    pending = false;
+    body.replaceChildren(renderMarkdown(out));
+    reply.scrollIntoView({ block: 'end' });
+  };
+  try {
+    const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : [...history];
+    const r = await streamChat(engine, messages, settings(), controller.signal, (t) => {
+      out += t;
+      if (!pending) {
+        pending = true;
+        requestAnimationFrame(render);
+      }
+    });
+    render();
+    history.push({ role: 'assistant', content: out });
+    reply.dataset.finish = r.finishReason;
+    if (r.finishReason === 'abort') reply.classList.add('stopped');
+    showMetrics(r);
+  } catch (e) {
+    render();
+    if (controller.signal.aborted) {
+      // An API that ends a stopped stream by throwing: keep what arrived, as a stopped reply.
+      history.push({ role: 'assistant', content: out });
+      reply.dataset.finish = 'abort';
+      reply.classList.add('stopped');
+    } else {
+      history.pop();
+      reply.dataset.finish = 'error';
+      showBanner(e);
+    }
   } finally {
-    $<HTMLButtonElement>('stop-btn').disabled = true;
-    $<HTMLButtonElement>('gen-btn').disabled = false;
+    reply.classList.remove('streaming');
+    controller = undefined;
+    setState(engine ? 'ready' : 'error');
+  }
+}
+
+function showMetrics(r: { timeToFirstTokenMs: number; prefillTokensPerSec: number; decodeTokensPerSec: number; promptTokens: number; completionTokens: number }): void {
+  $('m-ttft').textContent = `${r.timeToFirstTokenMs.toFixed(0)} ms`;
+  $('m-prefill').textContent = `${r.prefillTokensPerSec.toFixed(1)} tok/s`;
+  $('m-decode').textContent = `${r.decodeTokensPerSec.toFixed(1)} tok/s`;
+  $('m-tokens').textContent = `${r.promptTokens} in · ${r.completionTokens} out`;
+  speeds.push({ prefill: r.prefillTokensPerSec, decode: r.decodeTokensPerSec });
+  drawSpeedChart($('speed-chart') as unknown as SVGSVGElement, speeds);
+}
+
+// ---- wiring ----
+
+button('load-btn').addEventListener('click', () => {
+  const url = input('model-url').value.trim();
+  if (url) void loadModel(url);
+});
+input('model-url').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') button('load-btn').click();
+});
+input('model-file').addEventListener('change', () => {
+  const f = input('model-file').files?.[0];
+  if (f) void loadModel(f);
+});
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const box = $<HTMLTextAreaElement>('chat-input');
+  const text = box.value;
+  box.value = '';
+  void send(text);
+});
+$('chat-input').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    if (!button('send-btn').disabled) $<HTMLFormElement>('chat-form').requestSubmit();
   }
 });
+button('stop-btn').addEventListener('click', () => controller?.abort());
+button('clear-btn').addEventListener('click', newChat);
 
-$('stop-btn').addEventListener('click', () => current?.abort());
+async function start(): Promise<void> {
+  setState('idle');
+  drawSpeedChart($('speed-chart') as unknown as SVGSVGElement, speeds);
+  const [catalog, dev] = await Promise.all([loadCatalog(), deviceBudget()]);
+  device = dev;
+  $('device').textContent = dev.webgpu
+    ? `WebGPU: ${dev.adapter}. Largest buffer ${formatBytes(dev.maxBufferBytes ?? 0)}; rough model budget ${formatBytes(dev.budgetBytes ?? 0)}.`
+    : 'WebGPU: not available.';
+  if (!dev.webgpu) {
+    $('banner').hidden = false;
+    $('banner').dataset.kind = 'webgpu';
+    $('banner-title').textContent = 'WebGPU is not available in this browser.';
+    $('banner-detail').textContent =
+      ' llmo runs models on the GPU through WebGPU: use a recent Chrome or Edge (113+), or Safari 26 / Firefox 141+ where WebGPU is on.';
+  }
+  if (catalog.error) {
+    $('list-error').hidden = false;
+    $('list-error').textContent = catalog.error;
+  }
+  renderModelList(catalog.models);
+  document.body.dataset.catalog = 'ready';
+  await refreshCache();
+}
+
+void start();
