@@ -1,0 +1,28 @@
+import { test, expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { url, shot, collectErrors } from './helpers.ts';
+
+// llama2.c's own greedy output for stories260K from BOS: an independent reference for the built bundle.
+const EXPECTED = readFileSync(resolve(import.meta.dirname, '../../shared/models/stories260K/expected-greedy-200.txt'), 'utf8');
+
+test('examples/script-tag.html: dist/llmo.js alone loads a model and generates the reference text', async ({ page }, info) => {
+  const errors = collectErrors(page);
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  await page.goto(url('/examples/script-tag.html?model=/shared/models/stories260K/stories260K.gguf'));
+  expect(await page.evaluate(() => typeof (window as unknown as { llmo?: { load?: unknown } }).llmo?.load)).toBe('function');
+  await expect(page.locator('#status')).toHaveText('ready: stories260K', { timeout: 60_000 });
+  await shot(page, info, 'loaded');
+  await page.locator('#go').click();
+  await expect(page.locator('body')).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
+  const out = await page.locator('#out').innerText();
+  // The prompt is the reference text's own beginning, so greedy decoding must continue it exactly.
+  expect(out.length).toBeGreaterThan('Once upon a time'.length + 100);
+  expect(EXPECTED.startsWith(out)).toBe(true);
+  await shot(page, info, 'generated');
+  // One script and the model: the worker came from inside the bundle, not from another file.
+  const scripts = requests.filter((p) => p.endsWith('.js'));
+  expect(scripts).toEqual(['/dist/llmo.js']);
+  expect(errors).toEqual([]);
+});
