@@ -27,7 +27,9 @@ function setState(s: State): void {
   button('load-btn').disabled = busy;
   input('model-file').disabled = busy;
   const canChat = !!engine && !busy;
-  $<HTMLTextAreaElement>('chat-input').disabled = !engine || s === 'loading';
+  const box = $<HTMLTextAreaElement>('chat-input');
+  box.disabled = !engine || s === 'loading';
+  box.placeholder = engine ? 'Ask something (Enter sends, Shift+Enter starts a new line)' : 'Load a model, then ask something';
   button('send-btn').disabled = !canChat;
   button('stop-btn').disabled = s !== 'generating';
 }

@@ -7,12 +7,13 @@ export function url(path: string): string {
   return base + path;
 }
 
+const shots = new WeakMap<TestInfo, number>();
+
 /** A full-page screenshot in this test's output folder (test-results/e2e/<test>/NN-name.png) for reviewers. */
 export async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const n = String(info.attachments.length + 1).padStart(2, '0');
-  const path = info.outputPath(`${n}-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  await info.attach(name, { path, contentType: 'image/png' });
+  const n = (shots.get(info) ?? 0) + 1;
+  shots.set(info, n);
+  await page.screenshot({ path: info.outputPath(`${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
 
 /** Uncaught exceptions in the page, collected so a test can assert there were none. */

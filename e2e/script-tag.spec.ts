@@ -26,3 +26,20 @@ test('examples/script-tag.html: dist/llmo.js alone loads a model and generates t
   expect(scripts).toEqual(['/dist/llmo.js']);
   expect(errors).toEqual([]);
 });
+
+test('dist/index.js (the npm ES module) loads and generates the reference text, worker included', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto(url('/examples/blank.html'));
+  const out = await page.evaluate(async (model) => {
+    const bundle = '/dist/index.js'; // a string the TS checker does not resolve: it exists only on the e2e host
+    const llmo = (await import(bundle)) as typeof import('../src/index.ts');
+    const engine = await llmo.load(model);
+    const r = await engine.generate('Once upon a time', { maxTokens: 30, temperature: 0 }).result;
+    await engine.dispose();
+    return { text: 'Once upon a time' + r.text, reason: r.finishReason };
+  }, url('/shared/models/stories260K/stories260K.gguf'));
+  expect(out.reason).toBe('length');
+  expect(out.text.length).toBeGreaterThan('Once upon a time'.length + 40);
+  expect(EXPECTED.startsWith(out.text)).toBe(true);
+  expect(errors).toEqual([]);
+});
