@@ -27,7 +27,7 @@ export function drawSpeedChart(svg: SVGSVGElement, points: SpeedPoint[]): void {
   el('line', { x1: pad.l, y1: pad.t, x2: pad.l, y2: y(0), class: 'axis' });
   el('text', { x: pad.l - 4, y: pad.t + 8, class: 'tick', 'text-anchor': 'end' }).textContent = max.toFixed(0);
   el('text', { x: pad.l - 4, y: y(0), class: 'tick', 'text-anchor': 'end' }).textContent = '0';
-  el('text', { x: w - pad.r, y: h - 4, class: 'tick', 'text-anchor': 'end' }).textContent = `${points.length} replies`;
+  el('text', { x: w - pad.r, y: h - 4, class: 'tick', 'text-anchor': 'end' }).textContent = `${points.length} ${points.length === 1 ? 'reply' : 'replies'}`;
 
   for (const [key, cls] of [['prefill', 'prefill'], ['decode', 'decode']] as const) {
     if (!points.length) continue;

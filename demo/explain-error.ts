@@ -1,11 +1,11 @@
 /** Turns llmo's typed errors into what the page tells the visitor: a headline and the error's own advice. */
 import {
-  AbortError, GPUDeviceLostError, ModelFetchError, ModelFormatError, ModelTooLargeError, UnsupportedModelError,
+  AbortError, GPUDeviceLostError, InvalidRequestError, ModelFetchError, ModelFormatError, ModelTooLargeError, UnsupportedModelError,
   WebGPUUnavailableError,
 } from '../src/index.ts';
 
 export interface Explained {
-  kind: 'webgpu' | 'too-large' | 'fetch' | 'format' | 'unsupported' | 'device-lost' | 'aborted' | 'other';
+  kind: 'webgpu' | 'too-large' | 'fetch' | 'format' | 'unsupported' | 'device-lost' | 'request' | 'aborted' | 'other';
   title: string;
   detail: string;
 }
@@ -26,6 +26,9 @@ export function explainError(e: unknown): Explained {
   if (e instanceof ModelFormatError) return { kind: 'format', title: 'The model file is damaged or not a model.', detail };
   if (e instanceof UnsupportedModelError) return { kind: 'unsupported', title: 'llmo cannot run this model yet.', detail };
   if (e instanceof GPUDeviceLostError) return { kind: 'device-lost', title: 'The GPU was lost.', detail: `${detail} Load the model again.` };
+  if (e instanceof InvalidRequestError) {
+    return { kind: 'request', title: 'The model cannot take this request.', detail: `${detail} (A long conversation? Start a new chat.)` };
+  }
   if (e instanceof AbortError) return { kind: 'aborted', title: 'Stopped.', detail };
   return { kind: 'other', title: 'Something went wrong.', detail };
 }

@@ -61,7 +61,11 @@ function renderModelList(models: CatalogModel[]): void {
     radio.name = 'model';
     radio.value = m.source;
     radio.id = `model-${i}`;
-    radio.addEventListener('change', () => (input('model-url').value = m.source));
+    radio.addEventListener('change', () => {
+      input('model-url').value = m.source;
+      $('model-info').textContent = estimateFit(m, device) === 'too-large' && device.webgpu
+        ? `${m.name} is probably too large for this device (${formatBytes(m.bytes)}); loading may fail.` : '';
+    });
     const name = document.createElement('label');
     name.htmlFor = radio.id;
     name.textContent = m.name;

@@ -65,7 +65,7 @@ test('pick a model, watch it load, chat with streamed output, stop, see the spee
   await shot(page, info, 'stopped');
 
   // A short reply that runs to its end; the metrics show real numbers and the chart one point per reply.
-  await page.locator('#max-tokens').fill('12');
+  await page.locator('#max-tokens').fill('6');
   await page.locator('#chat-input').fill('Tell me about the navy.');
   await page.locator('#send-btn').click();
   const second = page.locator('.msg.assistant').nth(1);
