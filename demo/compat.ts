@@ -16,7 +16,6 @@ export interface ChatSettings {
   maxTokens: number;
   temperature: number;
   topP: number;
-  topK: number;
 }
 
 export interface ChatOutcome {
@@ -88,7 +87,8 @@ export async function streamChat(
   const chat = (engine as unknown as ChatEngine).chat;
   if (chat) {
     const stream = await chat.completions.create({
-      messages, stream: true, max_tokens: s.maxTokens, temperature: s.temperature, top_p: s.topP, top_k: s.topK, signal,
+      messages, stream: true, stream_options: { include_usage: true }, max_tokens: s.maxTokens, temperature: s.temperature,
+      top_p: s.topP, signal,
     });
     const out: ChatOutcome = { finishReason: 'stop', promptTokens: 0, completionTokens: 0, timeToFirstTokenMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0 };
     for await (const chunk of stream) {
@@ -112,7 +112,7 @@ export async function streamChat(
     .map((m) => (m.role === 'system' ? `${m.content}\n` : `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content}\n`))
     .join('') + 'Assistant:';
   const stream = engine.generate(prompt, {
-    maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, topK: s.topK, stop: ['\nUser:'], signal,
+    maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, topK: 0 /* off, as in the OpenAI-style request above */, stop: ['\nUser:'], signal,
   });
   for await (const c of stream) if (c.text) onText(c.text);
   const r = await stream.result;

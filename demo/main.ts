@@ -218,7 +218,7 @@ function settings() {
     const v = Number(input(id).value);
     return Number.isFinite(v) ? v : dflt;
   };
-  return { maxTokens: num('max-tokens', 256), temperature: num('temperature', 0.7), topP: num('top-p', 0.95), topK: num('top-k', 40) };
+  return { maxTokens: num('max-tokens', 256), temperature: num('temperature', 0.7), topP: num('top-p', 0.95) };
 }
 
 async function send(text: string): Promise<void> {
