@@ -145,19 +145,6 @@ test('reload loads the model from the cache; cached models are listed and can be
   await shot(page, info, 'cache-deleted');
 });
 
-test('without WebGPU the page says so before anything is loaded', async ({ page }, info) => {
-  await page.addInitScript(() => {
-    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
-  });
-  await page.goto(url('/?models=/models.json')); // the list named by ?models= (the other tests use ./models.json)
-  await expect(page.locator('#model-list tr')).toHaveCount(7);
-  await expect(page.locator('#device')).toHaveText('WebGPU: not available.');
-  await expect(page.locator('#banner')).toBeVisible();
-  await expect(page.locator('#banner')).toHaveAttribute('data-kind', 'webgpu');
-  await expect(page.locator('#model-list .fit').first()).toHaveText('no WebGPU');
-  await shot(page, info, 'no-webgpu');
-});
-
 test('a failed download names the URL and the HTTP status', async ({ page }, info) => {
   await page.goto(url('/'));
   await expect(page.locator('body')).toHaveAttribute('data-catalog', 'ready');
