@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { url, shot } from './helpers.ts';
 
-// Chromium without the WebGPU flags (headless Linux Chromium then has no navigator.gpu, in the page or the worker).
+// Chromium without the WebGPU flags: on headless Linux it then offers no WebGPU adapter, in the page or the worker.
 test.use({ launchOptions: { executablePath: process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] } });
 
 test('without WebGPU the page says so, and loading fails with WebGPUUnavailableError', async ({ page }, info) => {
@@ -20,7 +20,7 @@ test('without WebGPU the page says so, and loading fails with WebGPUUnavailableE
   await expect(page.locator('#banner')).toHaveAttribute('data-kind', 'webgpu');
   await expect(page.locator('#banner-title')).toHaveText('WebGPU is not available in this browser.');
   // The engine's own message (src/gpu/device.ts) is shown, not just the page's headline.
-  await expect(page.locator('#banner-detail')).toContainText('--enable-unsafe-webgpu');
+  await expect(page.locator('#banner-detail')).toContainText('chrome://flags/#enable-unsafe-webgpu');
   await expect(page.locator('#chat-input')).toBeDisabled();
   await shot(page, info, 'no-webgpu-load');
 });
