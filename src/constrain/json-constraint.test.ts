@@ -1,0 +1,161 @@
+/**
+ * Constrained decoding with random "models" (seeded random logits) over real vocabularies: the constraint alone must
+ * make every output parse, validate against the schema (checked by the independent validator below), and finish
+ * inside the token budget.
+ */
+import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseGgufHeader } from '../formats/gguf.ts';
+import { tokenizerFromGguf, type GgufTokenizer } from '../tokenizer/gguf-tokenizer.ts';
+import { mulberry32 } from '../util/random.ts';
+import { Sampler } from '../runtime/sampler.ts';
+import { compileSchema, anyObjectNode } from './schema.ts';
+import { JsonConstraint } from './json-constraint.ts';
+import { vocabTrie } from './token-trie.ts';
+import { UnsupportedSchemaError, InvalidRequestError } from '../errors.ts';
+
+const SHARED = resolve(import.meta.dirname, '../../..', 'shared');
+const toks = new Map<string, GgufTokenizer>();
+function vocab(name: string): GgufTokenizer {
+  let t = toks.get(name);
+  if (!t) {
+    t = tokenizerFromGguf(parseGgufHeader(new Uint8Array(readFileSync(join(SHARED, `tokenizers/ggml-vocab-${name}.gguf`)))).metadata);
+    toks.set(name, t);
+  }
+  return t;
+}
+
+type Schema = Record<string, unknown>;
+
+/** An independent validator for the supported subset (written from the JSON Schema spec, not from our grammar). */
+function validates(v: unknown, s: Schema | true): boolean {
+  if (s === true) return true;
+  if ('const' in s) return JSON.stringify(v) === JSON.stringify(s.const);
+  if ('enum' in s) return (s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v));
+  if ('anyOf' in s) return (s.anyOf as Schema[]).some((o) => validates(v, o));
+  const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
+  if (types.length === 0) return true;
+  return types.some((t) => {
+    switch (t) {
+      case 'null': return v === null;
+      case 'boolean': return typeof v === 'boolean';
+      case 'number': return typeof v === 'number' && Number.isFinite(v);
+      case 'integer': return Number.isInteger(v);
+      case 'string': {
+        if (typeof v !== 'string') return false;
+        const n = [...v].length;
+        return n >= ((s.minLength as number) ?? 0) && n <= ((s.maxLength as number) ?? Infinity);
+      }
+      case 'array': {
+        if (!Array.isArray(v)) return false;
+        if (v.length < ((s.minItems as number) ?? 0) || v.length > ((s.maxItems as number) ?? Infinity)) return false;
+        return v.every((x) => validates(x, (s.items as Schema) ?? true));
+      }
+      case 'object': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+        const props = (s.properties ?? {}) as Record<string, Schema>;
+        for (const r of (s.required ?? []) as string[]) if (!(r in v)) return false;
+        for (const [k, x] of Object.entries(v)) {
+          if (k in props) { if (!validates(x, props[k])) return false; }
+          else if (s.additionalProperties === false) return false;
+          else if (typeof s.additionalProperties === 'object' && !validates(x, s.additionalProperties as Schema)) return false;
+        }
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+const PERSON: Schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 12 },
+    age: { type: 'integer' },
+    score: { type: 'number' },
+    nick: { type: ['string', 'null'], maxLength: 5 },
+    role: { enum: ['admin', 'user', 42, null] },
+    active: { type: 'boolean' },
+    tags: { type: 'array', items: { type: 'string', maxLength: 4 }, maxItems: 3 },
+    home: { type: 'object', properties: { city: { const: 'Paris' }, zip: { anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 6 }] } }, required: ['zip'], additionalProperties: false },
+  },
+  required: ['name', 'age', 'role', 'home'],
+  additionalProperties: false,
+};
+
+/** Generates with random logits under the constraint; returns the text and whether it finished. */
+function randomRun(tok: GgufTokenizer, constraint: JsonConstraint, seed: number, maxTokens: number, temperature = 1.5) {
+  const trie = vocabTrie(tok);
+  const rnd = mulberry32(seed);
+  const sampler = new Sampler({ temperature, topK: 0, topP: 1, seed });
+  const logits = new Float32Array(tok.vocabSize);
+  const out: number[] = [];
+  let finished = false;
+  for (let step = 0; step < maxTokens; step++) {
+    if (constraint.finished) { finished = true; break; }
+    for (let i = 0; i < logits.length; i++) logits[i] = (rnd() - 0.5) * 8;
+    const id = sampler.sample(logits, constraint.mask(maxTokens - step));
+    expect(id).toBeGreaterThanOrEqual(0);
+    if (tok.eosIds.includes(id)) { finished = true; break; }
+    expect(constraint.accept(id)).toBe(true);
+    out.push(id);
+  }
+  if (!finished && constraint.finished) finished = true;
+  const bytes = out.flatMap((id) => [...trie.bytes[id]!]);
+  return { text: new TextDecoder().decode(Uint8Array.from(bytes)), finished, tokens: out.length };
+}
+
+describe('constrained random generation always validates and finishes within the budget', () => {
+  test('a schema with every supported keyword (32k SentencePiece vocabulary)', () => {
+    const tok = vocab('llama-spm');
+    for (let seed = 1; seed <= 8; seed++) {
+      const c = new JsonConstraint(compileSchema(PERSON), vocabTrie(tok), tok.eosIds);
+      const r = randomRun(tok, c, seed, 160);
+      expect(r.finished, r.text).toBe(true);
+      expect(validates(JSON.parse(r.text), PERSON), r.text).toBe(true);
+    }
+  });
+  test('a 151k byte-level BPE vocabulary (multi-byte pieces, partial UTF-8 tokens)', () => {
+    const tok = vocab('qwen2');
+    const schema: Schema = { type: 'object', properties: { answer: { type: 'string' }, n: { type: 'number' }, ok: { type: 'boolean' } }, required: ['answer', 'n', 'ok'] };
+    for (let seed = 1; seed <= 3; seed++) {
+      const c = new JsonConstraint(compileSchema(schema), vocabTrie(tok), tok.eosIds);
+      const r = randomRun(tok, c, seed, 40);
+      expect(r.finished, r.text).toBe(true);
+      expect(validates(JSON.parse(r.text), schema), r.text).toBe(true);
+    }
+  });
+  test('json_object mode: any object, closed within a tight budget', () => {
+    const tok = vocab('llama-spm');
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = new JsonConstraint(anyObjectNode(), vocabTrie(tok), tok.eosIds);
+      const r = randomRun(tok, c, seed, 12 + seed);
+      expect(r.finished, r.text).toBe(true);
+      const v = JSON.parse(r.text);
+      expect(typeof v === 'object' && v !== null && !Array.isArray(v)).toBe(true);
+    }
+  });
+  test('the mask table is cached per grammar state', () => {
+    const tok = vocab('llama-spm');
+    const c = new JsonConstraint(compileSchema({ type: 'object', properties: { s: { type: 'string' } }, required: ['s'] }), vocabTrie(tok), tok.eosIds);
+    randomRun(tok, c, 3, 60);
+    expect(c.stats.cached).toBeGreaterThan(c.stats.computed);
+  });
+});
+
+describe('schema compilation', () => {
+  test('unsupported keywords → UnsupportedSchemaError naming them', () => {
+    const e = (() => { try { compileSchema({ type: 'object', properties: { a: { type: 'string', pattern: '^x', format: 'email' } } }); } catch (err) { return err; } })();
+    expect(e).toBeInstanceOf(UnsupportedSchemaError);
+    expect((e as UnsupportedSchemaError).keywords).toEqual(['#/properties/a/pattern', '#/properties/a/format']);
+    expect((e as Error).message).toMatch(/pattern/);
+    expect(() => compileSchema({ type: 'number', minimum: 3 })).toThrow(UnsupportedSchemaError);
+    expect(() => compileSchema({ $ref: '#/x' })).toThrow(UnsupportedSchemaError);
+  });
+  test('malformed schemas → InvalidRequestError saying what to change', () => {
+    expect(() => compileSchema({ type: 'object', properties: {}, required: ['x'] })).toThrow(/not in "properties"/);
+    expect(() => compileSchema({ type: 'strin' })).toThrow(InvalidRequestError);
+    expect(() => compileSchema({ type: 'string', minLength: 3, maxLength: 2 })).toThrow(/minLength/);
+  });
+});
