@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseGgufHeader } from '../formats/gguf.ts';
+import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
 import { tokenizerFromGguf, type GgufTokenizer } from '../tokenizer/gguf-tokenizer.ts';
 import { mulberry32 } from '../util/random.ts';
 import { Sampler } from '../runtime/sampler.ts';
@@ -20,7 +20,7 @@ const toks = new Map<string, GgufTokenizer>();
 function vocab(name: string): GgufTokenizer {
   let t = toks.get(name);
   if (!t) {
-    t = tokenizerFromGguf(parseGgufHeader(new Uint8Array(readFileSync(join(SHARED, `tokenizers/ggml-vocab-${name}.gguf`)))).metadata);
+    t = tokenizerFromGguf((parseGgufHeader(new Uint8Array(readFileSync(join(SHARED, `tokenizers/ggml-vocab-${name}.gguf`)))) as GgufHeader).metadata);
     toks.set(name, t);
   }
   return t;
