@@ -67,6 +67,9 @@ export interface GenerationChunk {
   logprob?: TokenLogprob;
 }
 
+/** Receives chunks as they are made; may return a promise (a comlink proxy does), which is awaited for the last one. */
+export type ChunkSink = (c: GenerationChunk) => void | Promise<void>;
+
 export interface GenerationStats {
   promptTokens: number;
   /** Prompt tokens whose KV was reused (from the previous call, or the prefix cache) instead of being recomputed. */
@@ -191,7 +194,7 @@ export class EngineCore {
     });
   }
 
-  async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: (c: GenerationChunk) => void): Promise<GenerationResult> {
+  async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: ChunkSink): Promise<GenerationResult> {
     return this.exclusive(() => this.run(prompt, options, onChunk), options.signal);
   }
 
@@ -247,7 +250,11 @@ export class EngineCore {
     if (this.gpu.lostError) throw this.gpu.lostError;
   }
 
-  private async run(prompt: string | number[], o: GenerateOptions, onChunk?: (c: GenerationChunk) => void): Promise<GenerationResult> {
+  private async run(prompt: string | number[], o: GenerateOptions, sink?: ChunkSink): Promise<GenerationResult> {
+    // Across a worker the sink returns a promise per chunk; awaiting the last one before returning makes every
+    // chunk arrive before the result does (they travel on different message ports).
+    let delivered: unknown;
+    const onChunk = sink && ((c: GenerationChunk) => void (delivered = sink(c)));
     const t0 = now();
     const tok = this.model.tokenizer;
     const ids = typeof prompt === 'string' ? tok.encode(prompt, { addBos: o.addBos }) : prompt.slice();
@@ -263,6 +270,12 @@ export class EngineCore {
     }
     const constraint = o.json ? this.constraintFor(o.json) : undefined;
     const budget = Math.min(maxTokens, ctx - ids.length);
+    if (constraint && constraint.minRemaining > budget) {
+      throw new InvalidRequestError(
+        `The shortest output that matches the JSON schema needs up to ${constraint.minRemaining} tokens but only ${budget} may be generated; ` +
+          'raise max_tokens (or shorten the prompt).',
+      );
+    }
     const sampler = new Sampler(o);
     sampler.observePrompt(ids);
     // The GPU argmax decides alone unless something needs the logits on the CPU.
@@ -361,6 +374,7 @@ export class EngineCore {
         onChunk?.({ text: tail, token: out[out.length - 1], index: out.length - 1 });
       }
     }
+    await delivered;
     const tEnd = now();
     const prefilled = ids.length - reuse;
     const decodeSteps = Math.max(0, this.cached.length - ids.length);
