@@ -15,17 +15,17 @@ const SOTU = '/shared/models/sotu-5m/sotu-5m-q8_0.gguf';
 const FIXTURE = '/fixtures/tiny~qwen2~f32~s1/model.gguf';
 
 let sotu: Engine;
-let cold: Engine;
 let fix: Engine;
+let fixCold: Engine;
 beforeAll(async () => {
-  [sotu, cold, fix] = await Promise.all([
+  [sotu, fix, fixCold] = await Promise.all([
     load(SOTU),
-    load(SOTU, { prefixCacheBytes: 0 }),
-    load(FIXTURE, { maxBatch: 4 }),
+    load(FIXTURE, { maxBatch: 16 }),
+    load(FIXTURE, { maxBatch: 16, prefixCacheBytes: 0 }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([sotu?.dispose(), cold?.dispose(), fix?.dispose()]);
+  await Promise.all([sotu?.dispose(), fix?.dispose(), fixCold?.dispose()]);
 });
 
 const ask = (content: string): ChatMessage[] => [{ role: 'user', content }];
@@ -76,30 +76,6 @@ describe('chat.completions on sotu-5m', () => {
     expect(last.choices[0].finish_reason).toBe(whole.choices[0].finish_reason);
     expect(last.usage?.completion_tokens).toBe(whole.usage.completion_tokens);
     expect(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null)).toBe(true);
-  });
-
-  test('a follow-up turn prefills only the new tokens and gives the tokens of a cold run', async () => {
-    const turn1: ChatMessage[] = ask('What should the Congress do about taxes this year?');
-    const a1 = await sotu.chat.completions.create({ messages: turn1, max_tokens: 6, temperature: 0 });
-    const turn2: ChatMessage[] = [...turn1, { role: 'assistant', content: a1.choices[0].message.content }, { role: 'user', content: 'And the navy?' }];
-    const warm = await sotu.chat.completions.create({ messages: turn2, max_tokens: 6, temperature: 0 });
-    await cold.completions.create({ prompt: [1, 5], max_tokens: 1 }); // nothing useful in cold's cache
-    const coldRun = await cold.chat.completions.create({ messages: turn2, max_tokens: 6, temperature: 0 });
-    expect(warm.usage.cached_prompt_tokens).toBeGreaterThanOrEqual(a1.usage.prompt_tokens - 1);
-    expect(coldRun.usage.cached_prompt_tokens).toBeLessThanOrEqual(1);
-    expect(warm.choices[0].message.content).toBe(coldRun.choices[0].message.content);
-  });
-
-  test('the prefix cache serves a second conversation with the same long system prompt', async () => {
-    const system = { role: 'system' as const, content: 'You are the clerk of the House of Representatives. Answer in the plain style of an annual message to Congress, briefly.' };
-    await sotu.chat.completions.create({ messages: [system, ...ask('Who sits in the House?')], max_tokens: 1, temperature: 0 });
-    await sotu.completions.create({ prompt: 'Call me Ishmael.', max_tokens: 1, temperature: 0 }); // the live cache now holds something else
-    const second: ChatMessage[] = [system, ...ask('What of the treasury?')];
-    const warm = await sotu.chat.completions.create({ messages: second, max_tokens: 6, temperature: 0 });
-    const sysTokens = (await sotu.tokenize(renderChat(sotu.info.chatTemplate!, [system], { addGenerationPrompt: false }))).length;
-    expect(warm.usage.cached_prompt_tokens).toBeGreaterThanOrEqual(sysTokens - 2);
-    const coldRun = await cold.chat.completions.create({ messages: second, max_tokens: 6, temperature: 0 });
-    expect(warm.choices[0].message.content).toBe(coldRun.choices[0].message.content);
   });
 
   test('bad requests are typed errors that say what to change', async () => {
@@ -163,6 +139,41 @@ describe('chat.completions on a random-weight ChatML fixture', () => {
     while ((await count(kept)) + 4 > fix.info.contextLength) kept = [kept[0], ...kept.slice(3)];
     expect(r.usage.prompt_tokens).toBe(await count(kept));
   });
+  test('a follow-up turn prefills only the new tokens and gives the tokens of a cold run', async () => {
+    const turn1: ChatMessage[] = ask('What should the Congress do about taxes this year?');
+    const a1 = await fix.chat.completions.create({ messages: turn1, max_tokens: 6, temperature: 0 });
+    const turn2: ChatMessage[] = [...turn1, { role: 'assistant', content: a1.choices[0].message.content }, { role: 'user', content: 'And the navy?' }];
+    const warm = await fix.chat.completions.create({ messages: turn2, max_tokens: 6, temperature: 0 });
+    await fixCold.completions.create({ prompt: [5, 6], max_tokens: 1 }); // nothing useful in cold's cache
+    const coldRun = await fixCold.chat.completions.create({ messages: turn2, max_tokens: 6, temperature: 0 });
+    expect(warm.usage.cached_prompt_tokens).toBeGreaterThanOrEqual(a1.usage.prompt_tokens - 1);
+    expect(coldRun.usage.cached_prompt_tokens).toBeLessThanOrEqual(1);
+    expect(warm.choices[0].message.content).toBe(coldRun.choices[0].message.content);
+  });
+
+  test('the prefix cache serves a second conversation with the same long system prompt', async () => {
+    const system = { role: 'system' as const, content: 'You are the clerk of the House of Representatives. Answer in the plain style of an annual message to Congress, briefly.' };
+    await fix.chat.completions.create({ messages: [system, ...ask('Who sits in the House?')], max_tokens: 1, temperature: 0 });
+    await fix.completions.create({ prompt: 'Call me Ishmael.', max_tokens: 1, temperature: 0 }); // the live cache now holds something else
+    const second: ChatMessage[] = [system, ...ask('What of the treasury?')];
+    const warm = await fix.chat.completions.create({ messages: second, max_tokens: 6, temperature: 0 });
+    const sysTokens = (await fix.tokenize(renderChat(fix.info.chatTemplate!, [system], { addGenerationPrompt: false }))).length;
+    expect(warm.usage.cached_prompt_tokens).toBeGreaterThanOrEqual(sysTokens - 2);
+    const coldRun = await fixCold.chat.completions.create({ messages: second, max_tokens: 6, temperature: 0 });
+    expect(warm.choices[0].message.content).toBe(coldRun.choices[0].message.content);
+  });
+
+  test('a chat template passed at load replaces the model\'s', async () => {
+    const e = await load(FIXTURE, { chatTemplate: '{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}' });
+    try {
+      expect(e.info.chatTemplate).toMatch(/^\{% for m/);
+      const r = await e.chat.completions.create({ messages: ask('hi'), max_tokens: 1, temperature: 0 });
+      expect(r.usage.prompt_tokens).toBe((await e.tokenize('<|im_start|>hi')).length);
+    } finally {
+      await e.dispose();
+    }
+  });
+
   test('the end-of-turn token <|im_end|> stops generation', async () => {
     const imEnd = (await fix.tokenize('<|im_end|>', { addBos: false }))[0];
     expect(fix.info.eosIds).toContain(imEnd);
@@ -278,7 +289,7 @@ describe('chat.completions on a random-weight ChatML fixture', () => {
     expect(e1).toBeInstanceOf(AbortError);
     expect(n).toBeLessThan(10);
 
-    // A long prompt in maxBatch-4 submissions: abort while it prefills; a second request queued behind it is
+    // A long prompt in maxBatch-16 submissions: abort while it prefills; a second request queued behind it is
     // aborted while waiting.
     const long = await fix.tokenize('word '.repeat(100), { addBos: false });
     const ac2 = new AbortController();

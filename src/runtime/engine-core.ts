@@ -28,6 +28,8 @@ export interface LoadOptions {
    * many conversations), reused when a later prompt starts the same way. 0 turns it off. Default: 64 MiB.
    */
   prefixCacheBytes?: number;
+  /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
+  chatTemplate?: string;
   signal?: AbortSignal;
 }
 
@@ -140,6 +142,7 @@ export class EngineCore {
       gpu.device.pushErrorScope('out-of-memory');
       gpu.device.pushErrorScope('validation');
       const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal });
+      if (options.chatTemplate !== undefined) model.chatTemplate = options.chatTemplate;
       const c = model.config;
       const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
       const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
