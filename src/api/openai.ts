@@ -260,7 +260,7 @@ function parseCall(text: string): Call | undefined {
 }
 
 /** tool_choice 'auto': a call written the way tool-trained templates ask (Qwen/Hermes `<tool_call>` tags, or bare JSON). */
-function findCall(text: string, plan: ToolPlan): Call | undefined {
+export function findCall(text: string, plan: Pick<ToolPlan, 'allowed'>): Call | undefined {
   const tagged = /<tool_call>\s*([\s\S]*?)\s*<\/tool_call>/.exec(text);
   const call = parseCall(tagged ? tagged[1] : text.trim());
   return call && plan.allowed.some((t) => t.function.name === call.name) ? call : undefined;

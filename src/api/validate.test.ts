@@ -66,3 +66,14 @@ describe('messages and tools', () => {
     expect((toolCallSchema([tool('a'), tool('b')]) as { anyOf: unknown[] }).anyOf).toHaveLength(2);
   });
 });
+
+describe("tool_choice 'auto': calls recognised in free text", () => {
+  const allowed = [{ type: 'function' as const, function: { name: 'get_weather' } }];
+  test('Hermes/Qwen <tool_call> tags, bare JSON, Llama-style "parameters"; unknown names and prose are not calls', async () => {
+    const { findCall } = await import('./openai.ts');
+    expect(findCall('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>', { allowed })).toEqual({ name: 'get_weather', arguments: { city: 'Paris' } });
+    expect(findCall(' {"name": "get_weather", "parameters": {"city": "Oslo"}} ', { allowed })).toEqual({ name: 'get_weather', arguments: { city: 'Oslo' } });
+    expect(findCall('{"name": "launch", "arguments": {}}', { allowed })).toBeUndefined();
+    expect(findCall('It is sunny in Paris.', { allowed })).toBeUndefined();
+  });
+});

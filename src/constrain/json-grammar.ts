@@ -401,9 +401,13 @@ const enum APh { Open, First, After, Close }
 
 class Arr implements Frame {
   readonly key: string;
+  readonly ckey?: string;
   readonly minRem: number;
   constructor(private readonly node: Extract<SchemaNode, { kind: 'array' }>, private readonly ph: APh, private readonly count = 0) {
     this.key = `a${node.id}:${ph},${count}`;
+    // Past minItems and further than one token can reach from maxItems, the count cannot change the token table
+    // (so the strings of every array element share cached masks).
+    if (count > 0 && count >= node.min && node.max - count > MAX_TOKEN_BYTES) this.ckey = `a${node.id}:${ph},far`;
     const item = minLen(node.items);
     const rest = Math.max(0, node.min - count);
     this.minRem = ph === APh.Open ? minLen(node)
