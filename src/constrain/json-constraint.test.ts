@@ -11,7 +11,8 @@ import { tokenizerFromGguf, type GgufTokenizer } from '../tokenizer/gguf-tokeniz
 import { mulberry32 } from '../util/random.ts';
 import { Sampler } from '../runtime/sampler.ts';
 import { compileSchema, anyObjectNode } from './schema.ts';
-import { JsonConstraint } from './json-constraint.ts';
+import { JsonConstraint, tokenTable } from './json-constraint.ts';
+import { inStringBody, stateKey } from './json-grammar.ts';
 import { vocabTrie } from './token-trie.ts';
 import { UnsupportedSchemaError, InvalidRequestError } from '../errors.ts';
 import { validates } from '../../test/json-schema-check.ts';
@@ -95,6 +96,31 @@ describe('constrained random generation always validates and finishes within the
       expect(r.finished, r.text).toBe(true);
       const v = JSON.parse(r.text);
       expect(typeof v === 'object' && v !== null && !Array.isArray(v)).toBe(true);
+    }
+  });
+  test("inside strings the fast path's table equals the full trie walk", () => {
+    for (const name of ['llama-spm', 'qwen2']) {
+      const tok = vocab(name);
+      const trie = vocabTrie(tok);
+      const schema = { type: 'object', properties: { s: { type: 'string', minLength: 3, maxLength: 9 }, t: { type: 'string' } }, required: ['s', 't'] };
+      const c = new JsonConstraint(compileSchema(schema), trie, tok.eosIds);
+      const rnd = mulberry32(5);
+      const sampler = new Sampler({ temperature: 1.5, topK: 0, topP: 1, seed: 5 });
+      let checked = 0;
+      const outBytes: number[] = [];
+      for (let step = 0; step < 30 && !c.finished; step++) {
+        if (inStringBody(c.grammarState) && checked < 4) {
+          const fa = tokenTable(trie, c.grammarState, true), sl = tokenTable(trie, c.grammarState, false);
+          const diff = [...fa.keys()].filter((i) => fa[i] !== sl[i]).slice(0, 5).map((i) => [i, JSON.stringify(new TextDecoder().decode(trie.bytes[i] ?? new Uint8Array())), fa[i], sl[i]]);
+          expect(diff, stateKey(c.grammarState) + " " + JSON.stringify(new TextDecoder().decode(Uint8Array.from(outBytes)))).toEqual([]);
+          checked++;
+        }
+        const logits = Float32Array.from({ length: tok.vocabSize }, () => (rnd() - 0.5) * 8);
+        const id = sampler.sample(logits, c.mask(30 - step));
+        c.accept(id);
+        outBytes.push(...(trie.bytes[id] ?? []));
+      }
+      expect(checked).toBeGreaterThan(1);
     }
   });
   test('the mask table is cached per grammar state', () => {

@@ -7,7 +7,7 @@
  * state, so it is cached per state (strings and numbers revisit the same states over and over); the budget filter
  * is a cheap pass over the cached table.
  */
-import { advance, canContinue, initialState, isComplete, minRemaining, stateKey, type GrammarState } from './json-grammar.ts';
+import { advance, canContinue, inStringBody, initialState, isComplete, minRemaining, stateKey, type GrammarState } from './json-grammar.ts';
 import type { SchemaNode } from './schema.ts';
 import type { TrieNode, VocabTrie } from './token-trie.ts';
 
@@ -23,6 +23,11 @@ export class JsonConstraint {
   constructor(root: SchemaNode, private readonly trie: VocabTrie, private readonly eosIds: readonly number[]) {
     this.state = initialState(root);
     this.maxEntries = Math.max(4, Math.floor(CACHE_BYTES / (4 * trie.vocabSize)));
+  }
+
+  /** The grammar state now (immutable; for tests and tools). */
+  get grammarState(): GrammarState {
+    return this.state;
   }
 
   /** The document is complete and nothing more may follow: stop now. */
@@ -76,12 +81,33 @@ export class JsonConstraint {
       return t;
     }
     this.stats.computed++;
-    t = new Int32Array(this.trie.vocabSize).fill(-1);
-    walk(this.trie.root, this.state, t);
+    t = tokenTable(this.trie, this.state);
     this.cache.set(key, t);
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
     return t;
   }
+}
+
+/**
+ * For each token, the fewest bytes still needed after it (-1: not allowed). Inside a string's text, plain-text
+ * tokens follow from their character count alone, so only the few other tokens are walked.
+ */
+export function tokenTable(trie: VocabTrie, state: GrammarState, fast = true): Int32Array {
+  const t = new Int32Array(trie.vocabSize).fill(-1);
+  const sb = fast ? inStringBody(state) : undefined;
+  if (!sb) {
+    walk(trie.root, state, t);
+    return t;
+  }
+  walk(trie.rest, state, t);
+  const rest = Math.max(0, sb.min - sb.count);
+  const room = sb.max - sb.count;
+  const pc = trie.plainChars;
+  for (let id = 0; id < pc.length; id++) {
+    const n = pc[id];
+    if (n >= 0 && n <= room) t[id] = sb.minRem - (rest - Math.max(0, rest - n));
+  }
+  return t;
 }
 
 function walk(node: TrieNode, state: GrammarState, out: Int32Array): void {

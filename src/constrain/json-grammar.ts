@@ -129,6 +129,17 @@ export function minRemaining(state: GrammarState): number {
   return best;
 }
 
+/**
+ * When the state is inside a string's text (one thread, not mid-escape or mid-character), what the mask's fast
+ * path needs: characters so far, the bounds, and the fewest bytes to finish from here.
+ */
+export function inStringBody(state: GrammarState): { count: number; min: number; max: number; minRem: number } | undefined {
+  if (state.length !== 1) return undefined;
+  const f = state[0].frame;
+  if (!(f instanceof Str) || f.ph !== SPh.Body || f.need !== 0) return undefined;
+  return { count: f.count, min: f.min, max: f.max, minRem: minRemaining(state) };
+}
+
 /** Cache key of a state: equal keys give equal token tables. */
 export function stateKey(state: GrammarState): string {
   return state.map((t) => {
@@ -201,12 +212,12 @@ class Str implements Frame {
   readonly ckey?: string;
   readonly minRem: number;
   constructor(
-    private readonly min: number,
-    private readonly max: number,
-    private readonly ph: SPh,
-    private readonly count: number,
+    readonly min: number,
+    readonly max: number,
+    readonly ph: SPh,
+    readonly count: number,
     /** UTF-8 continuation bytes still expected. */
-    private readonly need: number,
+    readonly need: number,
   ) {
     const bounded = min > 0 || max < Infinity;
     this.key = `s${min},${max}:${ph},${need}${bounded ? ',' + count : ''}`;
