@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import type { EngineApi, GenerateRequestOptions } from './worker/api.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
+import { chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport } from './api/client.ts';
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
   /** Stops generation; the stream ends with finishReason 'abort'. */
@@ -75,6 +76,10 @@ let nextId = 1;
 
 export class Engine {
   private disposed = false;
+  /** OpenAI-shaped chat: `engine.chat.completions.create({ messages, stream, response_format, tools, ... })`. */
+  readonly chat: { completions: ChatCompletions };
+  /** OpenAI-shaped raw-prompt completions: `engine.completions.create({ prompt, ... })`. */
+  readonly completions: Completions;
 
   /** @internal */
   constructor(
@@ -83,7 +88,17 @@ export class Engine {
     readonly info: ModelInfo,
     private readonly wrap: <T extends object>(f: T) => T,
     private readonly terminate: () => void,
-  ) {}
+  ) {
+    const transport: CompletionsTransport = {
+      chatCompletion: (id, req, cb) => this.api.chatCompletion(id, req, cb),
+      completion: (id, req, cb) => this.api.completion(id, req, cb),
+      abort: (id) => this.api.abort(id),
+      wrap: (f) => this.wrap(f),
+      check: () => this.check(),
+    };
+    this.chat = { completions: chatCompletions(transport) };
+    this.completions = completions(transport);
+  }
 
   /** Streams a completion of `prompt` (text, or token ids). */
   generate(prompt: string | number[], options: GenerateCallOptions = {}): GenerationStream {

@@ -47,3 +47,18 @@ export class EngineStateError extends LlmoError {}
 
 /** Generation was stopped by the caller's AbortSignal. */
 export class AbortError extends LlmoError {}
+
+/** A JSON schema (response_format or a tool's parameters) uses keywords constrained decoding cannot enforce. */
+export class UnsupportedSchemaError extends InvalidRequestError {
+  constructor(
+    message: string,
+    /** JSON pointers of the unsupported keywords, e.g. `#/properties/age/minimum`. */
+    readonly keywords: string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The prompt (after the chat template) does not fit the context; pass `context_overflow: 'truncate'` or shorten it. */
+export class ContextOverflowError extends InvalidRequestError {}

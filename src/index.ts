@@ -40,7 +40,9 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
 }
 
 export { Engine, GenerationStream, type GenerateCallOptions } from './engine.ts';
-export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo } from './runtime/engine-core.ts';
+export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat } from './runtime/engine-core.ts';
+export type * from './api/types.ts';
+export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';
 export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
 export type { ModelSource } from './loader/stream-reader.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';

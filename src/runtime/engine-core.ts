@@ -5,12 +5,17 @@
 import { openGpu, type Gpu } from '../gpu/device.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
-import { Sampler, isGreedy, type SamplingOptions } from './sampler.ts';
+import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
+import { PrefixCache } from './prefix-cache.ts';
+import { JsonConstraint } from '../constrain/json-constraint.ts';
+import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
+import { vocabTrie } from '../constrain/token-trie.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-model.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import type { ModelConfig } from '../model/types.ts';
-import { EngineStateError, InvalidRequestError, ModelTooLargeError } from '../errors.ts';
+import { AbortError, EngineStateError, InvalidRequestError, ModelTooLargeError } from '../errors.ts';
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -18,8 +23,18 @@ export interface LoadOptions {
   contextLength?: number;
   /** Most prompt tokens per GPU submission during prefill. Default 256. */
   maxBatch?: number;
+  /**
+   * GPU bytes kept for copies of the KV cache of earlier prompts' prefixes (e.g. a long system prompt shared by
+   * many conversations), reused when a later prompt starts the same way. 0 turns it off. Default: 64 MiB.
+   */
+  prefixCacheBytes?: number;
+  /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
+  chatTemplate?: string;
   signal?: AbortSignal;
 }
+
+/** Output constrained to JSON: any object (`json_object`) or a document matching a JSON schema. */
+export type JsonFormat = { type: 'json_object' } | { type: 'json_schema'; schema: unknown };
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most. Default 256. */
@@ -28,9 +43,20 @@ export interface GenerateOptions extends SamplingOptions {
   addBos?: boolean;
   /** Keep going past end-of-sequence tokens (benchmarks). */
   ignoreEos?: boolean;
-  /** Stop when the output contains any of these strings (the stop string is not returned). */
+  /** Stop when the output contains any of these strings (the stop string is not returned). Ignored under `json`. */
   stop?: string[];
+  /** Constrain the output to JSON (every token is masked so the text stays a valid prefix and can finish in time). */
+  json?: JsonFormat;
+  /** Report each token's log-probability and this many alternatives (0..20) under the model's distribution. */
+  logprobs?: number;
   signal?: AbortSignal;
+}
+
+export interface TokenLogprob {
+  token: number;
+  /** log-softmax of the model's raw logits (before sampling options). */
+  logprob: number;
+  top: { token: number; logprob: number }[];
 }
 
 export interface GenerationChunk {
@@ -39,12 +65,19 @@ export interface GenerationChunk {
   token: number;
   /** 0-based index of this token in the completion. */
   index: number;
+  /** When `logprobs` was asked for. */
+  logprob?: TokenLogprob;
 }
+
+/** Receives chunks as they are made; may return a promise (a comlink proxy does), which is awaited for the last one. */
+export type ChunkSink = (c: GenerationChunk) => void | Promise<void>;
 
 export interface GenerationStats {
   promptTokens: number;
-  /** Prompt tokens whose KV was reused from the previous call instead of being recomputed. */
+  /** Prompt tokens whose KV was reused (from the previous call, or the prefix cache) instead of being recomputed. */
   reusedPromptTokens: number;
+  /** Of those, the tokens restored from the prefix cache. */
+  prefixCachedTokens: number;
   completionTokens: number;
   /** From the call to the first generated token. */
   timeToFirstTokenMs: number;
@@ -58,6 +91,8 @@ export interface GenerationResult {
   tokens: number[];
   finishReason: 'stop' | 'length' | 'abort';
   stats: GenerationStats;
+  /** Per token, when `logprobs` was asked for. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface ModelInfo {
@@ -80,14 +115,24 @@ export class EngineCore {
   /** Tokens whose K/V sit in the cache at positions 0..n-1 (for prefix reuse). */
   private cached: number[] = [];
   private busy = false;
+  /** Requests waiting for the engine, first come first served. */
+  private readonly waiting: (() => void)[] = [];
   private disposed = false;
+  private readonly prefixCache: PrefixCache;
 
   private constructor(
     private readonly gpu: Gpu,
     private readonly model: LoadedModel,
     private readonly transformer: Transformer,
     private readonly loadMs: number,
-  ) {}
+    prefixCacheBytes: number,
+  ) {
+    this.prefixCache = new PrefixCache(gpu.device, transformer, prefixCacheBytes);
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.model.tokenizer;
+  }
 
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<EngineCore> {
     const t0 = now();
@@ -97,6 +142,7 @@ export class EngineCore {
       gpu.device.pushErrorScope('out-of-memory');
       gpu.device.pushErrorScope('validation');
       const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal });
+      if (options.chatTemplate !== undefined) model.chatTemplate = options.chatTemplate;
       const c = model.config;
       const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
       const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
@@ -113,7 +159,7 @@ export class EngineCore {
         );
       }
       if (invalid) throw new EngineStateError(`Building the model on the GPU failed: ${invalid.message}`);
-      const core = new EngineCore(gpu, model, transformer, now() - t0);
+      const core = new EngineCore(gpu, model, transformer, now() - t0, options.prefixCacheBytes ?? 64 * 2 ** 20);
       options.onProgress?.({ phase: 'ready', loaded: 0, fraction: 1, file: model.name });
       return core;
     } catch (e) {
@@ -143,6 +189,7 @@ export class EngineCore {
 
   /** Logits after feeding `ids` from position 0 (for inspection and tests). */
   async logits(ids: number[]): Promise<Float32Array> {
+    if (ids.length === 0) throw new InvalidRequestError('logits() needs at least one token id.');
     return this.exclusive(async () => {
       const r = await this.transformer.forward(ids, 0, true);
       this.cached = ids.slice();
@@ -150,27 +197,67 @@ export class EngineCore {
     });
   }
 
-  async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: (c: GenerationChunk) => void): Promise<GenerationResult> {
-    return this.exclusive(() => this.run(prompt, options, onChunk));
+  async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: ChunkSink): Promise<GenerationResult> {
+    return this.exclusive(() => this.run(prompt, options, onChunk), options.signal);
   }
 
-  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+  /** The context length the KV cache holds. */
+  get contextLength(): number {
+    return this.transformer.options.contextLength;
+  }
+
+  /**
+   * Runs `f` alone on the engine: concurrent requests wait in FIFO order and never share the KV cache mid-run.
+   * A request aborted while it waits leaves the queue at once with AbortError.
+   */
+  private async exclusive<T>(f: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
     this.checkLost();
-    if (this.busy) throw new EngineStateError('A generation is already running on this engine; await it (or abort it) first.');
-    this.busy = true;
+    if (signal?.aborted) throw new AbortError('The request was aborted before it started.');
+    if (this.busy) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const i = this.waiting.indexOf(go);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(new AbortError('The request was aborted while it waited for earlier requests.'));
+        };
+        const go = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.waiting.push(go);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      if (this.disposed) {
+        this.release();
+        throw new EngineStateError('This engine was disposed while the request waited; load the model again.');
+      }
+    } else {
+      this.busy = true;
+    }
     try {
       return await f();
     } finally {
-      this.busy = false;
+      this.release();
     }
+  }
+
+  /** Hands the engine to the next waiting request, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.busy = false;
   }
 
   private checkLost(): void {
     if (this.gpu.lostError) throw this.gpu.lostError;
   }
 
-  private async run(prompt: string | number[], o: GenerateOptions, onChunk?: (c: GenerationChunk) => void): Promise<GenerationResult> {
+  private async run(prompt: string | number[], o: GenerateOptions, sink?: ChunkSink): Promise<GenerationResult> {
+    // Across a worker the sink returns a promise per chunk; awaiting the last one before returning makes every
+    // chunk arrive before the result does (they travel on different message ports).
+    let delivered: unknown;
+    const onChunk = sink && ((c: GenerationChunk) => void (delivered = sink(c)));
     const t0 = now();
     const tok = this.model.tokenizer;
     const ids = typeof prompt === 'string' ? tok.encode(prompt, { addBos: o.addBos }) : prompt.slice();
@@ -180,40 +267,92 @@ export class EngineCore {
     if (ids.length >= ctx) {
       throw new InvalidRequestError(`The prompt has ${ids.length} tokens but the context holds ${ctx}; shorten it or load with a larger contextLength.`);
     }
+    const nTop = o.logprobs;
+    if (nTop !== undefined && (!Number.isInteger(nTop) || nTop < 0 || nTop > 20)) {
+      throw new InvalidRequestError(`logprobs must be an integer from 0 to 20; got ${nTop}.`);
+    }
+    const constraint = o.json ? this.constraintFor(o.json) : undefined;
     const budget = Math.min(maxTokens, ctx - ids.length);
-    const greedy = isGreedy(o);
+    if (constraint && constraint.minRemaining > budget) {
+      throw new InvalidRequestError(
+        `The shortest output that matches the JSON schema needs up to ${constraint.minRemaining} tokens but only ${budget} may be generated; ` +
+          'raise max_tokens (or shorten the prompt).',
+      );
+    }
     const sampler = new Sampler(o);
+    sampler.observePrompt(ids);
+    // The GPU argmax decides alone unless something needs the logits on the CPU.
+    const gpuGreedy = isGreedy(o) && !adjustsLogits(o) && !constraint && nTop === undefined;
     const eos = new Set(o.ignoreEos ? [] : tok.eosIds);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
     let reuse = 0;
     while (reuse < this.cached.length && reuse < ids.length - 1 && this.cached[reuse] === ids[reuse]) reuse++;
     this.cached = ids.slice(0, reuse);
+    // A longer prefix may be stored in the prefix cache (a shared system prompt, an earlier conversation).
+    const restored = this.prefixCache.restore(ids, reuse);
+    if (restored > reuse) {
+      reuse = restored;
+      this.cached = ids.slice(0, reuse);
+    }
+    const fromPrefixCache = restored > 0 && restored === reuse ? restored : 0;
 
     const decoder = new StreamDecoder(tok);
     const out: number[] = [];
+    const logprobs: TokenLogprob[] | undefined = nTop !== undefined ? [] : undefined;
     let text = '';
     let finishReason: GenerationResult['finishReason'] = 'length';
     let tFirst = 0;
     let pos = reuse;
+    const stops = constraint ? [] : o.stop?.filter(Boolean) ?? [];
+    const B = this.transformer.options.maxBatch;
+
+    // Prefill in maxBatch chunks, checking for abort between them.
     let feed = ids.slice(reuse);
-    const stops = o.stop?.filter(Boolean) ?? [];
-    while (out.length < budget) {
+    let aborted = false;
+    while (feed.length > B) {
+      if (o.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      this.checkLost();
+      await this.transformer.forward(feed.slice(0, B), pos, false);
+      this.cached.push(...feed.slice(0, B));
+      pos += B;
+      feed = feed.slice(B);
+    }
+    if (aborted) finishReason = 'abort';
+
+    while (!aborted && out.length < budget) {
       if (o.signal?.aborted) {
         finishReason = 'abort';
         break;
       }
-      this.checkLost();
-      const r = await this.transformer.forward(feed, pos, !greedy);
-      this.cached.push(...feed);
-      pos += feed.length;
-      const next = greedy ? r.token : sampler.sample(r.logits!);
-      if (out.length === 0) tFirst = now();
-      if (eos.has(next)) {
+      if (constraint?.finished) {
         finishReason = 'stop';
         break;
       }
+      this.checkLost();
+      const r = await this.transformer.forward(feed, pos, !gpuGreedy);
+      this.cached.push(...feed);
+      pos += feed.length;
+      if (out.length === 0) this.prefixCache.save(ids);
+      let next: number;
+      if (gpuGreedy) next = r.token;
+      else {
+        next = sampler.sample(r.logits!, constraint?.mask(budget - out.length));
+        if (next < 0) break; // nothing can finish the JSON in the tokens left: 'length'
+      }
+      if (out.length === 0) tFirst = now();
+      if (eos.has(next) && (!constraint || constraint.complete)) {
+        finishReason = 'stop';
+        break;
+      }
+      if (constraint && !constraint.accept(next)) throw new EngineStateError(`The grammar rejected token ${next} that its own mask allowed; please report this.`);
+      sampler.accept(next);
       out.push(next);
+      const lp = logprobs ? tokenLogprob(r.logits!, next, nTop!) : undefined;
+      if (lp) logprobs!.push(lp);
       let piece = decoder.push(next);
       if (stops.length) {
         const joined = text + piece;
@@ -221,30 +360,33 @@ export class EngineCore {
         if (hit >= 0) {
           piece = joined.slice(text.length, hit);
           text = joined.slice(0, hit);
-          if (piece) onChunk?.({ text: piece, token: next, index: out.length - 1 });
+          if (piece) onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
           finishReason = 'stop';
           break;
         }
       }
       text += piece;
-      onChunk?.({ text: piece, token: next, index: out.length - 1 });
+      onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
       feed = [next];
     }
-    if (finishReason !== 'stop') {
+    if (constraint?.finished && finishReason === 'length') finishReason = 'stop';
+    if (finishReason !== 'stop' || constraint) {
       const tail = decoder.flush();
       if (tail) {
         text += tail;
         onChunk?.({ text: tail, token: out[out.length - 1], index: out.length - 1 });
       }
     }
+    await delivered;
     const tEnd = now();
     const prefilled = ids.length - reuse;
     const decodeSteps = Math.max(0, this.cached.length - ids.length);
     return {
-      text, tokens: out, finishReason,
+      text, tokens: out, finishReason, logprobs,
       stats: {
         promptTokens: ids.length,
         reusedPromptTokens: reuse,
+        prefixCachedTokens: fromPrefixCache,
         completionTokens: out.length,
         timeToFirstTokenMs: tFirst ? tFirst - t0 : 0,
         prefillTokensPerSec: tFirst ? prefilled / ((tFirst - t0) / 1000) : 0,
@@ -254,9 +396,15 @@ export class EngineCore {
     };
   }
 
+  private constraintFor(f: JsonFormat): JsonConstraint {
+    const root = f.type === 'json_object' ? anyObjectNode() : compileSchema(f.schema);
+    return new JsonConstraint(root, vocabTrie(this.model.tokenizer), this.model.tokenizer.eosIds);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.prefixCache.clear();
     this.transformer.destroy();
     this.model.weights.destroy();
     this.gpu.device.destroy();
@@ -270,4 +418,9 @@ function firstStop(text: string, stops: string[]): number {
     if (i >= 0 && (best < 0 || i < best)) best = i;
   }
   return best;
+}
+
+function tokenLogprob(logits: Float32Array, token: number, n: number): TokenLogprob {
+  const ls = logSoftmax(logits);
+  return { token, logprob: ls[token], top: n > 0 ? topKIndices(ls, n).map((id) => ({ token: id, logprob: ls[id] })) : [] };
 }

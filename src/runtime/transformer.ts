@@ -35,6 +35,9 @@ export class Transformer {
   private logitsStaging!: GPUBuffer;
   /** Bytes of activations + KV cache this instance allocated. */
   allocatedBytes = 0;
+  /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
+  readonly kvBuffers: { k: GPUBuffer; v: GPUBuffer }[] = [];
+  kvRowBytes = 0;
 
   private constructor(
     private readonly k: Kernels,
@@ -95,6 +98,8 @@ export class Transformer {
       const p = `blk.${i}.`;
       const kCache = this.buffer(`${p}k_cache`, ctx * kvDim * f32);
       const vCache = this.buffer(`${p}v_cache`, ctx * kvDim * f32);
+      this.kvBuffers[i] = { k: kCache, v: vCache };
+      this.kvRowBytes = kvDim * f32;
       const steps: Step[] = [];
       steps.push(one(await k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: w.vector(`${p}attn_norm.weight`), dim: c.dim, eps: c.normEps })));
       const bias = (n: string) => (c.qkvBias ? w.vector(`${p}${n}.bias`) : undefined);

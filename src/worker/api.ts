@@ -6,6 +6,8 @@ import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOption
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { EngineStateError } from '../errors.ts';
+import { chatCompletion, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
+import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
 
 export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
 export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
@@ -30,6 +32,25 @@ export function createEngineApi() {
       controllers.set(id, ac);
       try {
         return await need().generate(prompt, { ...options, signal: ac.signal }, onChunk);
+      } finally {
+        controllers.delete(id);
+      }
+    },
+    /** OpenAI-shaped chat completion; chunks go to `onChunk` when streaming. Aborted by `abort(id)`. */
+    async chatCompletion(id: number, req: ChatRequestData, onChunk?: (c: ChatCompletionChunk) => void | Promise<void>) {
+      const ac = new AbortController();
+      controllers.set(id, ac);
+      try {
+        return await chatCompletion(need(), req, ac.signal, onChunk);
+      } finally {
+        controllers.delete(id);
+      }
+    },
+    async completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void | Promise<void>) {
+      const ac = new AbortController();
+      controllers.set(id, ac);
+      try {
+        return await completion(need(), req, ac.signal, onChunk);
       } finally {
         controllers.delete(id);
       }

@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import * as errors from '../errors.ts';
 
-type Serialized = { isError: true; value: { name: string; message: string; stack?: string; url?: string; status?: number } } | { isError: false; value: unknown };
+type Serialized = { isError: true; value: { name: string; message: string; stack?: string; url?: string; status?: number; keywords?: string[] } } | { isError: false; value: unknown };
 
 const CLASSES: Record<string, new (...a: never[]) => Error> = Object.fromEntries(
   Object.entries(errors).filter(([, v]) => typeof v === 'function') as [string, new (...a: never[]) => Error][],
@@ -18,17 +18,18 @@ export function installErrorTransfer(): void {
     canHandle: base.canHandle as (v: unknown) => v is { value: unknown },
     serialize: ({ value }) => {
       if (value instanceof Error) {
-        const e = value as Error & { url?: string; status?: number };
-        return [{ isError: true, value: { name: e.name, message: e.message, stack: e.stack, url: e.url, status: e.status } }, []];
+        const e = value as Error & { url?: string; status?: number; keywords?: string[] };
+        return [{ isError: true, value: { name: e.name, message: e.message, stack: e.stack, url: e.url, status: e.status, keywords: e.keywords } }, []];
       }
       return [{ isError: false, value }, []];
     },
     deserialize: (s) => {
       if (!s.isError) throw s.value;
-      const { name, message, stack, url, status } = s.value;
+      const { name, message, stack, url, status, keywords } = s.value;
       const Cls = CLASSES[name];
       let e: Error;
       if (name === 'ModelFetchError') e = new errors.ModelFetchError(message, url ?? '', status);
+      else if (name === 'UnsupportedSchemaError') e = new errors.UnsupportedSchemaError(message, keywords ?? []);
       else if (Cls) e = new (Cls as unknown as new (m: string) => Error)(message);
       else e = Object.assign(new Error(message), { name });
       if (stack) e.stack = stack;
