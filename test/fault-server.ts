@@ -5,6 +5,8 @@
  *   GET  /faulty/<key>/hub/<owner>/<repo>/resolve/<rev>/<file>
  *        a Hugging Face-like layout: <repo> is a folder of shared/models, only revision `main` exists, and answers
  *        carry `x-linked-etag` (the file's sha256 from shared/models/SHA256SUMS) as the hub does for LFS files.
+ *   GET  /faulty/<key>/split<N>/<path>-0000i-of-0000N.gguf
+ *        shard i of <path>.gguf split in N (test/split-gguf.ts), as llama.cpp's gguf-split would write it
  *   POST /__faults {"key","faults"?:Faults,"reset"?:true}  sets (or clears) the key's faults; reset zeroes its counters
  *   GET  /__faults?key=<key>                           {requests, bytes, ranges[]} served for that key
  * Faults apply to every request of the key until changed. Node-side only (never shipped).
@@ -14,6 +16,7 @@ import type { ServerResponse } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, normalize, sep } from 'node:path';
 import { parseRange } from './http-range.ts';
+import { splitGguf } from './split-gguf.ts';
 
 export interface Faults {
   /** Answer every request with this HTTP status (404, 416, 500…). */
@@ -76,6 +79,18 @@ function readShared(rel: string): Uint8Array | undefined {
     files.set(file, b);
   }
   return b;
+}
+
+const shards = new Map<string, Uint8Array[]>();
+function splitShard(rel: string, n: number, i: number, count: number): Uint8Array | undefined {
+  const whole = readShared(rel);
+  if (!whole || count !== n || i < 1 || i > n) return undefined;
+  let parts = shards.get(`${rel}/${n}`);
+  if (!parts) {
+    parts = splitGguf(whole, n);
+    shards.set(`${rel}/${n}`, parts);
+  }
+  return parts[i - 1];
 }
 
 async function readBody(req: Connect.IncomingMessage): Promise<string> {
@@ -152,7 +167,8 @@ export const faultMiddleware: Connect.NextHandleFunction = (req, res, next) => {
   const s = keyState(key);
   const f = s.faults;
   s.stats.requests++;
-  const body = rel ? readShared(rel) : undefined;
+  const sp = /^split(\d+)\/(.+)-(\d{5})-of-(\d{5})\.gguf$/.exec(rest);
+  const body = sp ? splitShard(`${sp[2]}.gguf`, Number(sp[1]), Number(sp[3]), Number(sp[4])) : rel ? readShared(rel) : undefined;
   if (!body) {
     res.statusCode = 404;
     return res.end('not found');

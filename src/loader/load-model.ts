@@ -255,6 +255,10 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
   } catch (e) {
     weights.destroy();
     await files.cancelAll();
+    // A file that is not a model we can run should not stay in the cache (or count against the quota).
+    if ((e instanceof ModelFormatError || e instanceof UnsupportedModelError) && store.cacheAvailable()) {
+      await Promise.all(files.urls.map((u) => store.deleteFile(u).catch(() => {})));
+    }
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * load() end to end through the weight cache, in a Web Worker as users run it: a Hugging Face id against a hub-like
- * test server, progress events, a warm start that makes no request at all, a warm start with model-data requests
- * blocked (offline), and an interrupted download that the next load() resumes. Each loaded model must give the same
+ * test server, progress events, a warm start with model-data requests blocked (offline) that makes no request at
+ * all, an interrupted download that the next load() resumes, and a split GGUF. Each loaded model must give the same
  * greedy tokens as a clean, uncached load of the same file.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -19,9 +19,10 @@ async function setFaults(key: string, faults: Faults = {}, reset = false): Promi
 const stats = async (key: string): Promise<FaultStats> => (await fetch(`/__faults?key=${key}`)).json();
 const greedy = async (src: Parameters<typeof load>[0], opts: Parameters<typeof load>[1] = {}) => {
   const t0 = performance.now();
-  const engine = await load(src, { chunkBytes: CHUNK, ...opts });
+  // A short context keeps each load cheap; the weights are what is under test.
+  const engine = await load(src, { chunkBytes: CHUNK, contextLength: 64, maxBatch: 16, ...opts });
   const ms = performance.now() - t0;
-  const r = await engine.complete([1], { maxTokens: 12, temperature: 0 });
+  const r = await engine.complete([1], { maxTokens: 8, temperature: 0 });
   await engine.dispose();
   return { tokens: r.tokens, ms };
 };
@@ -58,25 +59,21 @@ describe('load() through the cache', () => {
     await setFaults(key, {});
   });
 
-  test('warm: no request at all, phase "cache", same tokens', async () => {
-    const before = await stats(key);
-    const events: LoadProgress[] = [];
-    const warm = await greedy(id, { hfBaseUrl, onProgress: (p) => events.push(p) });
-    expect(warm.tokens).toEqual(reference);
-    expect((await stats(key)).requests).toBe(before.requests);
-    expect(events.some((e) => e.phase === 'download')).toBe(false);
-    expect(events.filter((e) => e.phase === 'cache').at(-1)!.loaded).toBe(SIZE);
-  });
-
-  test('offline: with model-data requests blocked, an uncached model fails with ModelFetchError and the cached one loads', async () => {
+  test('warm start offline: with model-data requests blocked, the cached model loads without a single request', async () => {
     await commands.setModelNetwork(false);
     try {
+      // The block is real: a model that is not cached cannot be fetched.
       const err = await load(`/faulty/${key}-other/models/sotu-5m/sotu-5m-q4_0.gguf`).catch((e: Error) => e);
       expect(err).toBeInstanceOf(ModelFetchError);
       expect((err as ModelFetchError).reason).toBe('network');
-      const offline = await greedy(id, { hfBaseUrl });
-      expect(offline.tokens).toEqual(reference);
-      console.log(`offline warm load of sotu-5m-q8_0 (5.4 MiB): ${offline.ms.toFixed(0)} ms`);
+      const before = await stats(key);
+      const events: LoadProgress[] = [];
+      const warm = await greedy(id, { hfBaseUrl, onProgress: (p) => events.push(p) });
+      expect(warm.tokens).toEqual(reference);
+      expect((await stats(key)).requests).toBe(before.requests);
+      expect(events.some((e) => e.phase === 'download')).toBe(false);
+      expect(events.filter((e) => e.phase === 'cache').at(-1)!.loaded).toBe(SIZE);
+      console.log(`offline warm load of sotu-5m-q8_0 (5.4 MiB): ${warm.ms.toFixed(0)} ms`);
     } finally {
       await commands.setModelNetwork(true);
     }
@@ -97,5 +94,17 @@ describe('load() through the cache', () => {
     const refetched = (await stats(k)).bytes;
     expect(refetched).toBeLessThan(SIZE);
     expect(refetched).toBeGreaterThanOrEqual(SIZE - sent);
+  });
+
+  test('a split GGUF (first shard given) loads all shards and is cached as one model', async () => {
+    const k = `split-${Date.now().toString(36)}`;
+    const first = new URL(`/faulty/${k}/split3/models/sotu-5m/sotu-5m-q8_0-00001-of-00003.gguf`, location.href).href;
+    const events: LoadProgress[] = [];
+    const cold = await greedy(first, { onProgress: (p) => events.push(p) });
+    expect(cold.tokens).toEqual(reference);
+    const files = events.filter((e) => e.phase === 'download').at(-1)!.files!;
+    expect(files.map((f) => f.file)).toEqual([1, 2, 3].map((i) => first.replace('00001-of', `0000${i}-of`)));
+    expect(files.every((f) => f.loaded === f.total && f.total! > 0)).toBe(true);
+    expect((await cache.list()).find((m) => m.key === first)?.files).toHaveLength(3);
   });
 });
