@@ -23,7 +23,17 @@ const models = process.argv.slice(2).length ? process.argv.slice(2) : [
 ];
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 
-const server = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+// A blank page to run in (the demo page at / would do its own things).
+const blankPage = {
+  name: 'bench-blank-page',
+  configureServer(s) {
+    s.middlewares.use('/__bench', (_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end('<!doctype html><title>llmo load bench</title>');
+    });
+  },
+};
+const server = await createServer({ configFile: 'vite.config.ts', plugins: [blankPage], server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
 await server.listen();
 const base = server.resolvedUrls.local[0];
 const browser = await chromium.launch({ executablePath: process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -56,13 +66,21 @@ async function measure(page, url, opts) {
 }
 
 const results = [];
+{
+  // Let Vite discover and pre-bundle the dependencies first: it reloads the page when it does.
+  const page = await browser.newPage();
+  await page.goto(new URL('/__bench', base).href);
+  await page.evaluate(() => import('/src/index.ts'));
+  await page.waitForTimeout(3000);
+  await page.close();
+}
 for (const model of models) {
   // Fixtures are generated on first request: make that happen before timing.
   await fetch(new URL(model, base), { headers: { Range: 'bytes=0-0' } }).then((r) => r.arrayBuffer());
   for (let rep = 0; rep < REPEATS; rep++) {
     const context = await browser.newContext(); // fresh profile: empty IndexedDB
     const page = await context.newPage();
-    await page.goto(base);
+    await page.goto(new URL('/__bench', base).href);
     const uncached = await measure(page, model, { cache: false });
     const cold = await measure(page, model, {});
     const warm = await measure(page, model, {});

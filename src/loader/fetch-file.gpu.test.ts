@@ -201,6 +201,23 @@ describe('faults → typed errors, then recovery on the same URL', () => {
   });
 });
 
+describe('hash given after caching', () => {
+  test('a file cached without a hash is checked against a sha256 given later; a mismatch drops it', async () => {
+    const key = newKey('latehash');
+    const u = url(key);
+    await readAll(u);
+    expect((await store.getFile(u))?.sha256).toBeUndefined();
+    const err = await failure(readAll(u, { sha256: '0'.repeat(64) }));
+    expect(err).toBeInstanceOf(ModelIntegrityError);
+    expect(err.message).toContain(u);
+    expect(await store.getFile(u)).toBeUndefined();
+    const right = sums.get('sotu-5m/sotu-5m-q8_0.gguf')!;
+    expect((await readAll(u, { sha256: right })).origin).toBe('network');
+    expect((await store.getFile(u))?.sha256).toBe(right);
+    expect((await readAll(u, { sha256: right })).origin).toBe('cache');
+  });
+});
+
 describe('cache management API', () => {
   test('usage counts interrupted downloads; delete and clear remove entries', async () => {
     const key = newKey('mgmt');

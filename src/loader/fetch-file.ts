@@ -223,25 +223,48 @@ function toStream(gen: AsyncGenerator<Uint8Array>, release: () => void): Readabl
 /** A complete cached file, chunk by chunk; a missing or corrupt chunk is fetched again with a Range request. */
 async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptions): AsyncGenerator<Uint8Array> {
   const n = chunkCount(rec.size, rec.chunkBytes);
+  // Cached before any hash was known: check the caller's hash now, over the bytes as they are read.
+  const expected = o.sha256 && !rec.sha256 ? o.sha256.toLowerCase() : undefined;
+  const hash = expected ? new Sha256() : undefined;
   for (let i = 0; i < n; i++) {
     const c = await store.getChunk(url, i);
     const { start, end } = chunkRange(i, rec.size, rec.chunkBytes);
+    let bytes: Uint8Array;
     if (c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i]) {
       o.onBytes?.(c.bytes.byteLength, 'cache');
-      yield c.bytes;
-      continue;
+      bytes = c.bytes;
+    } else {
+      // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
+      const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
+      try {
+        bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o, undefined);
+      } catch (e) {
+        // A file that changed on the server can never be repaired chunk by chunk: drop it so the next load starts clean.
+        if (e instanceof ModelFetchError && e.reason === 'changed') await store.deleteFile(url).catch(() => {});
+        throw e;
+      }
+      const sha = await sha256Hex(bytes);
+      if (sha !== rec.chunkSha[i]) {
+        await store.deleteFile(url);
+        throw fetchError(url, 'changed', `Chunk ${i} of the cached model file was corrupt, and the server now sends different bytes for it`,
+          'The file changed on the server; the cached copy has been dropped, load again to download the new version.');
+      }
+      await store.putChunk(url, i, { bytes, sha }).catch(() => {});
     }
-    // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
-    const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
-    const bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o, undefined);
-    const sha = await sha256Hex(bytes);
-    if (sha !== rec.chunkSha[i]) {
-      await store.deleteFile(url);
-      throw fetchError(url, 'changed', `Chunk ${i} of the cached model file was corrupt, and the server now sends different bytes for it`,
-        'The file changed on the server; load again to download the new version.');
-    }
-    await store.putChunk(url, i, { bytes, sha }).catch(() => {});
+    hash?.update(bytes);
     yield bytes;
+  }
+  if (hash && expected) {
+    const actual = hash.hex();
+    if (actual !== expected) {
+      await store.deleteFile(url);
+      throw new ModelIntegrityError(
+        `The cached model file's sha256 is ${actual}, but the expected is ${expected} (${url}). The cached copy has been ` +
+          'dropped; load again to download it, and if this repeats, the file or the expected hash is wrong.',
+        url, expected, actual,
+      );
+    }
+    await store.completeFile({ ...rec, sha256: actual }).catch(() => {});
   }
 }
 

@@ -15,7 +15,7 @@ export class ProgressTracker {
   readonly files: { file: string; loaded: number; total?: number }[] = [];
   private samples: { t: number; bytes: number }[] = [];
   private loaded = 0;
-  private lastEmit = 0;
+  private lastEmit = -Infinity;
   private networkBytes = 0;
 
   constructor(private readonly onProgress?: (p: LoadProgress) => void, private readonly now: () => number = () => performance.now()) {}
