@@ -39,6 +39,10 @@ export interface OpenedFile {
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 export const DEFAULT_CONCURRENCY = 3;
+/** Cached chunks read (and checked) ahead of the reader. */
+const CACHE_READ_AHEAD = 2;
+/** Chunk writes to IndexedDB allowed in flight before the download waits for them (bounds memory). */
+const MAX_PENDING_WRITES = 4;
 
 const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -226,13 +230,24 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
   // Cached before any hash was known: check the caller's hash now, over the bytes as they are read.
   const expected = o.sha256 && !rec.sha256 ? o.sha256.toLowerCase() : undefined;
   const hash = expected ? new Sha256() : undefined;
-  for (let i = 0; i < n; i++) {
-    const c = await store.getChunk(url, i);
+  // Read and check the next chunks while the caller uploads this one.
+  const ahead = new Map<number, Promise<Uint8Array | undefined>>();
+  const readAhead = (i: number) => {
+    if (i >= n || ahead.has(i)) return;
     const { start, end } = chunkRange(i, rec.size, rec.chunkBytes);
+    const p = store.getChunk(url, i).then(async (c) =>
+      c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined);
+    p.catch(() => {});
+    ahead.set(i, p);
+  };
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < i + CACHE_READ_AHEAD; j++) readAhead(j);
+    const cached = await ahead.get(i)!;
+    ahead.delete(i);
     let bytes: Uint8Array;
-    if (c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i]) {
-      o.onBytes?.(c.bytes.byteLength, 'cache');
-      bytes = c.bytes;
+    if (cached) {
+      o.onBytes?.(cached.byteLength, 'cache');
+      bytes = cached;
     } else {
       // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
       const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
@@ -405,15 +420,22 @@ async function* chunksFrom(
   const ac = new AbortController();
   const onAbort = () => ac.abort();
   o.signal?.addEventListener('abort', onAbort);
-  const keep = async (i: number, bytes: Uint8Array): Promise<void> => {
-    const sha = await sha256Hex(bytes);
-    chunkSha[i] = sha;
+  // Each chunk is hashed and stored in the background, so the reader is not held up; a bounded number of writes may
+  // be in flight, or a fast network would pile chunks up in memory waiting for IndexedDB.
+  const keep = async (i: number, bytes: Uint8Array, knownSha?: string): Promise<void> => {
     hash?.update(bytes);
-    if (caching && !cacheFailed && !have.has(i)) {
-      writes.push(store.putChunk(url, i, { bytes, sha }).catch((e) => {
-        cacheFailed ??= e;
-      }));
+    if (!caching || cacheFailed) return;
+    if (knownSha) {
+      chunkSha[i] = knownSha;
+      return;
     }
+    writes.push(sha256Hex(bytes).then((sha) => {
+      chunkSha[i] = sha;
+      return store.putChunk(url, i, { bytes, sha });
+    }).catch((e) => {
+      cacheFailed ??= e;
+    }));
+    if (writes.length >= MAX_PENDING_WRITES) await writes[writes.length - MAX_PENDING_WRITES];
   };
   let finished = false;
   try {
@@ -446,12 +468,14 @@ async function* chunksFrom(
           started++;
         }
         let bytes: Uint8Array | undefined;
+        let knownSha: string | undefined;
         if (have.has(i)) {
           const c = await store.getChunk(url, i);
           const { start: s, end: e } = chunkRange(i, size, chunkBytes);
           if (c && c.bytes.byteLength === e - s && (await sha256Hex(c.bytes)) === c.sha) {
             o.onBytes?.(c.bytes.byteLength, 'cache');
             bytes = c.bytes;
+            knownSha = c.sha;
           } else {
             have.delete(i); // corrupt: fetch it again
             start(i);
@@ -461,7 +485,7 @@ async function* chunksFrom(
           bytes = await inflight.get(i)!;
           inflight.delete(i);
         }
-        await keep(i, bytes);
+        await keep(i, bytes, knownSha);
         yield bytes;
       }
     } else {
