@@ -6,7 +6,10 @@
  *        a Hugging Face-like layout: <repo> is a folder of shared/models, only revision `main` exists, and answers
  *        carry `x-linked-etag` (the file's sha256 from shared/models/SHA256SUMS) as the hub does for LFS files.
  *   GET  /faulty/<key>/split<N>/<path>-0000i-of-0000N.gguf
- *        shard i of <path>.gguf split in N (test/split-gguf.ts), as llama.cpp's gguf-split would write it
+ *        shard i of <path>.gguf split in N (tes./split-model.ts), as llama.cpp's gguf-split would write it
+ *   GET  /faulty/<key>/stsplit<N>/<fixture spec>/<file>
+ *        a safetensors fixture (test/fixture-server.ts specs) saved in N shards: model-0000i-of-0000N.safetensors,
+ *        model.safetensors.index.json, config.json, tokenizer.json, tokenizer_config.json
  *   POST /__faults {"key","faults"?:Faults,"reset"?:true}  sets (or clears) the key's faults; reset zeroes its counters
  *   GET  /__faults?key=<key>                           {requests, bytes, ranges[]} served for that key
  * Faults apply to every request of the key until changed. Node-side only (never shipped).
@@ -16,7 +19,9 @@ import type { ServerResponse } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, normalize, sep } from 'node:path';
 import { parseRange } from './http-range.ts';
-import { splitGguf } from './split-gguf.ts';
+import { splitGguf, splitSafetensors } from './split-model.ts';
+import { fixtureOptions } from './fixture-server.ts';
+import { makeSafetensorsFixture } from '../src/formats/fixture.ts';
 
 export interface Faults {
   /** Answer every request with this HTTP status (404, 416, 500…). */
@@ -91,6 +96,21 @@ function splitShard(rel: string, n: number, i: number, count: number): Uint8Arra
     shards.set(`${rel}/${n}`, parts);
   }
   return parts[i - 1];
+}
+
+const stShards = new Map<string, Map<string, Uint8Array>>();
+function safetensorsShard(spec: string, n: number, file: string): Uint8Array | undefined {
+  let files = stShards.get(`${spec}/${n}`);
+  if (!files) {
+    const fx = makeSafetensorsFixture(fixtureOptions(spec));
+    files = splitSafetensors(fx.safetensors, n);
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    files.set('config.json', json(fx.configJson));
+    files.set('tokenizer.json', json(fx.tokenizerJson));
+    files.set('tokenizer_config.json', json(fx.tokenizerConfigJson));
+    stShards.set(`${spec}/${n}`, files);
+  }
+  return files.get(file);
 }
 
 async function readBody(req: Connect.IncomingMessage): Promise<string> {
@@ -168,7 +188,10 @@ export const faultMiddleware: Connect.NextHandleFunction = (req, res, next) => {
   const f = s.faults;
   s.stats.requests++;
   const sp = /^split(\d+)\/(.+)-(\d{5})-of-(\d{5})\.gguf$/.exec(rest);
-  const body = sp ? splitShard(`${sp[2]}.gguf`, Number(sp[1]), Number(sp[3]), Number(sp[4])) : rel ? readShared(rel) : undefined;
+  const st = /^stsplit(\d+)\/([^/]+)\/([^/]+)$/.exec(rest);
+  const body = sp ? splitShard(`${sp[2]}.gguf`, Number(sp[1]), Number(sp[3]), Number(sp[4]))
+    : st ? safetensorsShard(st[2], Number(st[1]), st[3])
+    : rel ? readShared(rel) : undefined;
   if (!body) {
     res.statusCode = 404;
     return res.end('not found');

@@ -108,4 +108,18 @@ describe('load() through the cache', () => {
     expect(files.every((f) => f.loaded === f.total && f.total! > 0)).toBe(true);
     expect((await cache.list()).find((m) => m.key === first)?.files).toHaveLength(3);
   });
+
+  test('sharded safetensors (by model.safetensors.index.json) give the same logits as the single-file model', async () => {
+    const spec = 'tiny~llama~f32~s21';
+    const k = `stsplit-${Date.now().toString(36)}`;
+    const logits = async (u: string) => {
+      const engine = await load(u, { chunkBytes: CHUNK, contextLength: 64 });
+      const l = await engine.logits([1, 17, 42, 7]);
+      await engine.dispose();
+      return l;
+    };
+    const whole = await logits(`/fixtures/${spec}/model.safetensors`);
+    const byIndex = await logits(`/faulty/${k}/stsplit3/${spec}/model.safetensors.index.json`);
+    expect(Array.from(byIndex)).toEqual(Array.from(whole));
+  });
 });

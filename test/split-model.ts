@@ -1,5 +1,5 @@
 /**
- * Splits a GGUF file into N shards the way llama.cpp's gguf-split does (`split.no`, `split.count`,
+ * Splits model files into shards for tests. GGUF: N shards the way llama.cpp's gguf-split does (`split.no`, `split.count`,
  * `split.tensors.count`; shard 1 keeps all metadata, every shard is a complete GGUF holding a run of the tensors),
  * so tests can load a split model without shipping one. Test-server side only.
  */
@@ -66,4 +66,47 @@ export function splitGguf(bytes: Uint8Array, count: number): Uint8Array[] {
       tensors: mine.map((t) => ({ name: t.name, type: t.type, shape: t.shape, data: bytes.subarray(t.offset, t.offset + t.byteLength) })),
     });
   });
+}
+
+/**
+ * Splits a safetensors file into N shards (`model-0000i-of-0000N.safetensors`) plus the
+ * `model.safetensors.index.json` that maps each tensor to its shard, as `save_pretrained` does for large models.
+ */
+export function splitSafetensors(bytes: Uint8Array, count: number): Map<string, Uint8Array> {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const data = bytes.subarray(8 + headerLen);
+  const names = Object.keys(header).filter((k) => k !== '__metadata__').sort((a, b) => header[a].data_offsets[0] - header[b].data_offsets[0]);
+  const per = Math.ceil(names.length / count);
+  const pad = (n: number) => String(n).padStart(5, '0');
+  const out = new Map<string, Uint8Array>();
+  const weightMap: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    const file = `model-${pad(i + 1)}-of-${pad(count)}.safetensors`;
+    const mine = names.slice(i * per, (i + 1) * per);
+    const h: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    let off = 0;
+    for (const n of mine) {
+      const [b, e] = header[n].data_offsets;
+      h[n] = { dtype: header[n].dtype, shape: header[n].shape, data_offsets: [off, off + e - b] };
+      off += e - b;
+      weightMap[n] = file;
+    }
+    let json = JSON.stringify(h);
+    json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+    const jb = new TextEncoder().encode(json);
+    const shard = new Uint8Array(8 + jb.length + off);
+    new DataView(shard.buffer).setBigUint64(0, BigInt(jb.length), true);
+    shard.set(jb, 8);
+    let p = 8 + jb.length;
+    for (const n of mine) {
+      const [b, e] = header[n].data_offsets;
+      shard.set(data.subarray(b, e), p);
+      p += e - b;
+    }
+    out.set(file, shard);
+  }
+  out.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: { total_size: data.byteLength }, weight_map: weightMap })));
+  return out;
 }
