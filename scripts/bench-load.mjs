@@ -48,12 +48,15 @@ async function measure(page, url, opts) {
     const timer = setInterval(() => (peak = Math.max(peak, performance.memory.usedJSHeapSize)), 10);
     const phases = {};
     let bytes = 0;
+    let streamMs;
     const t0 = performance.now();
     const engine = await load(url, {
       ...opts, worker: false,
       onProgress: (p) => {
         peak = Math.max(peak, performance.memory.usedJSHeapSize);
         phases[p.phase] = (phases[p.phase] ?? 0) + 1;
+        // Every byte read and every tensor uploaded; what follows is pipeline compilation.
+        if ((p.phase === 'upload' || p.phase === 'compile') && streamMs === undefined) streamMs = performance.now() - t0;
         bytes = Math.max(bytes, p.loaded);
       },
     });
@@ -61,8 +64,30 @@ async function measure(page, url, opts) {
     clearInterval(timer);
     const info = engine.info;
     await engine.dispose();
-    return { ms, loadMs: info.loadMs, bytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
+    return { ms, streamMs, loadMs: info.loadMs, bytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
   }, { url, opts });
+}
+
+/** The bytes alone (no GPU): fetchFile read to the end, with peak heap; shows the download/cache path's own speed. */
+async function measureBytes(page, url, cache) {
+  return page.evaluate(async ({ url, cache }) => {
+    const { fetchFile } = await import('/src/loader/fetch-file.ts');
+    globalThis.gc?.();
+    const heap0 = performance.memory.usedJSHeapSize;
+    let peak = heap0;
+    const t0 = performance.now();
+    const f = await fetchFile(new URL(url, location.href).href, { cache, chunkBytes: 4 << 20, concurrency: 3 });
+    const reader = f.stream.getReader();
+    let bytes = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      bytes += r.value.byteLength;
+      peak = Math.max(peak, performance.memory.usedJSHeapSize);
+    }
+    const ms = performance.now() - t0;
+    return { ms, bytes, origin: f.origin, mbPerSec: bytes / 1e6 / (ms / 1000), peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20 };
+  }, { url, cache });
 }
 
 const results = [];
@@ -84,10 +109,16 @@ for (const model of models) {
     const uncached = await measure(page, model, { cache: false });
     const cold = await measure(page, model, {});
     const warm = await measure(page, model, {});
+    await page.evaluate(async () => (await import('/src/cache/index.ts')).cache.clear());
+    const bytesUncached = await measureBytes(page, model, false);
+    const bytesCold = await measureBytes(page, model, true);
+    const bytesWarm = await measureBytes(page, model, true);
     await context.close();
-    const row = { model, rep, uncached, cold, warm };
+    const row = { model, rep, uncached, cold, warm, bytesUncached, bytesCold, bytesWarm };
     results.push(row);
-    console.error(`${model} #${rep}: uncached ${uncached.ms.toFixed(0)} ms, cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; peak heap +${cold.peakHeapAboveBaseMiB.toFixed(1)} / +${warm.peakHeapAboveBaseMiB.toFixed(1)} MiB`);
+    console.error(`${model} #${rep}: bytes→GPU uncached ${uncached.streamMs.toFixed(0)} / cold ${cold.streamMs.toFixed(0)} / warm ${warm.streamMs.toFixed(0)} ms; ` +
+      `load() ${uncached.ms.toFixed(0)} / ${cold.ms.toFixed(0)} / ${warm.ms.toFixed(0)} ms; ` +
+      `bytes only ${bytesUncached.mbPerSec.toFixed(0)} / ${bytesCold.mbPerSec.toFixed(0)} / ${bytesWarm.mbPerSec.toFixed(0)} MB/s (${bytesWarm.origin})`);
   }
 }
 await browser.close();
@@ -95,14 +126,17 @@ await server.close();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const lines = [
-  '| model | MiB | uncached load (ms) | cold load, fills cache (ms) | warm load from cache (ms) | warm / cold | peak heap above base: cold / warm (MiB) |',
-  '|---|---:|---:|---:|---:|---:|---:|',
+  '| model | MiB | bytes → GPU (ms): uncached / cold / warm | warm / cold | whole load() (ms): uncached / cold / warm | peak JS heap above base (MiB): uncached / cold / warm | bytes only, no GPU (MB/s): uncached / cold / warm | peak heap, bytes only (MiB): cold / warm |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const model of models) {
   const rows = results.filter((r) => r.model === model);
   const m = (k, f) => median(rows.map((r) => r[k][f]));
-  lines.push(`| \`${model}\` | ${(rows[0].cold.bytes / 2 ** 20).toFixed(1)} | ${m('uncached', 'ms').toFixed(0)} | ${m('cold', 'ms').toFixed(0)} | ` +
-    `${m('warm', 'ms').toFixed(0)} | ${(m('warm', 'ms') / m('cold', 'ms')).toFixed(2)} | ${m('cold', 'peakHeapAboveBaseMiB').toFixed(1)} / ${m('warm', 'peakHeapAboveBaseMiB').toFixed(1)} |`);
+  const three = (f, d = 0) => ['uncached', 'cold', 'warm'].map((k) => m(k, f).toFixed(d)).join(' / ');
+  lines.push(`| \`${model}\` | ${(rows[0].cold.bytes / 2 ** 20).toFixed(1)} | ${three('streamMs')} | ${(m('warm', 'streamMs') / m('cold', 'streamMs')).toFixed(2)} | ` +
+    `${three('ms')} | ${three('peakHeapAboveBaseMiB', 1)} | ` +
+    `${['bytesUncached', 'bytesCold', 'bytesWarm'].map((k) => m(k, 'mbPerSec').toFixed(0)).join(' / ')} | ` +
+    `${m('bytesCold', 'peakHeapAboveBaseMiB').toFixed(1)} / ${m('bytesWarm', 'peakHeapAboveBaseMiB').toFixed(1)} |`);
 }
 const table = lines.join('\n');
 console.log(table);

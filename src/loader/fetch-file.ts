@@ -170,12 +170,23 @@ interface Remote {
 }
 
 /** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
+/** Set when IndexedDB cannot be opened (some private modes, disabled storage): loads then skip the cache. */
+let cacheBroken = false;
+
 export async function fetchFile(url: string, options: FetchFileOptions): Promise<OpenedFile> {
-  const useCache = options.cache && store.cacheAvailable();
+  let useCache = options.cache && store.cacheAvailable() && !cacheBroken;
   const release = useCache ? await lockUrl(url, options.signal) : () => {};
   try {
     if (useCache) {
-      const rec = await store.getFile(url);
+      let rec: store.FileRecord | undefined;
+      try {
+        rec = await store.getFile(url);
+      } catch (e) {
+        // The model still loads, from the network; only the cache is lost.
+        cacheBroken = true;
+        useCache = false;
+        console.warn(`llmo: IndexedDB is not usable here (${(e as Error)?.name}: ${(e as Error)?.message}); models will not be cached.`);
+      }
       if (rec && options.sha256 && rec.sha256 && rec.sha256 !== options.sha256.toLowerCase()) {
         await store.deleteFile(url); // cached from another version of the file
       } else if (rec) {
