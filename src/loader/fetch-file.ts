@@ -265,8 +265,10 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
       try {
         bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o, undefined);
       } catch (e) {
-        // A file that changed on the server can never be repaired chunk by chunk: drop it so the next load starts clean.
-        if (e instanceof ModelFetchError && e.reason === 'changed') await store.deleteFile(url).catch(() => {});
+        // Offline: keep the entry (its other chunks are good; the next load online repairs it). Anything else (the file
+        // changed, the host stopped honouring ranges, HTTP errors) cannot be repaired chunk by chunk: drop the file so
+        // the next load starts clean instead of failing the same way forever.
+        if (!(e instanceof ModelFetchError && e.reason === 'network')) await store.deleteFile(url).catch(() => {});
         throw e;
       }
       const sha = await sha256Hex(bytes);
@@ -317,7 +319,7 @@ function checkRangeResponse(url: string, res: Response, remote: Remote, start: n
   if (res.status === 200) {
     void res.body?.cancel();
     throw fetchError(url, 'range', `The server ignored the Range request for bytes ${start}-${end - 1} and sent the whole file`,
-      'The host stopped honouring Range requests mid-download; load again with { cache: false }, or use a host that supports ranges.', { status: 200 });
+      'The host stopped honouring Range requests mid-download; load again, and if it repeats, use another host or mirror.', { status: 200 });
   }
   if (res.status !== 206) {
     void res.body?.cancel();

@@ -94,7 +94,7 @@ class Files {
     if (typeof src !== 'string') {
       const name = (src as File).name ?? 'blob';
       const i = this.progress.addFile(name, src.size);
-      const part = { name, size: src.size, reader: new StreamReader(src.stream().getReader(), name, (n) => this.progress.add(i, n, 'cache')) };
+      const part = { name, size: src.size, reader: new StreamReader(src.stream().getReader(), name, (n) => this.progress.add(i, n, 'network')) }; // phase 'download', as before
       this.parts.push(part);
       return part;
     }
