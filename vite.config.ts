@@ -3,6 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { resolve, normalize, sep } from 'node:path';
 import { fixtureMiddleware } from './test/fixture-server.ts';
 import { parseRange } from './test/http-range.ts';
+import { faultMiddleware } from './test/fault-server.ts';
 
 /** Repo-relative folder with the offline test data (models, tokenizers, templates). Never copied into the repo. */
 export const SHARED_DIR = resolve(import.meta.dirname, '..', 'shared');
@@ -48,6 +49,8 @@ export function serveShared(): Plugin {
       });
       // Random-weight fixture models, generated on request (test/fixture-server.ts).
       server.middlewares.use('/fixtures', fixtureMiddleware);
+      // ../shared with switchable download faults, for the cache/resume tests (test/fault-server.ts).
+      server.middlewares.use(faultMiddleware);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import viteConfig from './vite.config.ts';
+import { setModelNetwork } from './test/browser-commands.ts';
 
 /** Flags that make headless Chromium expose WebGPU on SwiftShader (CPU Vulkan); see ../shared/README.md. */
 export const CHROMIUM_WEBGPU_ARGS = [
@@ -40,6 +41,7 @@ export default mergeConfig(viteConfig, defineConfig({
             }),
             instances: [{ browser: 'chromium' }],
             screenshotFailures: false,
+            commands: { setModelNetwork },
           },
         },
       },

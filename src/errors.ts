@@ -24,14 +24,41 @@ export class ModelFormatError extends LlmoError {}
 /** The file is well-formed but uses something llmo does not implement (architecture, tensor type, version). */
 export class UnsupportedModelError extends LlmoError {}
 
+/** Why a download failed, for code that wants to react (retry, tell the user to go online, free space). */
+export type FetchFailure =
+  | 'http' // the server answered with an error status (`status`)
+  | 'network' // no answer, or the connection broke (`bytesReceived` says after how many bytes)
+  | 'length' // the body was shorter or longer than the server announced
+  | 'range' // the server did not honour a Range request where one was needed
+  | 'integrity' // the bytes do not match their sha256
+  | 'changed'; // the file changed on the server during the download
+
 /** A model file could not be fetched: the message names the URL and the HTTP status or network cause. */
 export class ModelFetchError extends LlmoError {
   constructor(
     message: string,
     readonly url: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: FetchFailure; bytesReceived?: number },
   ) {
+    super(message, options);
+    this.reason = options?.reason ?? (status ? 'http' : 'network');
+    this.bytesReceived = options?.bytesReceived;
+  }
+  readonly reason: FetchFailure;
+  readonly bytesReceived?: number;
+}
+
+/** Downloaded (or cached) bytes do not hash to the expected sha256; the cached copy has been dropped. */
+export class ModelIntegrityError extends ModelFetchError {
+  constructor(message: string, url: string, readonly expectedSha256: string, readonly actualSha256: string) {
+    super(message, url, undefined, { reason: 'integrity' });
+  }
+}
+
+/** The browser's storage quota cannot hold the model: `neededBytes` more are needed, `availableBytes` are free. */
+export class StorageQuotaError extends LlmoError {
+  constructor(message: string, readonly url: string, readonly neededBytes: number, readonly availableBytes?: number, options?: { cause?: unknown }) {
     super(message, options);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * llmo: large language models in the page, on the visitor's GPU.
  *
- *   const engine = await load('https://huggingface.co/<owner>/<repo>/resolve/main/model-q4_0.gguf', { onProgress });
+ *   const engine = await load('hf:<owner>/<repo>/model-q4_0.gguf', { onProgress });   // or any URL, or a File
+ *   await cache.list();   // models kept in IndexedDB; the next load of the same URL reads from there, offline too
  *   for await (const chunk of engine.generate('Once upon a time', { maxTokens: 64, temperature: 0 })) out += chunk.text;
  */
 import * as Comlink from 'comlink';
@@ -10,28 +11,34 @@ import { createEngineApi, type EngineApi, type LoadRequestOptions } from './work
 import { installErrorTransfer } from './worker/error-transfer.ts';
 import { spawnWorker } from './worker/spawn.ts';
 import type { LoadProgress } from './loader/load-model.ts';
-import type { ModelSource } from './loader/stream-reader.ts';
+import type { ModelSource, SourceOptions, SourceRequest } from './loader/source.ts';
 
-export interface LoadModelOptions extends LoadRequestOptions {
+export interface LoadModelOptions extends LoadRequestOptions, SourceOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Run the engine in a dedicated Web Worker (default) or in the calling thread. */
   worker?: boolean;
 }
 
-/** Loads a model (GGUF or safetensors, by URL or File) onto the GPU and returns an engine for it. */
+/**
+ * Loads a model (GGUF or safetensors; by URL, `hf:` id, `{ hf, file }` or File) onto the GPU and returns an engine
+ * for it. Files are cached in IndexedDB (`cache: false` to skip), resumed after an interruption, and checked
+ * against `sha256` (or the hub's hash) when one is known.
+ */
 export async function load(source: ModelSource, options: LoadModelOptions = {}): Promise<Engine> {
-  const { onProgress, worker = true, ...rest } = options;
+  const { onProgress, worker = true, hfBaseUrl, cache, sha256, chunkBytes, concurrency, ...rest } = options;
+  // The source travels with its fetch/cache options, so the engine's own load options stay about the engine.
+  const request: SourceRequest = { llmoSource: absolute(source), hfBaseUrl: hfBaseUrl && String(absolute(hfBaseUrl)), cache, sha256, chunkBytes, concurrency };
   if (!worker) {
     const api = createEngineApi();
     const asyncApi = api as unknown as Remote;
-    const info = await api.load(source, rest, onProgress);
+    const info = await api.load(request, rest, onProgress);
     return new Engine(asyncApi, info, localWrap, () => {});
   }
   installErrorTransfer();
   const w = spawnWorker();
   const api = Comlink.wrap<EngineApi>(w) as unknown as Remote;
   try {
-    const info = await api.load(source, rest, onProgress ? Comlink.proxy(onProgress) : undefined);
+    const info = await api.load(request, rest, onProgress ? Comlink.proxy(onProgress) : undefined);
     return new Engine(api, info, remoteWrap, () => w.terminate());
   } catch (e) {
     w.terminate();
@@ -39,11 +46,21 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
   }
 }
 
+/**
+ * A relative URL made absolute against the page, so the worker (whose base is its own script) fetches the same file
+ * and the cache keys it the same way the page does.
+ */
+function absolute(source: ModelSource): ModelSource {
+  if ((typeof source !== 'string' && !(source instanceof URL)) || String(source).startsWith('hf:')) return source;
+  return typeof location !== 'undefined' ? new URL(String(source), location.href).href : String(source);
+}
+
 export { Engine, GenerationStream, type GenerateCallOptions } from './engine.ts';
 export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat } from './runtime/engine-core.ts';
 export type * from './api/types.ts';
 export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';
 export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
-export type { ModelSource } from './loader/stream-reader.ts';
+export type { ModelSource, HfFileSource, SourceOptions } from './loader/source.ts';
+export { cache, type CachedModel, type CacheUsage } from './cache/index.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';
 export * from './errors.ts';

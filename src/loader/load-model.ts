@@ -13,14 +13,20 @@ import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { StreamReader, openSource, fetchJson, type ModelSource } from './stream-reader.ts';
-import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { StreamReader, type ModelSource } from './stream-reader.ts';
+import { ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { isSourceRequest, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, type SourceRequest } from './source.ts';
+import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
+import { ProgressTracker, STREAM_FRACTION } from './progress.ts';
+import * as store from '../cache/store.ts';
 
-export type LoadPhase = 'download' | 'upload' | 'compile' | 'ready';
+export type LoadPhase = 'download' | 'cache' | 'upload' | 'compile' | 'ready';
 
 export interface LoadProgress {
+  /** 'download': bytes arriving from the network (tensors go to the GPU as they complete); 'cache': the same from
+   *  IndexedDB; then 'upload' (last tensors), 'compile' (pipelines), 'ready'. */
   phase: LoadPhase;
-  /** Bytes of the model file received so far. */
+  /** Bytes of the model's files received so far (all files). */
   loaded: number;
   /** Total bytes, when known. */
   total?: number;
@@ -28,6 +34,11 @@ export interface LoadProgress {
   fraction: number;
   /** File being read. */
   file: string;
+  /** Every file of the model so far (shards, config.json, tokenizer.json) with its bytes. */
+  files?: { file: string; loaded: number; total?: number }[];
+  /** Speed over the last few seconds, and the time left at that speed. */
+  bytesPerSec?: number;
+  etaSec?: number;
 }
 
 export interface LoadedModel {
@@ -66,76 +77,202 @@ async function readHeader<H>(r: StreamReader, parse: (b: Uint8Array) => H | { ne
   }
 }
 
+/** One opened file of the model, read in order. */
+interface Part {
+  name: string;
+  size?: number;
+  reader: StreamReader;
+}
+
+/** Opens URLs (through the cache) and Blobs, counting their bytes into one progress tracker. */
+class Files {
+  readonly urls: string[] = [];
+  private readonly parts: Part[] = [];
+  constructor(private readonly req: SourceRequest, private readonly progress: ProgressTracker, private readonly signal?: AbortSignal) {}
+
+  async open(src: string | Blob, sha256?: string): Promise<Part> {
+    if (typeof src !== 'string') {
+      const name = (src as File).name ?? 'blob';
+      const i = this.progress.addFile(name, src.size);
+      const part = { name, size: src.size, reader: new StreamReader(src.stream().getReader(), name, (n) => this.progress.add(i, n, 'network')) }; // phase 'download', as before
+      this.parts.push(part);
+      return part;
+    }
+    const i = this.progress.addFile(src);
+    const f = await fetchFile(src, {
+      cache: this.req.cache ?? true,
+      sha256,
+      chunkBytes: this.req.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      concurrency: this.req.concurrency ?? DEFAULT_CONCURRENCY,
+      signal: this.signal,
+      onBytes: (n, from) => this.progress.add(i, n, from),
+    }).catch((e: unknown) => {
+      this.progress.setTotal(i, 0); // an optional file that is absent must not leave the total unknown
+      throw e;
+    });
+    this.progress.setTotal(i, f.size);
+    this.urls.push(src);
+    const part = { name: src, size: f.size, reader: new StreamReader(f.stream.getReader(), src) };
+    this.parts.push(part);
+    return part;
+  }
+
+  /** A small JSON file (config.json, tokenizer.json) through the same cache; undefined if optional and absent. */
+  async json(url: string, optional = false): Promise<unknown> {
+    let part: Part;
+    try {
+      part = await this.open(url);
+    } catch (e) {
+      if (optional && e instanceof ModelFetchError && e.status === 404) return undefined;
+      throw e;
+    }
+    const chunks: Uint8Array[] = [];
+    for (let n; (n = await part.reader.fill(1)) > 0;) chunks.push(await part.reader.read(n));
+    const text = new TextDecoder().decode(concat(chunks));
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ModelFormatError(`${url} is not valid JSON (${(e as Error).message}).`, { cause: e });
+    }
+  }
+
+  async cancelAll(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.reader.cancel()));
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+const SHARDED_SAFETENSORS = /-(\d{5})-of-(\d{5})\.safetensors$/;
+
+/** The weight files a model URL stands for: split GGUF shards, safetensors shards (by name or index.json), or itself. */
+async function weightUrls(url: string, files: Files): Promise<string[]> {
+  const path = url.split(/[?#]/)[0];
+  if (splitGgufInfo(path)) return splitGgufUrls(url);
+  if (path.endsWith('.safetensors.index.json')) {
+    const index = (await files.json(url)) as { weight_map?: Record<string, string> };
+    const names = [...new Set(Object.values(index?.weight_map ?? {}))].sort();
+    if (!names.length) throw new ModelFormatError(`${url} has no weight_map: not a safetensors index.`);
+    return names.map((n) => siblingUrl(url, n));
+  }
+  const m = SHARDED_SAFETENSORS.exec(path);
+  if (m) {
+    const count = Number(m[2]);
+    const pad = (n: number) => String(n).padStart(5, '0');
+    return Array.from({ length: count }, (_, i) => path.replace(SHARDED_SAFETENSORS, `-${pad(i + 1)}-of-${pad(count)}.safetensors`));
+  }
+  return [url];
+}
+
 export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const opened = await openSource(source, options.signal);
-  let loaded = 0;
-  const total = opened.size;
-  const emit = (phase: LoadPhase, fraction: number) =>
-    options.onProgress?.({ phase, loaded, total, fraction, file: opened.name });
-  const reader = new StreamReader(opened.stream.getReader(), opened.name, (n) => {
-    loaded += n;
-    if (total) emit('download', Math.min(0.97, (0.97 * loaded) / total));
-  });
+  const req: SourceRequest = isSourceRequest(source) ? source : { llmoSource: source };
+  const main = resolveSource(req.llmoSource, req.hfBaseUrl);
+  const progress = new ProgressTracker(options.onProgress);
+  const files = new Files(req, progress, options.signal);
   const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, toF32);
   try {
-    await reader.fill(8);
-    const magic = reader.peek(4);
+    const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
+    const urls = typeof main === 'string' ? await weightUrls(main, files) : [];
+    // Every weight file is opened before any is read: headers first (the config needs all tensors), then data.
+    const parts: Part[] = [];
+    if (typeof main !== 'string') parts.push(await files.open(main));
+    for (const u of urls) parts.push(await files.open(u, urls.length === 1 ? req.sha256 : undefined));
+    const first = parts[0];
+    await first.reader.fill(8);
+    const magic = first.reader.peek(4);
     const isGguf = magic.length === 4 && String.fromCharCode(...magic) === 'GGUF';
-    const name = typeof source === 'string' || source instanceof URL ? String(source) : (source as File).name ?? 'model';
-    const looksSafetensors = /\.safetensors(\?|#|$)/.test(name);
+    const looksSafetensors = /\.safetensors(\.index\.json)?(\?|#|$)/.test(name);
     let result: Omit<LoadedModel, 'weights'>;
-    let tensors: TensorInfo[];
+    const perPart: TensorInfo[][] = [];
     if (isGguf) {
-      const header = await readHeader<GgufHeader>(reader, parseGgufHeader, opened.name);
+      const headers: GgufHeader[] = [];
+      for (const p of parts) headers.push(await readHeader<GgufHeader>(p.reader, parseGgufHeader, p.name));
+      const splitCount = Number(headers[0].metadata.get('split.count') ?? 1);
+      if (splitCount !== parts.length) {
+        throw new ModelFormatError(`${first.name} says the model is split in ${splitCount} files, but ${parts.length} were given: load the first shard's URL (…-00001-of-0000N.gguf).`);
+      }
+      for (const h of headers) perPart.push(h.tensors);
+      const header = { ...headers[0], tensors: perPart.flat() };
       const config = configFromGguf(header);
       validateModel(config, header.tensors);
-      tensors = header.tensors;
       const chatTemplate = ggufString(header.metadata, 'tokenizer.chat_template', undefined);
       result = {
         format: 'gguf', config, tokenizer: tokenizerFromGguf(header.metadata), chatTemplate,
         name: ggufString(header.metadata, 'general.name', undefined) ?? baseName(name),
       };
     } else if (looksSafetensors) {
-      if (typeof source !== 'string' && !(source instanceof URL)) {
+      if (typeof main !== 'string') {
         throw new UnsupportedModelError('A safetensors model needs its config.json and tokenizer.json: load it by URL, not as a single file.');
       }
-      const dir = String(source).replace(/[^/]*$/, '');
-      const [configJson, tokJson, tokConfig] = await Promise.all([
-        fetchJson(dir + 'config.json', options.signal),
-        fetchJson(dir + 'tokenizer.json', options.signal),
-        fetchJson(dir + 'tokenizer_config.json', options.signal).catch(() => undefined),
-      ]);
-      const header = await readHeader<SafetensorsHeader>(reader, (b) => parseSafetensorsHeader(b, { fileSize: total }), opened.name);
-      const config = configFromHf(configJson as object, header.tensors);
-      validateModel(config, header.tensors);
-      tensors = header.tensors;
+      const [configJson, tokJson, tokConfig] = [
+        await files.json(siblingUrl(main, 'config.json')),
+        await files.json(siblingUrl(main, 'tokenizer.json')),
+        await files.json(siblingUrl(main, 'tokenizer_config.json'), true),
+      ];
+      for (const p of parts) {
+        const h = await readHeader<SafetensorsHeader>(p.reader, (b) => parseSafetensorsHeader(b, { fileSize: p.size }), p.name);
+        perPart.push(h.tensors);
+      }
+      const tensors = perPart.flat();
+      const config = configFromHf(configJson as object, tensors);
+      validateModel(config, tensors);
       const tc = tokConfig as { chat_template?: unknown } | undefined;
       result = {
         format: 'safetensors', config,
         tokenizer: await tokenizerFromHf(tokJson as object, tokConfig as object | undefined),
         chatTemplate: typeof tc?.chat_template === 'string' ? tc.chat_template : undefined,
         ropeFactors: config.ropeScaling ? ropeFreqFactors(config) : undefined,
-        name: baseName(dir.replace(/\/$/, '')),
+        name: baseName(siblingUrl(main, '').replace(/\/$/, '')),
       };
     } else {
       throw new UnsupportedModelError(
-        `${opened.name} is neither a GGUF file (no "GGUF" magic) nor a .safetensors URL. llmo loads GGUF (F32/F16/Q8_0/Q4_0) ` +
+        `${first.name} is neither a GGUF file (no "GGUF" magic) nor a .safetensors URL. llmo loads GGUF (F32/F16/Q8_0/Q4_0) ` +
           'and Hugging Face safetensors (F32/F16/BF16) models.',
       );
     }
-    const ordered = [...tensors].sort((a, b) => a.offset - b.offset);
-    for (const t of ordered) {
-      await reader.skipTo(t.offset);
-      const bytes = await reader.read(t.byteLength);
-      weights.add({ name: t.name, type: t.type, shape: t.shape, bytes });
+    for (const [i, p] of parts.entries()) {
+      const ordered = [...perPart[i]].sort((a, b) => a.offset - b.offset);
+      for (const t of ordered) {
+        await p.reader.skipTo(t.offset);
+        const bytes = await p.reader.read(t.byteLength);
+        weights.add({ name: t.name, type: t.type, shape: t.shape, bytes });
+      }
+      // Read to the end: the whole-file hash check and the cache's completion happen there.
+      await p.reader.drain();
     }
-    await reader.cancel();
-    emit('upload', 0.97);
+    await files.cancelAll();
+    await recordModel(typeof main === 'string' ? main : undefined, files.urls, progress.total(), req.cache ?? true);
+    progress.emit(0, 'upload', STREAM_FRACTION);
     return { ...result, weights };
   } catch (e) {
     weights.destroy();
-    await reader.cancel();
+    await files.cancelAll();
+    // A file that is not a model we can run should not stay in the cache (or count against the quota).
+    if ((e instanceof ModelFormatError || e instanceof UnsupportedModelError) && store.cacheAvailable()) {
+      await Promise.all(files.urls.map((u) => store.deleteFile(u).catch(() => {})));
+    }
     throw e;
+  }
+}
+
+/** Writes (or refreshes) the model's entry for cache.list() once all its files are cached. */
+async function recordModel(key: string | undefined, urls: string[], bytes: number | undefined, cache: boolean): Promise<void> {
+  if (!key || !cache || !store.cacheAvailable()) return;
+  try {
+    for (const u of urls) if (!(await store.getFile(u))) return; // some file could not be cached
+    const old = await store.getModel(key);
+    const now = Date.now();
+    await store.putModel({ key, url: key, files: urls, bytes: bytes ?? old?.bytes ?? 0, createdAt: old?.createdAt ?? now, lastUsedAt: now });
+  } catch (e) {
+    console.warn(`llmo: could not record ${key} in the cache index (${(e as Error)?.message}).`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { ModelFetchError, ModelFormatError, AbortError } from '../errors.ts';
+import type { ModelSource as PublicModelSource, SourceRequest } from './source.ts';
 
 /**
  * Sequential reader over a byte stream: the loader peeks at the header, then takes each tensor's bytes in file
@@ -72,6 +73,14 @@ export class StreamReader {
     }
   }
 
+  /** Reads (and drops) whatever is left up to the end of the stream, so its end-of-file checks run. */
+  async drain(): Promise<void> {
+    while ((await this.fill(this.buffered + 1)) > 0) {
+      this.copyOut(this.buffered, true, true);
+      if (this.done) break;
+    }
+  }
+
   async cancel(): Promise<void> {
     await this.reader.cancel().catch(() => {});
   }
@@ -100,51 +109,8 @@ export class StreamReader {
   }
 }
 
-/** What a model can be loaded from: a URL (any host, the Hugging Face hub included) or a picked File/Blob. */
-export type ModelSource = string | URL | Blob;
-
-export interface OpenedSource {
-  name: string;
-  /** Total bytes when the server or blob says; undefined for chunked responses without a length. */
-  size?: number;
-  stream: ReadableStream<Uint8Array>;
-}
-
-/** Opens a source for streaming; HTTP failures become ModelFetchError with the URL, status and what to do. */
-export async function openSource(source: ModelSource, signal?: AbortSignal): Promise<OpenedSource> {
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    const name = (source as File).name ?? 'blob';
-    return { name, size: source.size, stream: source.stream() };
-  }
-  const url = String(source);
-  let res: Response;
-  try {
-    res = await fetch(url, { signal });
-  } catch (e) {
-    if ((e as Error)?.name === 'AbortError') throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
-    throw new ModelFetchError(
-      `Could not fetch ${url}: ${(e as Error)?.message ?? e}. Check the URL, the network, and that the host allows ` +
-        'cross-origin requests (CORS).', url, undefined, { cause: e });
-  }
-  if (!res.ok || !res.body) {
-    const hint = res.status === 404 ? 'the file does not exist at that URL'
-      : res.status === 401 || res.status === 403 ? 'the host refused access (a gated or private repo needs a token)'
-      : 'the server failed';
-    throw new ModelFetchError(`Fetching ${url} failed with HTTP ${res.status} ${res.statusText}: ${hint}.`, url, res.status);
-  }
-  const len = Number(res.headers.get('content-length'));
-  // A compressed response's length is the compressed size: only trust it for identity encoding.
-  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  return { name: url, size: Number.isFinite(len) && len > 0 && !encoded ? len : undefined, stream: res.body };
-}
-
-/** Fetches a small JSON sidecar file (config.json, tokenizer.json) next to a model URL. */
-export async function fetchJson(url: string, signal?: AbortSignal): Promise<unknown> {
-  const opened = await openSource(url, signal);
-  const text = await new Response(opened.stream).text();
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${url} is not valid JSON (${(e as Error).message}).`, { cause: e });
-  }
-}
+/**
+ * What the loader accepts: a public source (URL, `hf:` id, `{ hf, file }`, File/Blob), or a SourceRequest that
+ * carries the source together with its fetch/cache options (what `load()` sends into the worker).
+ */
+export type ModelSource = PublicModelSource | SourceRequest;

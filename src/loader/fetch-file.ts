@@ -1,0 +1,587 @@
+/**
+ * One model file as a byte stream, from the IndexedDB cache where it is there and from the network where not:
+ *  - the file is cut in fixed-size chunks; each is fetched with its own Range request, a few in parallel, and handed
+ *    on in order, so memory holds at most `concurrency` chunks, never the whole file;
+ *  - each chunk is stored with its sha256 as it completes; the file record is written last, after all chunks, so a
+ *    half-written file is never taken as complete, and a later load resumes from the chunks already there;
+ *  - every cached chunk is checked against its sha256 when read; a corrupt one is dropped and fetched again;
+ *  - when the whole file's sha256 is known (the caller's `sha256`, or the hub's `x-linked-etag`), it is checked too;
+ *  - a Web Lock per URL keeps two tabs from downloading (or writing) the same file at once: the second waits and then
+ *    reads the first one's cached copy.
+ * Failures are ModelFetchError / ModelIntegrityError / StorageQuotaError naming the URL, the cause and what to do.
+ */
+import { AbortError, ModelFetchError, ModelIntegrityError, StorageQuotaError, type FetchFailure } from '../errors.ts';
+import { Sha256, sha256Hex } from '../cache/sha256.ts';
+import * as store from '../cache/store.ts';
+import { chunkCount, chunkRange } from './source.ts';
+
+export type ByteOrigin = 'network' | 'cache';
+
+export interface FetchFileOptions {
+  /** Use the IndexedDB cache (read and write). */
+  cache: boolean;
+  /** Expected sha256 (hex) of the whole file. */
+  sha256?: string;
+  chunkBytes: number;
+  concurrency: number;
+  signal?: AbortSignal;
+  /** Called as bytes arrive (network) or are read (cache). */
+  onBytes?: (n: number, from: ByteOrigin) => void;
+}
+
+export interface OpenedFile {
+  name: string;
+  size?: number;
+  /** Where the file's bytes come from: all from the cache, or (partly) from the network. */
+  origin: ByteOrigin;
+  stream: ReadableStream<Uint8Array>;
+}
+
+export const DEFAULT_CHUNK_BYTES = 4 << 20;
+export const DEFAULT_CONCURRENCY = 3;
+/** Cached chunks read (and checked) ahead of the reader. */
+const CACHE_READ_AHEAD = 2;
+/** Chunk writes to IndexedDB allowed in flight before the download waits for them (bounds memory). */
+const MAX_PENDING_WRITES = 4;
+
+const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+function fetchError(url: string, reason: FetchFailure, what: string, todo: string, extra: { status?: number; bytesReceived?: number; cause?: unknown } = {}) {
+  return new ModelFetchError(`${what} (${url}). ${todo}`, url, extra.status, { reason, bytesReceived: extra.bytesReceived, cause: extra.cause });
+}
+
+function httpError(url: string, res: Response): ModelFetchError {
+  const s = res.status;
+  const hint = s === 404 ? 'the file does not exist at that URL; check the repository, revision and file name'
+    : s === 401 || s === 403 ? 'the host refused access; a gated or private repository needs a token, or the URL is wrong'
+    : s === 416 ? 'the server could not serve the requested byte range; load again (the partial download has been dropped)'
+    : s === 429 ? 'the host is rate-limiting requests; wait a minute and load again'
+    : s >= 500 ? 'the server failed; try again later'
+    : 'the request was refused';
+  return fetchError(url, 'http', `Fetching the model file failed with HTTP ${s} ${res.statusText}`.trimEnd(), `Cause: ${hint}.`, { status: s });
+}
+
+function isAbort(e: unknown): boolean {
+  return (e as Error)?.name === 'AbortError';
+}
+
+/** An ETag that is a bare sha256 (the hub's `x-linked-etag` on LFS files, or a server that uses content hashes). */
+function sha256FromHeaders(h: Headers): string | undefined {
+  for (const name of ['x-linked-etag', 'etag']) {
+    const v = h.get(name)?.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
+    if (v && /^[0-9a-f]{64}$/.test(v)) return v;
+  }
+  return undefined;
+}
+
+const etagOf = (h: Headers) => h.get('etag') ?? undefined;
+
+function parseContentRange(h: Headers): { start: number; end: number; total?: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(h.get('content-range') ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]) + 1, total: m[3] === '*' ? undefined : Number(m[3]) } : undefined;
+}
+
+async function doFetch(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
+    const range = new Headers(init.headers).get('range');
+    throw fetchError(url, 'network', `Could not fetch ${range ? `${range.replace('=', ' ')} of ` : ''}the model file: ${(e as Error)?.message ?? e}`,
+      'Check the URL and the network connection, and that the host allows cross-origin requests (CORS).', { cause: e });
+  }
+}
+
+/** Reads a response body into one buffer of exactly `len` bytes, reporting bytes as they arrive. */
+async function readExactly(url: string, res: Response, len: number, at: number, onBytes: (n: number) => void): Promise<Uint8Array> {
+  const out = new Uint8Array(len);
+  let got = 0;
+  const reader = res.body!.getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
+        throw fetchError(url, 'network', `The connection broke after ${at + got} bytes of the model file (${(e as Error)?.message ?? e})`,
+          'Check the connection and load again: the download resumes from the last complete chunk.', { bytesReceived: at + got, cause: e });
+      }
+      if (r.done) break;
+      const v = r.value;
+      if (got + v.byteLength > len) {
+        throw fetchError(url, 'length', `The server sent more than the ${len} bytes it announced for bytes ${at}-${at + len - 1}`,
+          'The server is misconfigured (a wrong Content-Length or Content-Range); try another host or mirror.', { bytesReceived: at + got });
+      }
+      out.set(v, got);
+      got += v.byteLength;
+      onBytes(v.byteLength);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (got !== len) {
+    throw fetchError(url, 'length', `The server sent ${got} of the ${len} bytes it announced for bytes ${at}-${at + len - 1} (the connection ended early)`,
+      'Load again: the download resumes from the last complete chunk.', { bytesReceived: at + got });
+  }
+  return out;
+}
+
+/** Holds an exclusive Web Lock for this URL until `release` is called (a no-op where Web Locks are missing). */
+async function lockUrl(url: string, signal?: AbortSignal): Promise<() => void> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (!locks) return () => {};
+  return new Promise((resolve, reject) => {
+    locks.request(`llmo-cache:${url}`, { signal }, () => new Promise<void>((release) => resolve(release))).catch((e) =>
+      reject(isAbort(e) ? new AbortError(`Loading ${url} was aborted.`, { cause: e }) : e));
+  });
+}
+
+let persistAsked = false;
+async function checkQuota(url: string, needed: number): Promise<void> {
+  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
+  if (!storage?.estimate) return;
+  if (!persistAsked && storage.persist) {
+    persistAsked = true;
+    // Persistent storage is not evicted under pressure; the browser may say no, and the cache works either way.
+    storage.persist().catch(() => {});
+  }
+  const { quota, usage } = await storage.estimate();
+  if (quota === undefined || usage === undefined) return;
+  const available = Math.max(0, quota - usage);
+  if (needed > available) {
+    throw new StorageQuotaError(
+      `Caching the model file needs ${MiB(needed)}, but the browser allows this site only ${MiB(available)} more ` +
+        `(quota ${MiB(quota)}, used ${MiB(usage)}) (${url}). Free space with cache.delete()/cache.clear(), ` +
+        'or load with { cache: false } to stream the model without keeping it.',
+      url, needed, available,
+    );
+  }
+}
+
+const isQuotaError = (e: unknown) => (e as Error)?.name === 'QuotaExceededError';
+
+interface Remote {
+  size: number;
+  etag?: string;
+  /** The server honours Range requests. */
+  ranged: boolean;
+  sha256?: string;
+}
+
+/** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
+/** Set when IndexedDB cannot be opened (some private modes, disabled storage): loads then skip the cache. */
+let cacheBroken = false;
+
+export async function fetchFile(url: string, options: FetchFileOptions): Promise<OpenedFile> {
+  let useCache = options.cache && store.cacheAvailable() && !cacheBroken;
+  const release = useCache ? await lockUrl(url, options.signal) : () => {};
+  try {
+    if (useCache) {
+      let rec: store.FileRecord | undefined;
+      try {
+        rec = await store.getFile(url);
+      } catch (e) {
+        // The model still loads, from the network; only the cache is lost.
+        cacheBroken = true;
+        useCache = false;
+        console.warn(`llmo: IndexedDB is not usable here (${(e as Error)?.name}: ${(e as Error)?.message}); models will not be cached.`);
+      }
+      if (rec && options.sha256 && rec.sha256 && rec.sha256 !== options.sha256.toLowerCase()) {
+        await store.deleteFile(url); // cached from another version of the file
+      } else if (rec) {
+        return { name: url, size: rec.size, origin: 'cache', stream: toStream(readCached(url, rec, options), release) };
+      }
+    }
+    const gen = await download(url, options, useCache);
+    return { name: url, size: gen.size, origin: 'network', stream: toStream(gen.chunks, release) };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+/** A pull-driven stream over an async generator; the lock is released when it ends, fails or is cancelled. */
+function toStream(gen: AsyncGenerator<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+  let released = false;
+  const done = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const r = await gen.next();
+        if (r.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(r.value);
+        }
+      } catch (e) {
+        done();
+        controller.error(e);
+      }
+    },
+    async cancel() {
+      try {
+        await gen.return(undefined);
+      } finally {
+        done();
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** A complete cached file, chunk by chunk; a missing or corrupt chunk is fetched again with a Range request. */
+async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptions): AsyncGenerator<Uint8Array> {
+  const n = chunkCount(rec.size, rec.chunkBytes);
+  // Cached before any hash was known: check the caller's hash now, over the bytes as they are read.
+  const expected = o.sha256 && !rec.sha256 ? o.sha256.toLowerCase() : undefined;
+  const hash = expected ? new Sha256() : undefined;
+  // Read and check the next chunks while the caller uploads this one.
+  const ahead = new Map<number, Promise<Uint8Array | undefined>>();
+  const readAhead = (i: number) => {
+    if (i >= n || ahead.has(i)) return;
+    const { start, end } = chunkRange(i, rec.size, rec.chunkBytes);
+    const p = store.getChunk(url, i).then(async (c) =>
+      c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined);
+    p.catch(() => {});
+    ahead.set(i, p);
+  };
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < i + CACHE_READ_AHEAD; j++) readAhead(j);
+    const cached = await ahead.get(i)!;
+    ahead.delete(i);
+    let bytes: Uint8Array;
+    if (cached) {
+      o.onBytes?.(cached.byteLength, 'cache');
+      bytes = cached;
+    } else {
+      // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
+      const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
+      try {
+        bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o, undefined);
+      } catch (e) {
+        // Offline: keep the entry (its other chunks are good; the next load online repairs it). Anything else (the file
+        // changed, the host stopped honouring ranges, HTTP errors) cannot be repaired chunk by chunk: drop the file so
+        // the next load starts clean instead of failing the same way forever.
+        if (!(e instanceof ModelFetchError && e.reason === 'network')) await store.deleteFile(url).catch(() => {});
+        throw e;
+      }
+      const sha = await sha256Hex(bytes);
+      if (sha !== rec.chunkSha[i]) {
+        await store.deleteFile(url);
+        throw fetchError(url, 'changed', `Chunk ${i} of the cached model file was corrupt, and the server now sends different bytes for it`,
+          'The file changed on the server; the cached copy has been dropped, load again to download the new version.');
+      }
+      await store.putChunk(url, i, { bytes, sha }).catch(() => {});
+    }
+    hash?.update(bytes);
+    yield bytes;
+  }
+  if (hash && expected) {
+    const actual = hash.hex();
+    if (actual !== expected) {
+      await store.deleteFile(url);
+      throw new ModelIntegrityError(
+        `The cached model file's sha256 is ${actual}, but the expected is ${expected} (${url}). The cached copy has been ` +
+          'dropped; load again to download it, and if this repeats, the file or the expected hash is wrong.',
+        url, expected, actual,
+      );
+    }
+    await store.completeFile({ ...rec, sha256: actual }).catch(() => {});
+  }
+}
+
+/** One chunk by Range request (one retry on a broken connection); checks the status, range, ETag and length. */
+async function fetchChunk(url: string, remote: Remote, i: number, chunkBytes: number, o: FetchFileOptions, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  const { start, end } = chunkRange(i, remote.size, chunkBytes);
+  let firstError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await doFetch(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal: signal ?? o.signal, cache: 'no-store' });
+      checkRangeResponse(url, res, remote, start, end);
+      return await readExactly(url, res, end - start, start, (n) => o.onBytes?.(n, 'network'));
+    } catch (e) {
+      // A broken connection is retried once; if the retry fails too, the first failure is the one that says most.
+      if (firstError) throw firstError;
+      if (!(e instanceof ModelFetchError && e.reason === 'network')) throw e;
+      firstError = e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function checkRangeResponse(url: string, res: Response, remote: Remote, start: number, end: number): void {
+  if (res.status === 200) {
+    void res.body?.cancel();
+    throw fetchError(url, 'range', `The server ignored the Range request for bytes ${start}-${end - 1} and sent the whole file`,
+      'The host stopped honouring Range requests mid-download; load again, and if it repeats, use another host or mirror.', { status: 200 });
+  }
+  if (res.status !== 206) {
+    void res.body?.cancel();
+    throw httpError(url, res);
+  }
+  const cr = parseContentRange(res.headers);
+  if (!cr || cr.start !== start || cr.end !== end || (cr.total !== undefined && cr.total !== remote.size)) {
+    void res.body?.cancel();
+    throw fetchError(url, cr?.total !== undefined && cr.total !== remote.size ? 'changed' : 'range',
+      `The server answered the request for bytes ${start}-${end - 1} with Content-Range "${res.headers.get('content-range')}"`,
+      'The file changed on the server or the host mishandles ranges; load again.');
+  }
+  const etag = etagOf(res.headers);
+  if (remote.etag && etag && etag !== remote.etag) {
+    void res.body?.cancel();
+    throw fetchError(url, 'changed', `The file changed on the server during the download (ETag ${remote.etag} → ${etag})`,
+      'Load again to download the new version from the start.');
+  }
+}
+
+interface Download {
+  size?: number;
+  chunks: AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * Starts (or resumes) a download. The first request asks for the first chunk not yet stored; a 206 answer gives the
+ * size and proves Range support, a 200 means the server sends the whole file in one response, read in order.
+ */
+async function download(url: string, o: FetchFileOptions, useCache: boolean, restarted = false): Promise<Download> {
+  const chunkBytes = o.chunkBytes;
+  let partial = useCache ? await store.getPartial(url) : undefined;
+  if (partial && partial.chunkBytes !== chunkBytes) {
+    await store.deleteFile(url);
+    partial = undefined;
+  }
+  const have = new Set(partial ? await store.storedChunkIndices(url) : []);
+  let first = 0;
+  while (have.has(first)) first++;
+  const total = partial ? chunkCount(partial.size, chunkBytes) : Infinity;
+  if (partial && first >= total) {
+    // Every chunk is stored but the file was never marked complete (the tab closed at the last moment).
+    return { size: partial.size, chunks: chunksFrom(url, { size: partial.size, etag: partial.etag, ranged: true }, have, undefined, first, o, useCache) };
+  }
+  const start = first * chunkBytes;
+  const res = await doFetch(url, { headers: { Range: `bytes=${start}-${start + chunkBytes - 1}` }, signal: o.signal, cache: 'no-store' });
+  if (res.status === 416 && partial && !restarted) {
+    // The file on the server is shorter than the one we began: start over.
+    void res.body?.cancel();
+    await store.deleteFile(url);
+    return download(url, o, useCache, true);
+  }
+  if (res.status !== 200 && res.status !== 206) {
+    void res.body?.cancel();
+    throw httpError(url, res);
+  }
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  let remote: Remote;
+  if (res.status === 206) {
+    const cr = parseContentRange(res.headers);
+    if (!cr?.total) {
+      void res.body?.cancel();
+      throw fetchError(url, 'range', `The server's answer to a Range request has no usable Content-Range ("${res.headers.get('content-range')}")`,
+        'The host mishandles Range requests; try another host or mirror.');
+    }
+    remote = { size: cr.total, etag: etagOf(res.headers), ranged: true, sha256: sha256FromHeaders(res.headers) };
+  } else {
+    const len = Number(res.headers.get('content-length'));
+    remote = { size: Number.isFinite(len) && len > 0 && !encoded ? len : NaN, etag: etagOf(res.headers), ranged: false, sha256: sha256FromHeaders(res.headers) };
+    have.clear(); // the whole body comes again from byte 0
+  }
+  if (partial && (partial.size !== remote.size || (partial.etag && remote.etag && partial.etag !== remote.etag))) {
+    // Another version of the file: the stored chunks are useless.
+    void res.body?.cancel();
+    await store.deleteFile(url);
+    if (restarted) throw fetchError(url, 'changed', 'The file keeps changing on the server during the download', 'Try again later.');
+    return download(url, o, useCache, true);
+  }
+  let caching = useCache && Number.isFinite(remote.size);
+  if (caching) {
+    try {
+      await checkQuota(url, remote.size - have.size * chunkBytes);
+    } catch (e) {
+      void res.body?.cancel();
+      throw e;
+    }
+    if (!partial) {
+      await store.putPartial({ url, size: remote.size, etag: remote.etag, chunkBytes, startedAt: Date.now() }).catch((e) => {
+        if (!isQuotaError(e)) throw e;
+        caching = false;
+      });
+    }
+  }
+  const size = Number.isFinite(remote.size) ? remote.size : undefined;
+  return { size, chunks: chunksFrom(url, remote, have, res, res.status === 206 ? first : 0, o, caching) };
+}
+
+/**
+ * The file's bytes in order. Ranged: chunks come from the store (`have`) or from parallel Range requests, up to
+ * `concurrency` ahead of the reader. Unranged: the one response body, cut in chunks as it arrives.
+ */
+async function* chunksFrom(
+  url: string, remote: Remote, have: Set<number>, firstRes: Response | undefined, firstIndex: number, o: FetchFileOptions, caching: boolean,
+): AsyncGenerator<Uint8Array> {
+  const chunkBytes = o.chunkBytes;
+  const expected = o.sha256?.toLowerCase() ?? remote.sha256;
+  const hash = expected ? new Sha256() : undefined;
+  const chunkSha: string[] = [];
+  const writes: Promise<void>[] = [];
+  let cacheFailed: unknown;
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  o.signal?.addEventListener('abort', onAbort);
+  // Each chunk is hashed and stored in the background, so the reader is not held up; a bounded number of writes may
+  // be in flight, or a fast network would pile chunks up in memory waiting for IndexedDB.
+  const keep = async (i: number, bytes: Uint8Array, knownSha?: string): Promise<void> => {
+    hash?.update(bytes);
+    if (!caching || cacheFailed) return;
+    if (knownSha) {
+      chunkSha[i] = knownSha;
+      return;
+    }
+    writes.push(sha256Hex(bytes).then((sha) => {
+      chunkSha[i] = sha;
+      return store.putChunk(url, i, { bytes, sha });
+    }).catch((e) => {
+      cacheFailed ??= e;
+    }));
+    if (writes.length >= MAX_PENDING_WRITES) await writes[writes.length - MAX_PENDING_WRITES];
+  };
+  let finished = false;
+  try {
+    let size = remote.size;
+    if (remote.ranged) {
+      const n = chunkCount(size, chunkBytes);
+      const inflight = new Map<number, Promise<Uint8Array>>();
+      let firstUsed = false;
+      const start = (i: number) => {
+        if (inflight.has(i) || have.has(i)) return;
+        let p: Promise<Uint8Array>;
+        if (!firstUsed && firstRes && i === firstIndex) {
+          firstUsed = true;
+          const { start: s, end: e } = chunkRange(i, size, chunkBytes);
+          p = (async () => {
+            checkRangeResponse(url, firstRes, remote, s, e);
+            return readExactly(url, firstRes, e - s, s, (k) => o.onBytes?.(k, 'network'));
+          })();
+        } else {
+          p = fetchChunk(url, remote, i, chunkBytes, o, ac.signal);
+        }
+        p.catch(() => {}); // awaited in order below; avoid unhandled rejections for ones never reached
+        inflight.set(i, p);
+      };
+      for (let i = 0; i < n; i++) {
+        // Keep `concurrency` downloads going ahead of the reader.
+        for (let j = i, started = 0; j < n && started < o.concurrency; j++) {
+          if (have.has(j)) continue;
+          start(j);
+          started++;
+        }
+        let bytes: Uint8Array | undefined;
+        let knownSha: string | undefined;
+        if (have.has(i)) {
+          const c = await store.getChunk(url, i);
+          const { start: s, end: e } = chunkRange(i, size, chunkBytes);
+          if (c && c.bytes.byteLength === e - s && (await sha256Hex(c.bytes)) === c.sha) {
+            o.onBytes?.(c.bytes.byteLength, 'cache');
+            bytes = c.bytes;
+            knownSha = c.sha;
+          } else {
+            have.delete(i); // corrupt: fetch it again
+            start(i);
+          }
+        }
+        if (!bytes) {
+          bytes = await inflight.get(i)!;
+          inflight.delete(i);
+        }
+        await keep(i, bytes, knownSha);
+        yield bytes;
+      }
+    } else {
+      // One response with the whole file, from byte 0.
+      const reader = firstRes!.body!.getReader();
+      let buf = new Uint8Array(chunkBytes);
+      let fill = 0;
+      let got = 0;
+      let i = 0;
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
+          throw fetchError(url, 'network',
+            `The connection broke after ${got}${Number.isFinite(size) ? ` of ${size}` : ''} bytes of the model file (${(e as Error)?.message ?? e})`,
+            'Check the connection and load again.', { bytesReceived: got, cause: e });
+        }
+        if (r.done) break;
+        let v = r.value;
+        got += v.byteLength;
+        o.onBytes?.(v.byteLength, 'network');
+        if (Number.isFinite(size) && got > size) {
+          throw fetchError(url, 'length', `The server sent more than the ${size} bytes it announced`,
+            'The server is misconfigured (a wrong Content-Length); try another host or mirror.', { bytesReceived: got });
+        }
+        while (v.byteLength) {
+          const take = Math.min(v.byteLength, chunkBytes - fill);
+          buf.set(v.subarray(0, take), fill);
+          fill += take;
+          v = v.subarray(take);
+          if (fill === chunkBytes) {
+            await keep(i++, buf);
+            yield buf;
+            buf = new Uint8Array(chunkBytes);
+            fill = 0;
+          }
+        }
+      }
+      if (Number.isFinite(size) && got !== size) {
+        throw fetchError(url, 'length', `The server sent ${got} of the ${size} bytes it announced (the connection ended early)`,
+          'Load again.', { bytesReceived: got });
+      }
+      if (fill) {
+        const last = buf.subarray(0, fill);
+        await keep(i++, last);
+        yield last;
+      }
+      size = got;
+    }
+    if (hash && expected) {
+      const actual = hash.hex();
+      if (actual !== expected) {
+        await Promise.allSettled(writes);
+        await store.deleteFile(url).catch(() => {});
+        caching = false;
+        throw new ModelIntegrityError(
+          `The model file's sha256 is ${actual}, but ${o.sha256 ? 'the expected' : "the server's (x-linked-etag)"} is ${expected}: the bytes are corrupt ` +
+            `(${url}). The cached copy has been dropped; load again, and if this repeats, the file or the expected hash is wrong.`,
+          url, expected, actual,
+        );
+      }
+    }
+    await Promise.all(writes);
+    if (caching && cacheFailed === undefined) {
+      await store.completeFile({ url, size, etag: remote.etag, chunkBytes, chunkSha, sha256: expected, createdAt: Date.now() }).catch((e) => {
+        cacheFailed = e;
+      });
+    }
+    if (cacheFailed !== undefined) {
+      // Decision: a cache that fails to write (quota reached mid-download) does not fail the load; the model came from
+      // the network anyway. The partial entry is dropped so that it cannot block or confuse the next load.
+      await store.deleteFile(url).catch(() => {});
+      console.warn(`llmo: could not cache ${url} (${(cacheFailed as Error)?.name}: ${(cacheFailed as Error)?.message}); it will be downloaded again next time.`);
+    }
+    finished = true;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    if (!finished) {
+      ac.abort();
+      if (firstRes && !firstRes.bodyUsed) void firstRes.body?.cancel().catch(() => {});
+    }
+    await Promise.allSettled(writes);
+  }
+}

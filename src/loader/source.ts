@@ -1,0 +1,117 @@
+/**
+ * What `load()` accepts and how it becomes a list of URLs (or one Blob): plain URLs, Hugging Face ids
+ * (`hf:owner/repo[@revision]/path/file.gguf` or `{ hf, file, revision }`), and split GGUF files
+ * (`name-00001-of-00003.gguf` → all three shards). Pure functions; no I/O.
+ */
+import { InvalidRequestError } from '../errors.ts';
+
+/** A file in a Hugging Face repository. `revision` defaults to `main`. */
+export interface HfFileSource {
+  hf: string;
+  file: string;
+  revision?: string;
+}
+
+/** What a model can be loaded from: a URL, a Hugging Face id, or a picked File/Blob. */
+export type ModelSource = string | URL | Blob | HfFileSource;
+
+/** Where and how the bytes are fetched; part of `load()`'s options. */
+export interface SourceOptions {
+  /** Hub base for `hf:` ids (a mirror or a local server). Default https://huggingface.co */
+  hfBaseUrl?: string;
+  /** Keep downloaded files in IndexedDB and load from there next time (default true). */
+  cache?: boolean;
+  /** Expected sha256 (hex) of the model file; a mismatch fails the load and drops the cached copy. */
+  sha256?: string;
+  /** Cache chunk size in bytes (default 4 MiB); also the size of each parallel ranged request. */
+  chunkBytes?: number;
+  /** Parallel ranged requests per file (default 3). */
+  concurrency?: number;
+}
+
+/**
+ * A source together with its options, as one structured-cloneable object: this is what crosses into the worker, so
+ * the engine's own load options need not know about fetching and caching.
+ */
+export interface SourceRequest extends SourceOptions {
+  llmoSource: ModelSource;
+}
+
+export const DEFAULT_HF_BASE = 'https://huggingface.co';
+
+export function isSourceRequest(v: unknown): v is SourceRequest {
+  return typeof v === 'object' && v !== null && 'llmoSource' in v;
+}
+
+export function isHfFileSource(v: unknown): v is HfFileSource {
+  return typeof v === 'object' && v !== null && typeof (v as HfFileSource).hf === 'string' && typeof (v as HfFileSource).file === 'string';
+}
+
+/** Parses `hf:owner/repo[@revision]/path/to/file`. */
+export function parseHfId(id: string): HfFileSource {
+  const m = /^hf:([^/@\s]+)\/([^/@\s]+)(?:@([^/\s]+))?\/(.+)$/.exec(id);
+  if (!m) {
+    throw new InvalidRequestError(
+      `"${id}" is not a Hugging Face file id. Write hf:owner/repo/path/file.gguf or hf:owner/repo@revision/path/file.gguf.`,
+    );
+  }
+  return { hf: `${m[1]}/${m[2]}`, file: m[4], revision: m[3] ? decodeURIComponent(m[3]) : undefined };
+}
+
+/** `<base>/<owner>/<repo>/resolve/<revision>/<path>`, the hub's download URL for one file at one revision. */
+export function hfResolveUrl(src: HfFileSource, baseUrl = DEFAULT_HF_BASE): string {
+  const repo = src.hf.split('/');
+  if (repo.length !== 2 || !repo[0] || !repo[1]) {
+    throw new InvalidRequestError(`"${src.hf}" is not a Hugging Face repository id; write "owner/repo".`);
+  }
+  const file = src.file.replace(/^\/+/, '');
+  if (!file) throw new InvalidRequestError(`No file given for the Hugging Face repository ${src.hf}.`);
+  const base = baseUrl.replace(/\/+$/, '');
+  const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
+  return `${base}/${enc(src.hf)}/resolve/${encodeURIComponent(src.revision ?? 'main')}/${enc(file)}`;
+}
+
+/** The URL (or Blob) a source names, with `hf:` ids resolved. */
+export function resolveSource(source: ModelSource, hfBaseUrl?: string): string | Blob {
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return source;
+  if (isHfFileSource(source)) return hfResolveUrl(source, hfBaseUrl);
+  const s = String(source);
+  return s.startsWith('hf:') ? hfResolveUrl(parseHfId(s), hfBaseUrl) : s;
+}
+
+const SPLIT_RE = /-(\d{5})-of-(\d{5})\.gguf$/;
+
+/** For a split GGUF name (`…-00001-of-00003.gguf`): its shard number and count; undefined for other names. */
+export function splitGgufInfo(url: string): { index: number; count: number } | undefined {
+  const m = SPLIT_RE.exec(url.split(/[?#]/)[0]);
+  if (!m) return undefined;
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/** Every shard's URL of a split GGUF, given any one shard's URL (query string kept). */
+export function splitGgufUrls(url: string): string[] {
+  const [path, ...rest] = url.split(/(?=[?#])/);
+  const info = splitGgufInfo(path);
+  if (!info) return [url];
+  if (info.count < 1 || info.index < 1 || info.index > info.count) {
+    throw new InvalidRequestError(`${url}: shard ${info.index} of ${info.count} is not a valid split GGUF name.`);
+  }
+  const pad = (n: number) => String(n).padStart(5, '0');
+  const stem = path.replace(SPLIT_RE, '');
+  return Array.from({ length: info.count }, (_, i) => `${stem}-${pad(i + 1)}-of-${pad(info.count)}.gguf${rest.join('')}`);
+}
+
+/** The URL of a file beside another (`config.json` next to `model.safetensors`), query string dropped. */
+export function siblingUrl(url: string, name: string): string {
+  return url.split(/[?#]/)[0].replace(/[^/]*$/, '') + name;
+}
+
+/** Byte range [start, end) of chunk `i` of a file of `size` bytes cut in `chunkBytes` pieces. */
+export function chunkRange(i: number, size: number, chunkBytes: number): { start: number; end: number } {
+  const start = i * chunkBytes;
+  return { start, end: Math.min(size, start + chunkBytes) };
+}
+
+export function chunkCount(size: number, chunkBytes: number): number {
+  return Math.ceil(size / chunkBytes);
+}
