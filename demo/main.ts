@@ -3,8 +3,8 @@
  * with it, and see how fast it runs. Model text is rendered by demo/markdown.ts, which never uses innerHTML.
  * `body[data-state]` says what the page is doing (idle, loading, ready, generating, error) for the e2e tests.
  */
-import { load, type Engine, type LoadProgress } from '../src/index.ts';
-import { modelCache, streamChat, toLoadSource, type ChatMessage } from './compat.ts';
+import { load, cache, type Engine, type LoadProgress } from '../src/index.ts';
+import { streamChat, type ChatMessage } from './chat.ts';
 import { loadCatalog, deviceBudget, estimateFit, formatBytes, type CatalogModel, type DeviceBudget, type Fit } from './models.ts';
 import { renderMarkdown } from './markdown.ts';
 import { drawSpeedChart, type SpeedPoint } from './chart.ts';
@@ -131,7 +131,7 @@ async function loadModel(source: string | File): Promise<void> {
   $('progress-text').textContent = 'Starting…';
   $('model-info').textContent = '';
   try {
-    const src = typeof source === 'string' ? toLoadSource(absolute(source)) : source;
+    const src = typeof source === 'string' ? absolute(source) : source;
     engine = await load(src, { onProgress: progressReporter() });
     const i = engine.info;
     $('model-info').textContent =
@@ -158,13 +158,8 @@ function absolute(source: string): string {
 
 async function refreshCache(): Promise<void> {
   const list = $('cache-list');
-  document.body.dataset.cache = modelCache ? 'yes' : 'no';
-  if (!modelCache) {
-    $('cache-usage').textContent = 'This build of llmo has no model cache.';
-    return;
-  }
   try {
-    const [models, usage] = await Promise.all([modelCache.list(), modelCache.usage()]);
+    const [models, usage] = await Promise.all([cache.list(), cache.usage()]);
     $('cache-usage').textContent = models.length
       ? `${formatBytes(usage.bytes)} in the browser's storage${usage.quota ? ` (quota ${formatBytes(usage.quota)})` : ''}.`
       : 'Nothing cached yet: a model is kept here after its first download.';
@@ -179,7 +174,7 @@ async function refreshCache(): Promise<void> {
       del.className = 'delete';
       del.addEventListener('click', async () => {
         del.disabled = true;
-        await modelCache?.delete(m.key);
+        await cache.delete(m.key);
         await refreshCache();
       });
       li.append(name, ' ', del);
