@@ -1,9 +1,9 @@
 // y[m, row] = dot(W[row, :], x[m, :]) for m < step.n_tokens (prefill). W: [n, k] in any weights.wgsl format.
 // Register-tiled: a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
-// Variants as in matvec.wgsl: HAS_BIAS, ACCUMULATE, OUT_AT_POS (output rows start at pos0).
+// Variants as in matvec.wgsl: HAS_BIAS, ACCUMULATE, GATE_MUL, OUT_AT_POS (output rows start at pos0).
 
-struct Params { n: u32, k: u32, x_offset: u32, _pad: u32 }
+struct Params { n: u32, k: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var kt = 0u; kt < K; kt += BK) {
     let k = kt + lk;
     var xv = vec4<f32>(0.0);
-    if (m0 + lr < M && k < K) { xv = x[params.x_offset + (((m0 + lr) * K + k) >> 2u)]; }
+    if (m0 + lr < M && k < K) { xv = x[((m0 + lr) * K + k) >> 2u]; }
     var wv = vec4<f32>(0.0);
     if (n0 + lr < params.n && k < K) { wv = w_load4(n0 + lr, k, K); }
     xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
@@ -68,6 +68,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let o = (out_row0 + m) * params.n + n;
 #if ACCUMULATE
       y[o] += v;
+#elif GATE_MUL
+      let gt = y[o];
+      y[o] = gt / (1.0 + exp(-gt)) * v;
 #else
       y[o] = v;
 #endif

@@ -1,19 +1,50 @@
-// y[row] = dot(W[row, :], x) for one token (decode). W: [n, k] in any weights.wgsl format.
-// Each workgroup computes ROWS rows with WG / ROWS threads per row, then reduces in workgroup memory.
-// Variants: HAS_BIAS (y += bias), ACCUMULATE (y += result: fuses the residual add), OUT_AT_POS (write row pos0 of
-// a [ctx, n] buffer: the K/V projections write straight into the KV cache).
+// y[row] = dot(W[row, :], x) for the last token row of the step (decode: the only one). W: [n, k] in any
+// weights.wgsl format. Each workgroup computes ROWS rows with WG / ROWS threads per row, then reduces in
+// workgroup memory. The variants fuse the small ops around a projection into it, so a decoded token needs fewer
+// dispatches (each costs a fixed overhead, which dominates small models):
+//   NORM: x is the residual stream; the input is rmsnorm(x) * norm_w, which every workgroup recomputes (it reads
+//     the whole row anyway). Fuses the RMSNorm before q/k/v, gate/up and the logits.
+//   HAS_BIAS: y += bias.
+//   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
+//     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
+//   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
+//   ACCUMULATE: y += result (fuses the residual add).
+//   GATE_MUL: y = silu(y) * result (SwiGLU: the up projection finishes the gate's activation in place).
 
-struct Params { n: u32, k: u32, x_offset: u32, _pad: u32 }
+struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
+#if NORM
+@group(0) @binding(5) var<storage, read> norm_w: array<vec4<f32>>;
+#endif
+#if ROPE
+@group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
+#endif
 
 override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
+
+// Output row of local row r in workgroup g. ROPE: local rows 2j, 2j+1 are the two halves of one pair.
+fn row_of(g: u32, r: u32) -> u32 {
+#if ROPE
+  let half = params.head_dim >> 1u;
+  let p = g * (ROWS >> 1u) + (r >> 1u);
+  let base = (p / half) * params.head_dim;
+  let i = p % half;
+#if NEOX
+  return base + i + (r & 1u) * half;
+#else
+  return base + 2u * i + (r & 1u);
+#endif
+#else
+  return g * ROWS + r;
+#endif
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -21,12 +52,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tpr = WG / ROWS;
   let r = lid / tpr;
   let lane = lid % tpr;
-  let row = flat_workgroup(wid, nwg) * ROWS + r;
+  let g = flat_workgroup(wid, nwg);
+  let row = row_of(g, r);
   let k4n = params.k >> 2u;
+  let x0 = (step.n_tokens - 1u) * k4n;
+  let pos = step.pos0 + step.n_tokens - 1u;
+#if NORM
+  var ss = 0.0;
+  for (var i = lid; i < k4n; i += WG) {
+    let v = x[x0 + i];
+    ss += dot(v, v);
+  }
+  partial[lid] = ss;
+  workgroupBarrier();
+  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  let scale = inverseSqrt(partial[0] / f32(params.k) + params.eps);
+  workgroupBarrier();
+#endif
   var acc = 0.0;
   if (row < params.n) {
     for (var k4 = lane; k4 < k4n; k4 += tpr) {
-      acc += dot(w_load4(row, k4 << 2u, params.k), x[params.x_offset + k4]);
+#if NORM
+      let xv = x[x0 + k4] * scale * norm_w[k4];
+#else
+      let xv = x[x0 + k4];
+#endif
+      acc += dot(w_load4(row, k4 << 2u, params.k), xv);
     }
   }
   partial[lid] = acc;
@@ -40,13 +94,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if HAS_BIAS
     v += bias[row];
 #endif
+#if ROPE
+    let mate = r ^ 1u;
+    var mv = partial[mate * tpr];
+#if HAS_BIAS
+    mv += bias[row_of(g, mate)];
+#endif
+    let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
+    if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
+#endif
 #if OUT_AT_POS
-    let o = step.pos0 * params.n + row;
+    let o = pos * params.n + row;
 #else
     let o = row;
 #endif
 #if ACCUMULATE
     y[o] += v;
+#elif GATE_MUL
+    let gt = y[o];
+    y[o] = gt / (1.0 + exp(-gt)) * v;
 #else
     y[o] = v;
 #endif

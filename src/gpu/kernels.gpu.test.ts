@@ -7,7 +7,7 @@ import { describe, test, expect, beforeAll } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
-import { pickLinear, type Kernels } from './kernels.ts';
+import type { Dispatch, Kernels, LinearOptions } from './kernels.ts';
 import { ropeInvFreq } from '../model/rope.ts';
 import * as ref from '../../test/reference/ops.ts';
 import { testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
@@ -24,6 +24,11 @@ const FORMATS: [string, GgmlType][] = [
   ['f32', GgmlType.F32], ['f16', GgmlType.F16], ['bf16', GgmlType.BF16], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0],
 ];
 
+/** The decode kernel (matvec) for one token, the tiled prefill kernel (matmul) for more. */
+function linear(o: LinearOptions, M: number): Promise<Dispatch> {
+  return M === 1 ? k.matvec(o) : k.matmul(o);
+}
+
 /** A random weight in `type`, and its exact dequantized values (what the kernel must compute with). */
 function makeWeight(name: string, type: GgmlType, rows: number, cols: number, seed: number): { w: GpuWeight; ref: Float32Array } {
   const f = randn(rows * cols, seed, 0.5);
@@ -39,8 +44,7 @@ describe('linear (matvec + matmul) for every weight format', () => {
         const x = randn(M * K, M + 3);
         const xb = gpuBuffer(device, x);
         const yb = gpuBuffer(device, M * N * 4);
-        const op = await k.linear({ label: 'lin', w, x: xb, y: yb });
-        await runStep(k, [pickLinear(op, M)], M);
+        await runStep(k, [await linear({ label: 'lin', w, x: xb, y: yb }, M)], M);
         expect(relErr(await readF32(device, yb, M * N), ref.matmul(W, x, M, N, K))).toBeLessThan(TOL);
       });
     }
@@ -51,8 +55,7 @@ describe('linear (matvec + matmul) for every weight format', () => {
       const x = randn(M * 172, 6);
       const xb = gpuBuffer(device, x);
       const yb = gpuBuffer(device, M * 64 * 4);
-      const op = await k.linear({ label: 'lin', w, x: xb, y: yb });
-      await runStep(k, [pickLinear(op, M)], M);
+      await runStep(k, [await linear({ label: 'lin', w, x: xb, y: yb }, M)], M);
       expect(relErr(await readF32(device, yb, M * 64), ref.matmul(W, x, M, 64, 172))).toBeLessThan(TOL);
     }
   });
@@ -65,23 +68,67 @@ describe('linear (matvec + matmul) for every weight format', () => {
       const base = randn(ctx * N, 14);
       const xb = gpuBuffer(device, x);
       const yb = gpuBuffer(device, base);
-      const op = await k.linear({ label: 'lin', w, x: xb, y: yb, bias: gpuBuffer(device, bias), accumulate: true, outAtPos: true });
-      await runStep(k, [pickLinear(op, M)], M, pos0);
+      const d = await linear({ label: 'lin', w, x: xb, y: yb, bias: gpuBuffer(device, bias), accumulate: true, outAtPos: true }, M);
+      await runStep(k, [d], M, pos0);
       const expected = base.slice();
       const prod = ref.matmul(W, x, M, N, K, bias);
       for (let i = 0; i < M * N; i++) expected[pos0 * N + i] += prod[i];
       expect(relErr(await readF32(device, yb, ctx * N), expected)).toBeLessThan(TOL);
     }
   });
-  test('matvec reads from a row offset (logits of the last token)', async () => {
-    const N = 40, K = 32;
-    const { w, ref: W } = makeWeight('w', GgmlType.F16, N, K, 21);
-    const x = randn(3 * K, 22);
-    const yb = gpuBuffer(device, N * 4);
-    const op = await k.linear({ label: 'lin', w, x: gpuBuffer(device, x), y: yb, xRow: 2, decodeOnly: true });
-    await runStep(k, [op.vec], 1);
-    expect(relErr(await readF32(device, yb, N), ref.matmul(W, x.slice(2 * K), 1, N, K))).toBeLessThan(TOL);
+  test('SwiGLU gate (y = silu(y) · result, the up projection after the gate), both kernels', async () => {
+    for (const M of [1, 7]) {
+      const N = 72, K = 96;
+      const { w, ref: W } = makeWeight('w', GgmlType.Q4_0, N, K, 15);
+      const x = randn(M * K, 16);
+      const g = randn(M * N, 17, 4);
+      const yb = gpuBuffer(device, g);
+      await runStep(k, [await linear({ label: 'up', w, x: gpuBuffer(device, x), y: yb, gateMul: true }, M)], M);
+      expect(relErr(await readF32(device, yb, M * N), ref.siluMul(g, ref.matmul(W, x, M, N, K)))).toBeLessThan(TOL);
+    }
   });
+});
+
+describe('matvec with the fused RMSNorm and RoPE (decode)', () => {
+  for (const [fname, type] of FORMATS) {
+    test(`${fname}: rmsnorm of the step's last row, then the projection`, async () => {
+      const N = 100, K = 192, T = 3, eps = 1e-5;
+      const { w, ref: W } = makeWeight('w', type, N, K, 91);
+      const x = randn(T * K, 92, 3);
+      const nw = randn(K, 93);
+      const yb = gpuBuffer(device, N * 4);
+      const d = await k.matvec({ label: 'out', w, x: gpuBuffer(device, x), y: yb, norm: { weight: gpuBuffer(device, nw), eps } });
+      await runStep(k, [d], T);
+      const xn = ref.rmsnorm(x.slice((T - 1) * K), nw, 1, K, eps);
+      expect(relErr(await readF32(device, yb, N), ref.matmul(W, xn, 1, N, K))).toBeLessThan(TOL);
+    });
+  }
+  for (const style of ['normal', 'neox'] as const) {
+    test(`${style}: norm + bias + rope into q, and into the KV cache row at pos0`, async () => {
+      const heads = 3, hd = 32, N = heads * hd, K = 64, pos0 = 203, ctx = 210, eps = 1e-6, theta = 10000;
+      const ff = new Float32Array(hd / 2).map((_, i) => 1 + (i % 3));
+      const invFreq = gpuBuffer(device, ropeInvFreq(hd, theta, ff));
+      const { w, ref: W } = makeWeight('w', GgmlType.Q8_0, N, K, 94);
+      const x = randn(K, 95, 2);
+      const nw = randn(K, 96);
+      const bias = randn(N, 97);
+      const xb = gpuBuffer(device, x);
+      const rope = { headDim: hd, neox: style === 'neox', invFreq };
+      const norm = { weight: gpuBuffer(device, nw), eps };
+      const qb = gpuBuffer(device, N * 4);
+      const cache = randn(ctx * N, 98);
+      const cb = gpuBuffer(device, cache);
+      const dq = await k.matvec({ label: 'q', w, x: xb, y: qb, bias: gpuBuffer(device, bias), norm, rope });
+      const dk = await k.matvec({ label: 'k', w, x: xb, y: cb, bias: gpuBuffer(device, bias), norm, rope, outAtPos: true });
+      await runStep(k, [dq, dk], 1, pos0);
+      const proj = ref.matmul(W, ref.rmsnorm(x, nw, 1, K, eps), 1, N, K, bias);
+      const expected = ref.rope(proj, [pos0], heads, hd, theta, style, ff);
+      expect(relErr(await readF32(device, qb, N), expected)).toBeLessThan(TOL);
+      const expectedCache = cache.slice();
+      expectedCache.set(expected, pos0 * N);
+      expect(relErr(await readF32(device, cb, ctx * N), expectedCache)).toBeLessThan(TOL);
+    });
+  }
 });
 
 describe('rmsnorm', () => {
@@ -100,15 +147,7 @@ describe('rmsnorm', () => {
       expect(relErr(await readF32(device, xb2, rows * dim), expected)).toBeLessThan(TOL);
     }
   });
-  test('last row only, and per-head rows inside the cache at pos0', async () => {
-    const dim = 64, rows = 5;
-    const x = randn(rows * dim, 31);
-    const wt = randn(dim, 32);
-    const out = gpuBuffer(device, dim * 4);
-    const last = await k.rmsnorm({ label: 'n', x: gpuBuffer(device, x), out, weight: gpuBuffer(device, wt), dim, eps: 1e-6, lastRow: true });
-    await runStep(k, [last], rows);
-    expect(relErr(await readF32(device, out, dim), ref.rmsnorm(x.slice((rows - 1) * dim), wt, 1, dim, 1e-6))).toBeLessThan(TOL);
-
+  test('per-head rows inside the cache at pos0', async () => {
     const hd = 16, heads = 4, ctx = 10, pos0 = 4, n = 3;
     const cache = randn(ctx * heads * hd, 33);
     const hw = randn(hd, 34);
@@ -162,15 +201,7 @@ describe('attention', () => {
   }
 });
 
-describe('elementwise, embedding, argmax', () => {
-  test('silu_mul', async () => {
-    const n = 172, T = 3;
-    const g = randn(n * T, 61, 4);
-    const u = randn(n * T, 62);
-    const gb = gpuBuffer(device, g);
-    await runStep(k, [await k.siluMul({ label: 's', gate: gb, up: gpuBuffer(device, u), n })], T);
-    expect(relErr(await readF32(device, gb, n * T), ref.siluMul(g, u))).toBeLessThan(TOL);
-  });
+describe('embedding, argmax', () => {
   for (const [fname, type] of FORMATS) {
     test(`embedding ${fname}`, async () => {
       const vocab = 50, dim = 64;

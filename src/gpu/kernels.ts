@@ -103,48 +103,40 @@ export class Kernels {
   // ---- one builder per operation --------------------------------------------------------------------------
 
   /**
-   * y = x W^T (+ bias) for every token of the step. Returns the decode (matrix-vector) and the prefill
-   * (tiled matrix-matrix) dispatch; `pick` chooses by token count.
+   * y = x W^T for the last token of the step (decode), with the fusions of matvec.wgsl: `norm` (x is the residual
+   * stream, RMSNorm applied on the fly), `rope` (rotate q/k pairs at the token's position), bias, KV-cache row,
+   * residual add, SwiGLU gate.
    */
-  async linear(o: {
-    label: string;
-    w: GpuWeight;
-    x: GPUBuffer;
-    y: GPUBuffer;
-    bias?: GPUBuffer;
-    accumulate?: boolean;
-    outAtPos?: boolean;
-    /** Read x starting at this row (matvec only; used for the logits of the last row). */
-    xRow?: number;
-    decodeOnly?: boolean;
-  }): Promise<LinearOp> {
-    const defines = [formatDefine(o.w.format)];
-    if (o.bias) defines.push('HAS_BIAS');
-    if (o.accumulate) defines.push('ACCUMULATE');
-    if (o.outAtPos) defines.push('OUT_AT_POS');
-    const params = new Uint32Array([o.w.rows, o.w.cols, ((o.xRow ?? 0) * o.w.cols) / 4, 0]).buffer;
-    const buffers = { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales };
-    const ROWS = 4;
-    const vec = await this.make('matvec', {
-      label: `${o.label}.vec`, defines, params, buffers,
-      constants: { WG: 64, ROWS },
+  matvec(o: LinearOptions & { norm?: { weight: GPUBuffer; eps: number }; rope?: { headDim: number; neox: boolean; invFreq: GPUBuffer } }): Promise<Dispatch> {
+    const defines = linearDefines(o);
+    if (o.norm) defines.push('NORM');
+    if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
+    new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
+    const ROWS = 4; // even: a workgroup holds whole RoPE pairs
+    return this.make('matvec', {
+      label: `${o.label}.vec`, defines, params, constants: { WG: 64, ROWS },
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });
-    if (o.decodeOnly) return { vec };
-    const mat = await this.make('matmul', {
-      label: `${o.label}.mat`, defines, params, buffers,
+  }
+
+  /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
+  matmul(o: LinearOptions): Promise<Dispatch> {
+    return this.make('matmul', {
+      label: `${o.label}.mat`, defines: linearDefines(o), params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       grid: (n) => [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1],
     });
-    return { vec, mat };
   }
 
   rmsnorm(o: {
     label: string; x: GPUBuffer; out?: GPUBuffer; weight: GPUBuffer; dim: number; eps: number;
-    rowsPerToken?: number; lastRow?: boolean; rowsAtPos?: boolean;
+    rowsPerToken?: number; rowsAtPos?: boolean;
   }): Promise<Dispatch> {
     const defines: string[] = [];
     if (!o.out) defines.push('IN_PLACE');
-    if (o.lastRow) defines.push('LAST_ROW');
     if (o.rowsAtPos) defines.push('ROWS_AT_POS');
     const rpt = o.rowsPerToken ?? 1;
     const params = new ArrayBuffer(16);
@@ -153,7 +145,7 @@ export class Kernels {
     return this.make('rmsnorm', {
       label: o.label, defines, params, constants: { WG: 64 },
       buffers: { 2: o.x, 3: o.out, 4: o.weight },
-      grid: (n) => (o.lastRow ? [1, 1, 1] : grid1d(n * rpt)),
+      grid: (n) => grid1d(n * rpt),
     });
   }
 
@@ -181,14 +173,6 @@ export class Kernels {
     });
   }
 
-  siluMul(o: { label: string; gate: GPUBuffer; up: GPUBuffer; n: number }): Promise<Dispatch> {
-    return this.make('silu_mul', {
-      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
-      buffers: { 2: o.gate, 4: o.up },
-      grid: (n) => grid1d(ceilDiv(n * o.n, 64)),
-    });
-  }
-
   embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer }): Promise<Dispatch> {
     return this.make('embedding', {
       label: o.label, defines: [formatDefine(o.table.format)],
@@ -207,12 +191,26 @@ export class Kernels {
   }
 }
 
-export interface LinearOp {
-  vec: Dispatch;
-  mat?: Dispatch;
+/** What both projection kernels take: weight, input, output and the epilogue variants they share. */
+export interface LinearOptions {
+  label: string;
+  w: GpuWeight;
+  x: GPUBuffer;
+  y: GPUBuffer;
+  bias?: GPUBuffer;
+  /** y += result (residual add). */
+  accumulate?: boolean;
+  /** y = silu(y) * result (SwiGLU: run on the up projection after the gate projection wrote y). */
+  gateMul?: boolean;
+  /** Write at the step's positions of a [ctx, rows] buffer (KV cache). */
+  outAtPos?: boolean;
 }
 
-/** Matrix-vector for a single token, tiled matrix-matrix for more. */
-export function pickLinear(op: LinearOp, nTokens: number): Dispatch {
-  return nTokens === 1 || !op.mat ? op.vec : op.mat;
+function linearDefines(o: LinearOptions): string[] {
+  const defines = [formatDefine(o.w.format)];
+  if (o.bias) defines.push('HAS_BIAS');
+  if (o.accumulate) defines.push('ACCUMULATE');
+  if (o.gateMul) defines.push('GATE_MUL');
+  if (o.outAtPos) defines.push('OUT_AT_POS');
+  return defines;
 }

@@ -6,20 +6,22 @@ import matmul from '../../shaders/matmul.wgsl?raw';
 import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
-import siluMul from '../../shaders/silu_mul.wgsl?raw';
 import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
+import rotary from '../../shaders/rotary.wgsl?raw';
 
-/** Every kernel, one WGSL file each; `weights` says whether the file reads a weight matrix (gets weights.wgsl). */
+/**
+ * Every kernel, one WGSL file each; `weights`: the file reads a weight matrix (gets weights.wgsl); `rotary`: it
+ * rotates RoPE pairs (gets rotary.wgsl).
+ */
 const KERNELS = {
-  matvec: { src: matvec, weights: true },
-  matmul: { src: matmul, weights: true },
-  embedding: { src: embedding, weights: true },
-  rmsnorm: { src: rmsnorm, weights: false },
-  rope: { src: rope, weights: false },
-  attention: { src: attention, weights: false },
-  silu_mul: { src: siluMul, weights: false },
-  argmax: { src: argmax, weights: false },
+  matvec: { src: matvec, weights: true, rotary: true },
+  matmul: { src: matmul, weights: true, rotary: false },
+  embedding: { src: embedding, weights: true, rotary: false },
+  rmsnorm: { src: rmsnorm, weights: false, rotary: false },
+  rope: { src: rope, weights: false, rotary: true },
+  attention: { src: attention, weights: false, rotary: false },
+  argmax: { src: argmax, weights: false, rotary: false },
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
@@ -30,6 +32,7 @@ export function kernelSource(name: KernelName, defines: Iterable<string> = []): 
   const set = new Set(defines);
   const parts = [common];
   if (k.weights) parts.push(weights);
+  if (k.rotary) parts.push(rotary);
   parts.push(k.src);
   return preprocessWgsl(parts.join('\n'), set);
 }
