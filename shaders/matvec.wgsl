@@ -49,6 +49,8 @@ fn row_of(g: u32, r: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
+  // tpr == 1 (one thread per row, ROWS == WG) is the layout for CPU adapters, where barriers cost far more than
+  // the arithmetic: it runs without any workgroup reduction. The branches on tpr are uniform (override constants).
   let tpr = WG / ROWS;
   let r = lid / tpr;
   let lane = lid % tpr;
@@ -59,18 +61,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pos = step.pos0 + step.n_tokens - 1u;
 #if NORM
   var ss = 0.0;
-  for (var i = lid; i < k4n; i += WG) {
-    let v = x[x0 + i];
-    ss += dot(v, v);
-  }
-  partial[lid] = ss;
-  workgroupBarrier();
-  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
+  if (tpr == 1u) {
+    for (var i = 0u; i < k4n; i++) {
+      let v = x[x0 + i];
+      ss += dot(v, v);
+    }
+  } else {
+    for (var i = lid; i < k4n; i += WG) {
+      let v = x[x0 + i];
+      ss += dot(v, v);
+    }
+    partial[lid] = ss;
+    workgroupBarrier();
+    for (var s = WG >> 1u; s > 0u; s >>= 1u) {
+      if (lid < s) { partial[lid] += partial[lid + s]; }
+      workgroupBarrier();
+    }
+    ss = partial[0];
     workgroupBarrier();
   }
-  let scale = inverseSqrt(partial[0] / f32(params.k) + params.eps);
-  workgroupBarrier();
+  let scale = inverseSqrt(ss / f32(params.k) + params.eps);
 #endif
   var acc = 0.0;
   if (row < params.n) {
@@ -83,23 +93,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc += dot(w_load4(row, k4 << 2u, params.k), xv);
     }
   }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = tpr >> 1u; s > 0u; s >>= 1u) {
-    if (lane < s) { partial[lid] += partial[lid + s]; }
+  if (tpr > 1u) {
+    partial[lid] = acc;
     workgroupBarrier();
+    for (var s = tpr >> 1u; s > 0u; s >>= 1u) {
+      if (lane < s) { partial[lid] += partial[lid + s]; }
+      workgroupBarrier();
+    }
+    acc = partial[lid];
   }
-  if (lane == 0u && row < params.n) {
-    var v = partial[lid];
 #if HAS_BIAS
-    v += bias[row];
+  if (row < params.n) { acc += bias[row]; }
 #endif
 #if ROPE
-    let mate = r ^ 1u;
-    var mv = partial[mate * tpr];
-#if HAS_BIAS
-    mv += bias[row_of(g, mate)];
+  // The pair's other row sits in this workgroup (row_of): swap values through workgroup memory.
+  let mate = r ^ 1u;
+  workgroupBarrier();
+  partial[lid] = acc;
+  workgroupBarrier();
+  let mv = partial[mate * tpr];
 #endif
+  if (lane == 0u && row < params.n) {
+    var v = acc;
+#if ROPE
     let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
     if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
 #endif

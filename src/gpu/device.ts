@@ -9,6 +9,8 @@ export interface GpuCaps {
   maxBufferSize: number;
   maxComputeWorkgroupStorageSize: number;
   adapterInfo: string;
+  /** A software (CPU) adapter such as SwiftShader: kernels pick layouts without workgroup barriers there. */
+  cpu: boolean;
 }
 
 export interface Gpu {
@@ -64,6 +66,7 @@ export async function openGpu(options: { powerPreference?: GPUPowerPreference } 
       maxBufferSize: device.limits.maxBufferSize,
       maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
       adapterInfo: [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' '),
+      cpu: isCpuAdapter(info),
     },
     lost: device.lost,
   };
@@ -74,4 +77,11 @@ export async function openGpu(options: { powerPreference?: GPUPowerPreference } 
     );
   });
   return gpu;
+}
+
+/** Software rasterisers behind WebGPU: Chrome's SwiftShader, Mesa's llvmpipe/lavapipe, WARP. */
+function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback || /swiftshader|llvmpipe|lavapipe|warp|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
 }

@@ -7,7 +7,7 @@ import { describe, test, expect, beforeAll } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
-import type { Dispatch, Kernels, LinearOptions } from './kernels.ts';
+import { defaultTuning, type Dispatch, type Kernels, type LinearOptions, type Tuning } from './kernels.ts';
 import { ropeInvFreq } from '../model/rope.ts';
 import * as ref from '../../test/reference/ops.ts';
 import { testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
@@ -24,6 +24,15 @@ const FORMATS: [string, GgmlType][] = [
   ['f32', GgmlType.F32], ['f16', GgmlType.F16], ['bf16', GgmlType.BF16], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0],
 ];
 
+/**
+ * Every kernel runs in both launch layouts (defaultTuning): GPUs' workgroup reductions (16 threads per matvec row,
+ * attention one workgroup per head, argmax over 256 threads) and CPU adapters' barrier-free ones.
+ */
+const LAYOUTS: [string, Tuning][] = [
+  ['GPU layout', defaultTuning({ cpu: false })],
+  ['CPU layout', defaultTuning({ cpu: true })],
+];
+
 /** The decode kernel (matvec) for one token, the tiled prefill kernel (matmul) for more. */
 function linear(o: LinearOptions, M: number): Promise<Dispatch> {
   return M === 1 ? k.matvec(o) : k.matmul(o);
@@ -36,7 +45,11 @@ function makeWeight(name: string, type: GgmlType, rows: number, cols: number, se
   return { w: uploadWeight(device, name, type, [rows, cols], bytes), ref: dequantize(type, bytes, rows * cols) };
 }
 
-describe('linear (matvec + matmul) for every weight format', () => {
+for (const [layout, tuning] of LAYOUTS) {
+describe(`${layout}: linear (matvec + matmul) for every weight format`, () => {
+  beforeAll(async () => {
+    k = await testKernels(tuning);
+  });
   for (const [fname, type] of FORMATS) {
     for (const [M, N, K] of [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]]) {
       test(`${fname} M=${M} N=${N} K=${K}`, async () => {
@@ -89,7 +102,10 @@ describe('linear (matvec + matmul) for every weight format', () => {
   });
 });
 
-describe('matvec with the fused RMSNorm and RoPE (decode)', () => {
+describe(`${layout}: matvec with the fused RMSNorm and RoPE (decode)`, () => {
+  beforeAll(async () => {
+    k = await testKernels(tuning);
+  });
   for (const [fname, type] of FORMATS) {
     test(`${fname}: rmsnorm of the step's last row, then the projection`, async () => {
       const N = 100, K = 192, T = 3, eps = 1e-5;
@@ -131,7 +147,8 @@ describe('matvec with the fused RMSNorm and RoPE (decode)', () => {
   }
 });
 
-describe('rmsnorm', () => {
+
+describe(`${layout}: rmsnorm`, () => {
   test('rows to a separate output, and in place, several sizes', async () => {
     for (const [rows, dim] of [[1, 64], [7, 576], [3, 2048], [2, 100]]) {
       const x = randn(rows * dim, dim, 3);
@@ -161,7 +178,7 @@ describe('rmsnorm', () => {
   });
 });
 
-describe('rope', () => {
+describe(`${layout}: rope`, () => {
   for (const style of ['normal', 'neox'] as const) {
     test(`${style}: positions pos0.., freq factors, in place and inside the cache`, async () => {
       const heads = 3, hd = 32, n = 5, pos0 = 250;
@@ -184,7 +201,7 @@ describe('rope', () => {
   }
 });
 
-describe('attention', () => {
+describe(`${layout}: attention`, () => {
   for (const [nHeads, nKv, hd, nQ, pos0] of [[4, 2, 16, 1, 0], [8, 4, 32, 1, 77], [6, 2, 64, 13, 5], [2, 2, 128, 70, 0], [9, 3, 64, 3, 130]]) {
     test(`heads ${nHeads}/${nKv} hd ${hd}, ${nQ} queries from position ${pos0}`, async () => {
       const kvLen = pos0 + nQ;
@@ -201,7 +218,7 @@ describe('attention', () => {
   }
 });
 
-describe('embedding, argmax', () => {
+describe(`${layout}: embedding, argmax`, () => {
   for (const [fname, type] of FORMATS) {
     test(`embedding ${fname}`, async () => {
       const vocab = 50, dim = 64;
@@ -227,3 +244,4 @@ describe('embedding, argmax', () => {
     expect((await readU32(device, res, 1))[0]).toBe(300);
   });
 });
+}

@@ -38,6 +38,27 @@ interface MakeOptions {
   grid: (nTokens: number) => [number, number, number];
 }
 
+/** Launch shapes chosen per adapter. */
+export interface Tuning {
+  /** Threads per matvec workgroup, and rows it computes (WG / rows threads share a row; rows must be even). */
+  matvecWG: number;
+  matvecRows: number;
+  /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
+  attentionSerial: boolean;
+  /** Threads of the one argmax workgroup (a power of two). */
+  argmaxWG: number;
+}
+
+/**
+ * GPUs: 16 threads per row and a tree reduction. CPU adapters (SwiftShader): a workgroup barrier costs far more
+ * than the arithmetic of a small row (measured: BENCHMARKS.md), so one thread per row and no reduction.
+ */
+export function defaultTuning(caps: { cpu: boolean }): Tuning {
+  return caps.cpu
+    ? { matvecWG: 64, matvecRows: 64, attentionSerial: true, argmaxWG: 4 }
+    : { matvecWG: 64, matvecRows: 4, attentionSerial: false, argmaxWG: 256 };
+}
+
 /**
  * Builds dispatches. Pipelines are cached by kernel + variant + constants, so a 30-layer model compiles each variant
  * once; everything is created at load, nothing per token.
@@ -49,6 +70,7 @@ export class Kernels {
     readonly gpu: Gpu,
     /** The per-step uniform (binding 1 of every kernel that reads `step`). */
     readonly stepBuffer: GPUBuffer,
+    readonly tuning: Tuning = defaultTuning(gpu.caps),
   ) {}
 
   get device(): GPUDevice {
@@ -114,9 +136,9 @@ export class Kernels {
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
-    const ROWS = 4; // even: a workgroup holds whole RoPE pairs
+    const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
-      label: `${o.label}.vec`, defines, params, constants: { WG: 64, ROWS },
+      label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });
@@ -166,10 +188,11 @@ export class Kernels {
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
     new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
+    const serial = this.tuning.attentionSerial;
     return this.make('attention', {
-      label: o.label, params,
+      label: o.label, params, defines: serial ? ['SERIAL'] : [],
       buffers: { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
-      grid: (n) => [o.nHeads, n, 1],
+      grid: (n) => (serial ? grid1d(ceilDiv(n * o.nHeads, 4)) : [o.nHeads, n, 1]),
     });
   }
 
@@ -184,7 +207,7 @@ export class Kernels {
 
   argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number }): Promise<Dispatch> {
     return this.make('argmax', {
-      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
+      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer, constants: { WG: this.tuning.argmaxWG },
       buffers: { 2: o.logits, 3: o.result },
       grid: () => [1, 1, 1],
     });
