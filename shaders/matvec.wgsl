@@ -46,14 +46,38 @@ fn row_of(g: u32, r: u32) -> u32 {
 #endif
 }
 
+// Row sum of the per-thread partial sums (lanes of one row). SUBGROUPS: the host made tpr the subgroup size, so
+// one subgroup is one row and subgroupAdd reduces it without any barrier. Otherwise a tree in workgroup memory.
+fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
+#if SUBGROUPS
+  return subgroupAdd(v);
+#else
+  workgroupBarrier();
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = tpr >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  return partial[lid - lane];
+#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sg_lane: u32,
+#endif
         @builtin(local_invocation_index) lid: u32) {
-  // tpr == 1 (one thread per row, ROWS == WG) is the layout for CPU adapters, where barriers cost far more than
-  // the arithmetic: it runs without any workgroup reduction. The branches on tpr are uniform (override constants).
+  // tpr == 1 (one thread per row, ROWS == WG) is a layout for CPU adapters, where barriers cost far more than
+  // the arithmetic: it runs without any reduction. The branches on tpr are uniform (override constants).
   let tpr = WG / ROWS;
   let r = lid / tpr;
+#if SUBGROUPS
+  let lane = sg_lane;
+#else
   let lane = lid % tpr;
+#endif
   let g = flat_workgroup(wid, nwg);
   let row = row_of(g, r);
   let k4n = params.k >> 2u;
@@ -67,18 +91,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       ss += dot(v, v);
     }
   } else {
-    for (var i = lid; i < k4n; i += WG) {
+    // Each row's lanes sum the squares of the whole input row: the same sum in every row.
+    for (var i = lane; i < k4n; i += tpr) {
       let v = x[x0 + i];
       ss += dot(v, v);
     }
-    partial[lid] = ss;
-    workgroupBarrier();
-    for (var s = WG >> 1u; s > 0u; s >>= 1u) {
-      if (lid < s) { partial[lid] += partial[lid + s]; }
-      workgroupBarrier();
-    }
-    ss = partial[0];
-    workgroupBarrier();
+    ss = row_sum(lid, lane, tpr, ss);
   }
   let scale = inverseSqrt(ss / f32(params.k) + params.eps);
 #endif
@@ -93,15 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc += dot(w_load4(row, k4 << 2u, params.k), xv);
     }
   }
-  if (tpr > 1u) {
-    partial[lid] = acc;
-    workgroupBarrier();
-    for (var s = tpr >> 1u; s > 0u; s >>= 1u) {
-      if (lane < s) { partial[lid] += partial[lid + s]; }
-      workgroupBarrier();
-    }
-    acc = partial[lid];
-  }
+  if (tpr > 1u) { acc = row_sum(lid, lane, tpr, acc); }
 #if HAS_BIAS
   if (row < params.n) { acc += bias[row]; }
 #endif

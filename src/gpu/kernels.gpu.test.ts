@@ -8,9 +8,10 @@ import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Dispatch, type Kernels, type LinearOptions, type Tuning } from './kernels.ts';
+import type { GpuCaps } from './device.ts';
 import { ropeInvFreq } from '../model/rope.ts';
 import * as ref from '../../test/reference/ops.ts';
-import { testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
+import { testGpu, testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
 
 const TOL = 2e-5;
 let k: Kernels;
@@ -28,9 +29,11 @@ const FORMATS: [string, GgmlType][] = [
  * Every kernel runs in both launch layouts (defaultTuning): GPUs' workgroup reductions (16 threads per matvec row,
  * attention one workgroup per head, argmax over 256 threads) and CPU adapters' barrier-free ones.
  */
-const LAYOUTS: [string, Tuning][] = [
-  ['GPU layout', defaultTuning({ cpu: false })],
-  ['CPU layout', defaultTuning({ cpu: true })],
+const LAYOUTS: [string, (caps: GpuCaps) => Tuning][] = [
+  ['GPU layout', () => defaultTuning({ cpu: false })],
+  ['CPU layout', () => defaultTuning({ cpu: true })],
+  // A subgroup per matvec row (subgroupAdd); the tree reduction where the adapter's subgroup size is not fixed.
+  ['subgroup layout', (caps) => defaultTuning({ cpu: false, subgroupSize: caps.subgroupSize })],
 ];
 
 /** The decode kernel (matvec) for one token, the tiled prefill kernel (matmul) for more. */
@@ -48,7 +51,7 @@ function makeWeight(name: string, type: GgmlType, rows: number, cols: number, se
 for (const [layout, tuning] of LAYOUTS) {
 describe(`${layout}: linear (matvec + matmul) for every weight format`, () => {
   beforeAll(async () => {
-    k = await testKernels(tuning);
+    k = await testKernels(tuning((await testGpu()).caps));
   });
   for (const [fname, type] of FORMATS) {
     for (const [M, N, K] of [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]]) {
@@ -104,7 +107,7 @@ describe(`${layout}: linear (matvec + matmul) for every weight format`, () => {
 
 describe(`${layout}: matvec with the fused RMSNorm and RoPE (decode)`, () => {
   beforeAll(async () => {
-    k = await testKernels(tuning);
+    k = await testKernels(tuning((await testGpu()).caps));
   });
   for (const [fname, type] of FORMATS) {
     test(`${fname}: rmsnorm of the step's last row, then the projection`, async () => {

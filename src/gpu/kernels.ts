@@ -43,20 +43,32 @@ export interface Tuning {
   /** Threads per matvec workgroup, and rows it computes (WG / rows threads share a row; rows must be even). */
   matvecWG: number;
   matvecRows: number;
+  /** Reduce matvec rows with subgroupAdd: only when WG / rows is the adapter's fixed subgroup size. */
+  matvecSubgroups: boolean;
   /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
   attentionSerial: boolean;
+  /** Threads per rmsnorm row (a power of two). */
+  rmsnormWG: number;
   /** Threads of the one argmax workgroup (a power of two). */
   argmaxWG: number;
+  /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
+  matmulDirect: boolean;
 }
 
 /**
- * GPUs: 16 threads per row and a tree reduction. CPU adapters (SwiftShader): a workgroup barrier costs far more
- * than the arithmetic of a small row (measured: BENCHMARKS.md), so one thread per row and no reduction.
+ * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
+ * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
+ * BENCHMARKS.md), so barrier-free layouts everywhere.
  */
-export function defaultTuning(caps: { cpu: boolean }): Tuning {
-  return caps.cpu
-    ? { matvecWG: 64, matvecRows: 64, attentionSerial: true, argmaxWG: 4 }
-    : { matvecWG: 64, matvecRows: 4, attentionSerial: false, argmaxWG: 256 };
+export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tuning {
+  if (caps.cpu) {
+    // Measured on SwiftShader: one thread per row beats a subgroup (4 lanes) or a tree per row.
+    return { matvecWG: 64, matvecRows: 64, matvecSubgroups: false, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
+  }
+  const sg = caps.subgroupSize;
+  // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
+  const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
+  return { matvecWG: 64, ...matvec, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
 }
 
 /**
@@ -133,6 +145,7 @@ export class Kernels {
     const defines = linearDefines(o);
     if (o.norm) defines.push('NORM');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
+    if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
@@ -146,10 +159,13 @@ export class Kernels {
 
   /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
   matmul(o: LinearOptions): Promise<Dispatch> {
+    const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
-      label: `${o.label}.mat`, defines: linearDefines(o), params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
+      label: `${o.label}.mat`, defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
+      params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
-      grid: (n) => [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1],
+      // DIRECT: one invocation per 4x4 block, 16 per workgroup.
+      grid: (n) => (direct ? grid1d(ceilDiv(ceilDiv(o.w.rows, 4) * ceilDiv(n, 4), 16)) : [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1]),
     });
   }
 
@@ -165,7 +181,7 @@ export class Kernels {
     new Uint32Array(params, 0, 2).set([o.dim, rpt]);
     new Float32Array(params, 8, 1)[0] = o.eps;
     return this.make('rmsnorm', {
-      label: o.label, defines, params, constants: { WG: 64 },
+      label: o.label, defines, params, constants: { WG: this.tuning.rmsnormWG },
       buffers: { 2: o.x, 3: o.out, 4: o.weight },
       grid: (n) => grid1d(n * rpt),
     });
@@ -188,10 +204,11 @@ export class Kernels {
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
     new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
-    const serial = this.tuning.attentionSerial;
+    const serial = this.tuning.attentionSerial && o.headDim % 4 === 0;
     return this.make('attention', {
       label: o.label, params, defines: serial ? ['SERIAL'] : [],
-      buffers: { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
+      // SERIAL reads the caches as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5).
+      buffers: serial ? { 2: o.q, 3: o.out, 6: o.kCache, 7: o.vCache } : { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
       grid: (n) => (serial ? grid1d(ceilDiv(n * o.nHeads, 4)) : [o.nHeads, n, 1]),
     });
   }

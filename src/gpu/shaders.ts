@@ -30,7 +30,8 @@ export type KernelName = keyof typeof KERNELS;
 export function kernelSource(name: KernelName, defines: Iterable<string> = []): string {
   const k = KERNELS[name];
   const set = new Set(defines);
-  const parts = [common];
+  // WGSL `enable` must precede every declaration.
+  const parts = set.has('SUBGROUPS') ? ['enable subgroups;', common] : [common];
   if (k.weights) parts.push(weights);
   if (k.rotary) parts.push(rotary);
   parts.push(k.src);
