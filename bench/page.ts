@@ -140,7 +140,7 @@ function kernelRows(times: KernelTime[]): KernelRow[] {
 }
 
 /** Per-kernel GPU times of llmo (timestamp-query, one pass per dispatch), decode and prefill measured apart. */
-async function profileLlmo(m: BenchModel, pl: Plan, decodeTokens: number): Promise<ModelResult['profile']> {
+async function profileLlmo(m: BenchModel, cfg: BenchConfig): Promise<ModelResult['profile']> {
   const gpu = await openGpu();
   if (!gpu.caps.timestampQuery) {
     gpu.device.destroy();
@@ -152,12 +152,13 @@ async function profileLlmo(m: BenchModel, pl: Plan, decodeTokens: number): Promi
   const ctx = Math.min(c.contextLength, 4096);
   const t = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength: ctx, maxBatch: 256, ropeFactors: model.ropeFactors, profile: true });
   try {
-    const p = Math.min(128, ctx - decodeTokens - 1);
+    const decodeTokens = Math.min(32, cfg.decodeTokens);
+    const p = Math.min(128, Math.max(...cfg.promptSizes), ctx - decodeTokens - 1);
     let r = await t.forward(prompt(p, 5, c.vocabSize), 0);
     const prefill = kernelRows(t.kernelTimes(true));
     for (let i = 0; i < decodeTokens; i++) r = await t.forward([r.token], p + i);
     const decode = kernelRows(t.kernelTimes(true));
-    return { decode, prefill, dispatches: t.dispatchCounts };
+    return { decode, prefill, dispatches: t.dispatchCounts, decodeTokens, prefillTokens: p };
   } finally {
     t.destroy();
     model.weights.destroy();
@@ -197,7 +198,7 @@ async function runModel(m: BenchModel, cfg: BenchConfig): Promise<ModelResult> {
     log(`  guard: greedy tokens ${guard.equal ? 'equal' : `differ at ${i}`}`);
   } else guard = { skipped: 'quantized weights: llama.cpp rounds activations to Q8 for its dot products, so exact agreement is not expected' };
 
-  const profile = cfg.profile ? await profileLlmo(m, pl, 32) : undefined;
+  const profile = cfg.profile ? await profileLlmo(m, cfg) : undefined;
   return { model: m.name, url: m.url, contextLength: info.ctx, capped: pl.capped, engines, ratios, guard, profile };
 }
 

@@ -10,6 +10,7 @@
  *   --runs=N            runs per figure (default 3)
  *   --models=a,b        only these models (names as in the table); --large adds Llama-3.2-1B-shaped Q4_0
  *   --engines=…         subset of llmo,wllama-webgpu,wllama-cpu
+ *   --prompts=16,128,512  prefill prompt lengths; --decode=128 tokens decoded (smaller on slow software adapters)
  *   --no-profile        skip the per-kernel timestamp profile
  */
 import { chromium } from 'playwright';
@@ -85,7 +86,7 @@ export function render(report: BenchReport): string {
     const top = (rows: ModelResult['profile'] extends infer P ? P extends { decode: infer R } ? R : never : never) =>
       rows.slice(0, 6).map((k) => `${k.kernel} ${fmt(k.ms, 1)} ms (${fmt(k.share * 100, 0)}%, ${k.calls})`).join(', ');
     out.push(`${m.model}: ${m.profile.dispatches.decode} dispatches per decoded token, ${m.profile.dispatches.prefill} per prefill chunk\n` +
-      `  top decode kernels (32 tokens): ${top(m.profile.decode)}\n  top prefill kernels (128 tokens): ${top(m.profile.prefill)}`);
+      `  top decode kernels (${m.profile.decodeTokens} tokens): ${top(m.profile.decode)}\n  top prefill kernels (${m.profile.prefillTokens} tokens): ${top(m.profile.prefill)}`);
   }
   return out.join('\n\n');
 }
@@ -102,8 +103,8 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
   const cfg: BenchConfig = {
     models: models.map(({ name, url, guard }) => ({ name, url, guard })),
     runs: Number(f.get('runs') ?? 3),
-    promptSizes: [16, 128, 512],
-    decodeTokens: 128,
+    promptSizes: (f.get('prompts') ?? '16,128,512').split(',').map(Number),
+    decodeTokens: Number(f.get('decode') ?? 128),
     engines: (f.get('engines')?.split(',') as EngineName[] | undefined) ?? ['llmo', 'wllama-webgpu', 'wllama-cpu'],
     profile: !f.has('no-profile'),
   };

@@ -59,7 +59,7 @@ export interface ModelResult {
   /** llmo / other engine, medians. */
   ratios: Record<string, { decode?: number; prefill: Record<number, number> }>;
   guard?: { against: string; equal: boolean; firstDifference?: number } | { skipped: string };
-  profile?: { decode: KernelRow[]; prefill: KernelRow[]; dispatches: { decode: number; prefill: number } };
+  profile?: { decode: KernelRow[]; prefill: KernelRow[]; dispatches: { decode: number; prefill: number }; decodeTokens: number; prefillTokens: number };
 }
 
 export interface BenchReport {
