@@ -54,7 +54,8 @@ function table(rows: string[][]): string {
 export function render(report: BenchReport): string {
   const out: string[] = [];
   const sizes = report.config.promptSizes;
-  const head = ['model', 'engine', 'load ms', ...sizes.map((p) => `prefill ${p} tok/s`), 'TTFT@128 ms', `decode tok/s (${report.config.decodeTokens})`, 'GPU MiB'];
+  const ttftAt = Math.min(128, Math.max(...sizes));
+  const head = ['model', 'engine', 'load ms', ...sizes.map((p) => `prefill ${p} tok/s`), `TTFT@${ttftAt} ms`, `decode tok/s (${report.config.decodeTokens})`, 'GPU MiB'];
   const rows = [head];
   for (const m of report.models) {
     for (const e of m.engines) {
@@ -66,7 +67,7 @@ export function render(report: BenchReport): string {
       const at = (p: number) => e.prefill?.[Math.min(p, Math.max(...keys))];
       rows.push([
         m.model, e.engine, fmt(e.loadMs, 0), ...sizes.map((p) => spread(at(p)?.tokPerSec)),
-        fmt(at(128)?.ttftMs.median, 0), spread(e.decodeTokPerSec), e.gpuBytes ? fmt(e.gpuBytes / 2 ** 20, 1) : '-',
+        fmt(at(ttftAt)?.ttftMs.median, 0), spread(e.decodeTokPerSec), e.gpuBytes ? fmt(e.gpuBytes / 2 ** 20, 1) : '-',
       ]);
     }
   }

@@ -10,6 +10,7 @@
 //   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
 //   ACCUMULATE: y += result (fuses the residual add).
 //   GATE_MUL: y = silu(y) * result (SwiGLU: the up projection finishes the gate's activation in place).
+//   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
 
 struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -102,6 +103,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   var acc = 0.0;
   if (row < params.n) {
+#if BLOCKED
+    for (var b = lane; b < (k4n >> 3u); b += tpr) {
+      var s = 0.0;
+      for (var i = 0u; i < 8u; i++) {
+        let k4 = (b << 3u) + i;
+#if NORM
+        let xv = x[x0 + k4] * scale * norm_w[k4];
+#else
+        let xv = x[x0 + k4];
+#endif
+        s += dot(w_raw4(row, k4 << 2u, params.k), xv);
+      }
+      acc += s * w_scale_at(((row * params.k) >> 5u) + b);
+    }
+#else
     for (var k4 = lane; k4 < k4n; k4 += tpr) {
 #if NORM
       let xv = x[x0 + k4] * scale * norm_w[k4];
@@ -110,6 +126,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
       acc += dot(w_load4(row, k4 << 2u, params.k), xv);
     }
+#endif
   }
   if (tpr > 1u) { acc = row_sum(lid, lane, tpr, acc); }
 #if HAS_BIAS

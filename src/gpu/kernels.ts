@@ -146,6 +146,7 @@ export class Kernels {
     if (o.norm) defines.push('NORM');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
+    if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;

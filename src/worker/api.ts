@@ -28,8 +28,14 @@ export function createEngineApi() {
     async generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
       const ac = new AbortController();
       controllers.set(id, ac);
+      // Through comlink, chunks travel on the callback's own port and the result on this call's: resolve only after
+      // the last chunk's call has returned, or a fast generation's result can overtake its final chunks.
+      let delivered: unknown;
+      const push = onChunk && ((c: GenerationChunk) => { delivered = onChunk(c); });
       try {
-        return await need().generate(prompt, { ...options, signal: ac.signal }, onChunk);
+        const r = await need().generate(prompt, { ...options, signal: ac.signal }, push);
+        await delivered;
+        return r;
       } finally {
         controllers.delete(id);
       }
