@@ -4,11 +4,7 @@
  * Driven by bench/runner.ts through `window.runBench`.
  */
 import { load } from '../src/index.ts';
-import { openGpu } from '../src/gpu/device.ts';
-import { Kernels } from '../src/gpu/kernels.ts';
-import { loadModel } from '../src/loader/load-model.ts';
-import { Transformer } from '../src/runtime/transformer.ts';
-import type { KernelTime } from '../src/gpu/profiler.ts';
+import type { KernelTime } from '../src/index.ts';
 import { mulberry32 } from '../src/util/random.ts';
 import { wllamaExitAll, wllamaGreedy, wllamaLoadTimed, wllamaTimedCompletion, type WllamaBackend } from '../test/wllama/wllama-ref.ts';
 import type { BenchConfig, BenchModel, BenchReport, EngineResult, KernelRow, ModelResult, Stat } from './types.ts';
@@ -139,30 +135,23 @@ function kernelRows(times: KernelTime[]): KernelRow[] {
   return times.map((t) => ({ ...t, share: t.ms / total }));
 }
 
-/** Per-kernel GPU times of llmo (timestamp-query, one pass per dispatch), decode and prefill measured apart. */
-async function profileLlmo(m: BenchModel, cfg: BenchConfig): Promise<ModelResult['profile']> {
-  const gpu = await openGpu();
-  if (!gpu.caps.timestampQuery) {
-    gpu.device.destroy();
-    return undefined;
-  }
-  const model = await loadModel(gpu, m.url, {});
-  const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const c = model.config;
-  const ctx = Math.min(c.contextLength, 4096);
-  const t = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength: ctx, maxBatch: 256, ropeFactors: model.ropeFactors, profile: true });
+/** Per-kernel GPU times of llmo (load with `profile: true`: timestamp-query, one pass per dispatch), prefill apart. */
+async function profileLlmo(m: BenchModel, cfg: BenchConfig, pl: Plan, vocab: number, ctx: number): Promise<ModelResult['profile']> {
+  const engine = await load(m.url, { profile: true });
   try {
     const decodeTokens = Math.min(32, cfg.decodeTokens);
-    const p = Math.min(128, Math.max(...cfg.promptSizes), ctx - decodeTokens - 1);
-    let r = await t.forward(prompt(p, 5, c.vocabSize), 0);
-    const prefill = kernelRows(t.kernelTimes(true));
-    for (let i = 0; i < decodeTokens; i++) r = await t.forward([r.token], p + i);
-    const decode = kernelRows(t.kernelTimes(true));
-    return { decode, prefill, dispatches: t.dispatchCounts, decodeTokens, prefillTokens: p };
+    const p = Math.min(128, Math.max(...pl.sizes), ctx - decodeTokens - 1);
+    const ids = prompt(p, 5, vocab);
+    const first = await engine.complete(ids, { maxTokens: 1, temperature: 0, ignoreEos: true });
+    const prefill = kernelRows(await engine.kernelTimes(true));
+    if (prefill.length === 0) return undefined; // no timestamp-query on this adapter
+    // Extends the cached prompt: one decode step per token from here on.
+    await engine.complete([...ids, ...first.tokens], { maxTokens: decodeTokens, temperature: 0, ignoreEos: true });
+    const decode = kernelRows(await engine.kernelTimes(true));
+    const perToken = decode.reduce((a, k) => a + k.calls, 0) / decodeTokens;
+    return { decode, prefill, dispatches: { decode: perToken, prefill: prefill.reduce((a, k) => a + k.calls, 0) }, decodeTokens, prefillTokens: p };
   } finally {
-    t.destroy();
-    model.weights.destroy();
-    gpu.device.destroy();
+    await engine.dispose();
   }
 }
 
@@ -198,7 +187,7 @@ async function runModel(m: BenchModel, cfg: BenchConfig): Promise<ModelResult> {
     log(`  guard: greedy tokens ${guard.equal ? 'equal' : `differ at ${i}`}`);
   } else guard = { skipped: 'quantized weights: llama.cpp rounds activations to Q8 for its dot products, so exact agreement is not expected' };
 
-  const profile = cfg.profile ? await profileLlmo(m, cfg) : undefined;
+  const profile = cfg.profile ? await profileLlmo(m, cfg, pl, info.vocab, info.ctx) : undefined;
   return { model: m.name, url: m.url, contextLength: info.ctx, capped: pl.capped, engines, ratios, guard, profile };
 }
 

@@ -41,6 +41,7 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
 export { Engine, GenerationStream, type GenerateCallOptions } from './engine.ts';
 export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo } from './runtime/engine-core.ts';
 export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
+export type { KernelTime } from './gpu/profiler.ts';
 export type { ModelSource } from './loader/stream-reader.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';
 export * from './errors.ts';

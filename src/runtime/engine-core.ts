@@ -5,6 +5,7 @@
 import { openGpu, type Gpu } from '../gpu/device.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
+import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, type SamplingOptions } from './sampler.ts';
 import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-model.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
@@ -18,6 +19,8 @@ export interface LoadOptions {
   contextLength?: number;
   /** Most prompt tokens per GPU submission during prefill. Default 256. */
   maxBatch?: number;
+  /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
+  profile?: boolean;
   signal?: AbortSignal;
 }
 
@@ -102,7 +105,7 @@ export class EngineCore {
       const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
       options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
       const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors });
+      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
       const invalid = await gpu.device.popErrorScope();
       const oom = await gpu.device.popErrorScope();
       if (oom) {
@@ -131,6 +134,11 @@ export class EngineCore {
       memory: { weightBytes: m.weights.bytes, cacheBytes: this.transformer.allocatedBytes },
       loadMs: this.loadMs,
     };
+  }
+
+  /** GPU time per kernel since the last reset (load with `profile: true`; empty otherwise). */
+  kernelTimes(reset = false): KernelTime[] {
+    return this.transformer.kernelTimes(reset);
   }
 
   tokenize(text: string, addBos?: boolean): number[] {

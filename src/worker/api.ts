@@ -47,6 +47,7 @@ export function createEngineApi() {
     tokenize: (text: string, addBos?: boolean) => need().tokenize(text, addBos),
     detokenize: (ids: number[]) => need().detokenize(ids),
     logits: (ids: number[]) => need().logits(ids),
+    kernelTimes: (reset?: boolean) => need().kernelTimes(reset),
     dispose(): void {
       core?.dispose();
       core = undefined;

@@ -75,3 +75,27 @@ for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tin
     }
   });
 }
+
+test('profile: true times every dispatch of each step, per kernel (timestamp-query)', async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  const engine = await load('/shared/models/stories260K/stories260K.gguf', { profile: true });
+  try {
+    await engine.complete([1], { maxTokens: 5, temperature: 0, ignoreEos: true });
+    const times = await engine.kernelTimes(true);
+    if (!adapter?.features.has('timestamp-query')) {
+      expect(times).toEqual([]);
+      return;
+    }
+    // 5 decode steps of stories260K (5 layers): 8 dispatches per layer, then the logits head.
+    const calls = Object.fromEntries(times.map((t) => [t.kernel, t.calls]));
+    expect(calls).toEqual({
+      'embd': 5, 'q.vec': 25, 'k.vec': 25, 'v.vec': 25, 'attn': 25, 'o.vec': 25, 'gate.vec': 25, 'up.vec': 25,
+      'down.vec': 25, 'output.vec': 5, 'argmax': 5,
+    });
+    expect(times.every((t) => t.ms >= 0)).toBe(true);
+    expect(times.reduce((a, t) => a + t.ms, 0)).toBeGreaterThan(0);
+    expect(await engine.kernelTimes()).toEqual([]); // reset
+  } finally {
+    await engine.dispose();
+  }
+});
