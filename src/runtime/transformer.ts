@@ -172,12 +172,6 @@ export class Transformer {
     }
   }
 
-  /** Number of dispatches of one decoded token (and of one prefill chunk). */
-  get dispatchCounts(): { decode: number; prefill: number } {
-    const h = this.headList.length;
-    return { decode: this.decodeList.length + h, prefill: this.prefillList.length + h };
-  }
-
   /** Summed GPU time per kernel since the last reset, when created with `profile` (empty otherwise). */
   kernelTimes(reset = false): KernelTime[] {
     const t = this.profiler?.times() ?? [];
