@@ -3,34 +3,22 @@
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU).
-// Epilogue variants as in matvec.wgsl: HAS_BIAS, ACCUMULATE, GATE_MUL, OUT_AT_POS (output rows start at pos0).
+// Output variants: HAS_BIAS, ACCUMULATE, GATE_MUL (linear_out.wgsl), OUT_AT_POS (output rows start at pos0).
 
 struct Params { n: u32, k: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-#endif
 
-// Writes output (token m, row n) with the epilogue variant.
+// Writes output (token m, row n).
 fn store(m: u32, n: u32, acc: f32) {
   var v = acc;
 #if HAS_BIAS
   v += bias[n];
 #endif
 #if OUT_AT_POS
-  let o = (step.pos0 + m) * params.n + n;
+  write_out((step.pos0 + m) * params.n + n, v);
 #else
-  let o = m * params.n + n;
-#endif
-#if ACCUMULATE
-  y[o] += v;
-#elif GATE_MUL
-  let gt = y[o];
-  y[o] = gt / (1.0 + exp(-gt)) * v;
-#else
-  y[o] = v;
+  write_out(m * params.n + n, v);
 #endif
 }
 

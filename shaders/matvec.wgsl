@@ -8,17 +8,12 @@
 //   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
 //     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
 //   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
-//   ACCUMULATE: y += result (fuses the residual add).
-//   GATE_MUL: y = silu(y) * result (SwiGLU: the up projection finishes the gate's activation in place).
+//   ACCUMULATE / GATE_MUL: how the result is written (linear_out.wgsl): residual add, SwiGLU gate.
 //   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
 
 struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-#endif
 #if NORM
 @group(0) @binding(5) var<storage, read> norm_w: array<vec4<f32>>;
 #endif
@@ -29,6 +24,15 @@ struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
+
+// Input element vec4 k4 of the step's row starting at vec4 x0, normalized when NORM (scale = 1/rms).
+fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
+#if NORM
+  return x[x0 + k4] * scale * norm_w[k4];
+#else
+  return x[x0 + k4];
+#endif
+}
 
 // Output row of local row r in workgroup g. ROPE: local rows 2j, 2j+1 are the two halves of one pair.
 fn row_of(g: u32, r: u32) -> u32 {
@@ -100,6 +104,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ss = row_sum(lid, lane, tpr, ss);
   }
   let scale = inverseSqrt(ss / f32(params.k) + params.eps);
+#else
+  let scale = 1.0;
 #endif
   var acc = 0.0;
   if (row < params.n) {
@@ -108,23 +114,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var s = 0.0;
       for (var i = 0u; i < 8u; i++) {
         let k4 = (b << 3u) + i;
-#if NORM
-        let xv = x[x0 + k4] * scale * norm_w[k4];
-#else
-        let xv = x[x0 + k4];
-#endif
-        s += dot(w_raw4(row, k4 << 2u, params.k), xv);
+        s += dot(w_raw4(row, k4 << 2u, params.k), x_at(x0, k4, scale));
       }
       acc += s * w_scale_at(((row * params.k) >> 5u) + b);
     }
 #else
     for (var k4 = lane; k4 < k4n; k4 += tpr) {
-#if NORM
-      let xv = x[x0 + k4] * scale * norm_w[k4];
-#else
-      let xv = x[x0 + k4];
-#endif
-      acc += dot(w_load4(row, k4 << 2u, params.k), xv);
+      acc += dot(w_load4(row, k4 << 2u, params.k), x_at(x0, k4, scale));
     }
 #endif
   }
@@ -147,17 +143,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
 #endif
 #if OUT_AT_POS
-    let o = pos * params.n + row;
+    write_out(pos * params.n + row, v);
 #else
-    let o = row;
-#endif
-#if ACCUMULATE
-    y[o] += v;
-#elif GATE_MUL
-    let gt = y[o];
-    y[o] = gt / (1.0 + exp(-gt)) * v;
-#else
-    y[o] = v;
+    write_out(row, v);
 #endif
   }
 }

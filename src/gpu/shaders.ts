@@ -9,31 +9,30 @@ import attention from '../../shaders/attention.wgsl?raw';
 import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
 import rotary from '../../shaders/rotary.wgsl?raw';
+import linearOut from '../../shaders/linear_out.wgsl?raw';
 
 /**
- * Every kernel, one WGSL file each; `weights`: the file reads a weight matrix (gets weights.wgsl); `rotary`: it
- * rotates RoPE pairs (gets rotary.wgsl).
+ * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
+ * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output).
  */
 const KERNELS = {
-  matvec: { src: matvec, weights: true, rotary: true },
-  matmul: { src: matmul, weights: true, rotary: false },
-  embedding: { src: embedding, weights: true, rotary: false },
-  rmsnorm: { src: rmsnorm, weights: false, rotary: false },
-  rope: { src: rope, weights: false, rotary: true },
-  attention: { src: attention, weights: false, rotary: false },
-  argmax: { src: argmax, weights: false, rotary: false },
-} as const;
+  matvec: { src: matvec, includes: [weights, rotary, linearOut] },
+  matmul: { src: matmul, includes: [weights, linearOut] },
+  embedding: { src: embedding, includes: [weights] },
+  rmsnorm: { src: rmsnorm, includes: [] },
+  rope: { src: rope, includes: [rotary] },
+  attention: { src: attention, includes: [] },
+  argmax: { src: argmax, includes: [] },
+} satisfies Record<string, { src: string; includes: string[] }>;
 
 export type KernelName = keyof typeof KERNELS;
 
-/** Full WGSL for a kernel variant: shared prelude, the weight-format include when needed, the kernel body. */
+/** Full WGSL for a kernel variant: shared prelude, the kernel's includes, the kernel body. */
 export function kernelSource(name: KernelName, defines: Iterable<string> = []): string {
   const k = KERNELS[name];
   const set = new Set(defines);
   // WGSL `enable` must precede every declaration.
   const parts = set.has('SUBGROUPS') ? ['enable subgroups;', common] : [common];
-  if (k.weights) parts.push(weights);
-  if (k.rotary) parts.push(rotary);
-  parts.push(k.src);
+  parts.push(...k.includes, k.src);
   return preprocessWgsl(parts.join('\n'), set);
 }
