@@ -4,7 +4,8 @@ struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(2) var<storage, read> logits: array<f32>;
 @group(0) @binding(3) var<storage, read_write> result: array<u32>;
 
-const WG: u32 = 256u;
+// 256 threads on GPUs; a few on CPU adapters, where each barrier level is expensive (Tuning.argmaxWG).
+override WG: u32 = 256u;
 var<workgroup> best_v: array<f32, WG>;
 var<workgroup> best_i: array<u32, WG>;
 

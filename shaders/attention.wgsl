@@ -3,14 +3,61 @@
 // Query t sits at position pos0 + t and sees cache rows 0 ..= pos0 + t. GQA: head h reads kv head
 // h / (n_heads / n_kv_heads). Keys are taken WG at a time: each thread scores one key, then the chunk's
 // probabilities update a running max/sum and the per-dimension accumulators (online softmax).
+// Variant SERIAL (CPU adapters, where workgroup barriers dominate): one invocation per (query token, head) walks
+// the keys alone, with the same online softmax one key at a time, and no barrier at all.
 
 struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, _pad: u32, scale: f32, _pad1: u32, _pad2: u32, _pad3: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+#if SERIAL
+// head_dim % 4 == 0 here (checked on the CPU): whole vec4s, so the per-key loops are a quarter as long.
+@group(0) @binding(6) var<storage, read> k4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> v4: array<vec4<f32>>;
+const SWG: u32 = 4u;
+const MAX_HD4: u32 = 64u;
+
+@compute @workgroup_size(SWG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * SWG;
+  let h = idx % params.n_heads;
+  let t = idx / params.n_heads;
+  if (t >= step.n_tokens) { return; }
+  let hd4 = params.head_dim >> 2u;
+  let kvh = h / (params.n_heads / params.n_kv_heads);
+  let q_base = (t * params.n_heads + h) * params.head_dim;
+  let kv_stride4 = params.n_kv_heads * hd4;
+  let kv_off4 = kvh * hd4;
+  var qs: array<vec4<f32>, MAX_HD4>;
+  var acc: array<vec4<f32>, MAX_HD4>;
+  for (var d = 0u; d < hd4; d++) {
+    let b = q_base + 4u * d;
+    qs[d] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * params.scale;
+  }
+  let n_keys = step.pos0 + t + 1u;
+  var m_run = -3.0e38;
+  var l_run = 0.0;
+  for (var j = 0u; j < n_keys; j++) {
+    let kb = j * kv_stride4 + kv_off4;
+    var s = 0.0;
+    for (var d = 0u; d < hd4; d++) { s += dot(qs[d], k4[kb + d]); }
+    let m_new = max(m_run, s);
+    let alpha = exp(m_run - m_new);
+    let e = exp(s - m_new);
+    l_run = l_run * alpha + e;
+    m_run = m_new;
+    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4[kb + d]; }
+  }
+  for (var d = 0u; d < hd4; d++) {
+    let b = q_base + 4u * d;
+    let o = acc[d] / l_run;
+    out[b] = o.x; out[b + 1u] = o.y; out[b + 2u] = o.z; out[b + 3u] = o.w;
+  }
+}
+#else
 @group(0) @binding(4) var<storage, read> k_cache: array<f32>;
 @group(0) @binding(5) var<storage, read> v_cache: array<f32>;
-
 const WG: u32 = 64u;
 const MAX_HD: u32 = 256u;
 // Each thread owns MAX_HD / WG output dims at most.
@@ -81,3 +128,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (d < hd) { out[q_base + d] = acc[i] / l_run; }
   }
 }
+#endif

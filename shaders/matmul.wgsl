@@ -1,16 +1,63 @@
 // y[m, row] = dot(W[row, :], x[m, :]) for m < step.n_tokens (prefill). W: [n, k] in any weights.wgsl format.
-// Register-tiled: a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
+// GPUs: register-tiled, a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
-// Variants as in matvec.wgsl: HAS_BIAS, ACCUMULATE, OUT_AT_POS (output rows start at pos0).
+// Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
+// from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU).
+// Output variants: HAS_BIAS, ACCUMULATE, GATE_MUL (linear_out.wgsl), OUT_AT_POS (output rows start at pos0).
 
-struct Params { n: u32, k: u32, x_offset: u32, _pad: u32 }
+struct Params { n: u32, k: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-#endif
 
+// Writes output (token m, row n).
+fn store(m: u32, n: u32, acc: f32) {
+  var v = acc;
+#if HAS_BIAS
+  v += bias[n];
+#endif
+#if OUT_AT_POS
+  write_out((step.pos0 + m) * params.n + n, v);
+#else
+  write_out(m * params.n + n, v);
+#endif
+}
+
+#if DIRECT
+const DWG: u32 = 16u;
+
+@compute @workgroup_size(DWG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * DWG;
+  let row_blocks = (params.n + 3u) >> 2u;
+  let n0 = (idx % row_blocks) << 2u;
+  let m0 = (idx / row_blocks) << 2u;
+  let M = step.n_tokens;
+  if (m0 >= M) { return; }
+  let K = params.k;
+  let k4n = K >> 2u;
+  // acc[i][j]: token m0 + i, row n0 + j.
+  var acc: array<vec4<f32>, 4>;
+  for (var k4 = 0u; k4 < k4n; k4++) {
+    let k = k4 << 2u;
+    var wv: array<vec4<f32>, 4>;
+    for (var j = 0u; j < 4u; j++) {
+      if (n0 + j < params.n) { wv[j] = w_load4(n0 + j, k, K); }
+    }
+    for (var i = 0u; i < 4u; i++) {
+      if (m0 + i < M) {
+        let xv = x[(m0 + i) * k4n + k4];
+        acc[i] += vec4<f32>(dot(xv, wv[0]), dot(xv, wv[1]), dot(xv, wv[2]), dot(xv, wv[3]));
+      }
+    }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    if (m0 + i >= M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      if (n0 + j < params.n) { store(m0 + i, n0 + j, acc[i][j]); }
+    }
+  }
+}
+#else
 const TILE: u32 = 64u;
 const BK: u32 = 16u;
 // +1 column of padding keeps the strided reads below free of bank conflicts.
@@ -31,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var kt = 0u; kt < K; kt += BK) {
     let k = kt + lk;
     var xv = vec4<f32>(0.0);
-    if (m0 + lr < M && k < K) { xv = x[params.x_offset + (((m0 + lr) * K + k) >> 2u)]; }
+    if (m0 + lr < M && k < K) { xv = x[((m0 + lr) * K + k) >> 2u]; }
     var wv = vec4<f32>(0.0);
     if (n0 + lr < params.n && k < K) { wv = w_load4(n0 + lr, k, K); }
     xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
@@ -50,27 +97,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-#if OUT_AT_POS
-  let out_row0 = step.pos0;
-#else
-  let out_row0 = 0u;
-#endif
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + lid3.y + 16u * i;
     if (m >= M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + lid3.x + 16u * j;
-      if (n >= params.n) { continue; }
-      var v = acc[i][j];
-#if HAS_BIAS
-      v += bias[n];
-#endif
-      let o = (out_row0 + m) * params.n + n;
-#if ACCUMULATE
-      y[o] += v;
-#else
-      y[o] = v;
-#endif
+      if (n < params.n) { store(m, n, acc[i][j]); }
     }
   }
 }
+#endif

@@ -1,54 +1,151 @@
-// y[row] = dot(W[row, :], x) for one token (decode). W: [n, k] in any weights.wgsl format.
-// Each workgroup computes ROWS rows with WG / ROWS threads per row, then reduces in workgroup memory.
-// Variants: HAS_BIAS (y += bias), ACCUMULATE (y += result: fuses the residual add), OUT_AT_POS (write row pos0 of
-// a [ctx, n] buffer: the K/V projections write straight into the KV cache).
+// y[row] = dot(W[row, :], x) for the last token row of the step (decode: the only one). W: [n, k] in any
+// weights.wgsl format. Each workgroup computes ROWS rows with WG / ROWS threads per row, then reduces in
+// workgroup memory. The variants fuse the small ops around a projection into it, so a decoded token needs fewer
+// dispatches (each costs a fixed overhead, which dominates small models):
+//   NORM: x is the residual stream; the input is rmsnorm(x) * norm_w, which every workgroup recomputes (it reads
+//     the whole row anyway). Fuses the RMSNorm before q/k/v, gate/up and the logits.
+//   HAS_BIAS: y += bias.
+//   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
+//     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
+//   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
+//   ACCUMULATE / GATE_MUL: how the result is written (linear_out.wgsl): residual add, SwiGLU gate.
+//   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
 
-struct Params { n: u32, k: u32, x_offset: u32, _pad: u32 }
+struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+#if NORM
+@group(0) @binding(5) var<storage, read> norm_w: array<vec4<f32>>;
+#endif
+#if ROPE
+@group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
 #endif
 
 override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let tpr = WG / ROWS;
-  let r = lid / tpr;
-  let lane = lid % tpr;
-  let row = flat_workgroup(wid, nwg) * ROWS + r;
-  let k4n = params.k >> 2u;
-  var acc = 0.0;
-  if (row < params.n) {
-    for (var k4 = lane; k4 < k4n; k4 += tpr) {
-      acc += dot(w_load4(row, k4 << 2u, params.k), x[params.x_offset + k4]);
-    }
-  }
-  partial[lid] = acc;
+// Input element vec4 k4 of the step's row starting at vec4 x0, normalized when NORM (scale = 1/rms).
+fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
+#if NORM
+  return x[x0 + k4] * scale * norm_w[k4];
+#else
+  return x[x0 + k4];
+#endif
+}
+
+// Output row of local row r in workgroup g. ROPE: local rows 2j, 2j+1 are the two halves of one pair.
+fn row_of(g: u32, r: u32) -> u32 {
+#if ROPE
+  let half = params.head_dim >> 1u;
+  let p = g * (ROWS >> 1u) + (r >> 1u);
+  let base = (p / half) * params.head_dim;
+  let i = p % half;
+#if NEOX
+  return base + i + (r & 1u) * half;
+#else
+  return base + 2u * i + (r & 1u);
+#endif
+#else
+  return g * ROWS + r;
+#endif
+}
+
+// Row sum of the per-thread partial sums (lanes of one row). SUBGROUPS: the host made tpr the subgroup size, so
+// one subgroup is one row and subgroupAdd reduces it without any barrier. Otherwise a tree in workgroup memory.
+fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
+#if SUBGROUPS
+  return subgroupAdd(v);
+#else
+  workgroupBarrier();
+  partial[lid] = v;
   workgroupBarrier();
   for (var s = tpr >> 1u; s > 0u; s >>= 1u) {
     if (lane < s) { partial[lid] += partial[lid + s]; }
     workgroupBarrier();
   }
-  if (lane == 0u && row < params.n) {
-    var v = partial[lid];
+  return partial[lid - lane];
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sg_lane: u32,
+#endif
+        @builtin(local_invocation_index) lid: u32) {
+  // tpr == 1 (one thread per row, ROWS == WG) is a layout for CPU adapters, where barriers cost far more than
+  // the arithmetic: it runs without any reduction. The branches on tpr are uniform (override constants).
+  let tpr = WG / ROWS;
+  let r = lid / tpr;
+#if SUBGROUPS
+  let lane = sg_lane;
+#else
+  let lane = lid % tpr;
+#endif
+  let g = flat_workgroup(wid, nwg);
+  let row = row_of(g, r);
+  let k4n = params.k >> 2u;
+  let x0 = (step.n_tokens - 1u) * k4n;
+  let pos = step.pos0 + step.n_tokens - 1u;
+#if NORM
+  var ss = 0.0;
+  if (tpr == 1u) {
+    for (var i = 0u; i < k4n; i++) {
+      let v = x[x0 + i];
+      ss += dot(v, v);
+    }
+  } else {
+    // Each row's lanes sum the squares of the whole input row: the same sum in every row.
+    for (var i = lane; i < k4n; i += tpr) {
+      let v = x[x0 + i];
+      ss += dot(v, v);
+    }
+    ss = row_sum(lid, lane, tpr, ss);
+  }
+  let scale = inverseSqrt(ss / f32(params.k) + params.eps);
+#else
+  let scale = 1.0;
+#endif
+  var acc = 0.0;
+  if (row < params.n) {
+#if BLOCKED
+    for (var b = lane; b < (k4n >> 3u); b += tpr) {
+      var s = 0.0;
+      for (var i = 0u; i < 8u; i++) {
+        let k4 = (b << 3u) + i;
+        s += dot(w_raw4(row, k4 << 2u, params.k), x_at(x0, k4, scale));
+      }
+      acc += s * w_scale_at(((row * params.k) >> 5u) + b);
+    }
+#else
+    for (var k4 = lane; k4 < k4n; k4 += tpr) {
+      acc += dot(w_load4(row, k4 << 2u, params.k), x_at(x0, k4, scale));
+    }
+#endif
+  }
+  if (tpr > 1u) { acc = row_sum(lid, lane, tpr, acc); }
 #if HAS_BIAS
-    v += bias[row];
+  if (row < params.n) { acc += bias[row]; }
+#endif
+#if ROPE
+  // The pair's other row sits in this workgroup (row_of): swap values through workgroup memory.
+  let mate = r ^ 1u;
+  workgroupBarrier();
+  partial[lid] = acc;
+  workgroupBarrier();
+  let mv = partial[mate * tpr];
+#endif
+  if (lane == 0u && row < params.n) {
+    var v = acc;
+#if ROPE
+    let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
+    if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
 #endif
 #if OUT_AT_POS
-    let o = step.pos0 * params.n + row;
+    write_out(pos * params.n + row, v);
 #else
-    let o = row;
-#endif
-#if ACCUMULATE
-    y[o] += v;
-#else
-    y[o] = v;
+    write_out(row, v);
 #endif
   }
 }

@@ -1,7 +1,7 @@
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight, one workgroup per row.
 // Rows = step.n_tokens * rows_per_token (rows_per_token = heads for qwen3's per-head q/k norm).
-// Variants: IN_PLACE (out is x), LAST_ROW (only the last token's row, written to out row 0: the final norm before
-// the logits), ROWS_AT_POS (rows start at pos0 * rows_per_token: K norm applied inside the KV cache).
+// Variants: IN_PLACE (out is x), ROWS_AT_POS (rows start at pos0 * rows_per_token: K norm applied inside the KV
+// cache). The norms before a projection are fused into matvec.wgsl (NORM) when decoding.
 
 struct Params { dim: u32, rows_per_token: u32, eps: f32, _pad: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -20,13 +20,8 @@ var<workgroup> partial: array<f32, WG>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let r = flat_workgroup(wid, nwg);
-#if !LAST_ROW
   if (r >= step.n_tokens * params.rows_per_token) { return; }
-#endif
-#if LAST_ROW
-  let in_row = step.n_tokens - 1u;
-  let out_row = 0u;
-#elif ROWS_AT_POS
+#if ROWS_AT_POS
   let in_row = step.pos0 * params.rows_per_token + r;
   let out_row = in_row;
 #else

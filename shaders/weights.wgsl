@@ -1,7 +1,9 @@
 // Weight access for every storage format; prepended to kernels that read a weight matrix.
 // Exactly one FMT_* define is set. Layout (src/gpu/weights.ts): row-major [rows, cols], cols % 4 == 0;
 // quantized blocks are split into a quants array and an f16 scales array so every load is 4-byte aligned.
-// `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32.
+// `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32. Block formats also give the unscaled
+// values `w_raw4` and the block's scale `w_scale_at(element / 32)`, so a dot product over a block can apply its
+// scale once (matvec.wgsl BLOCKED).
 
 #if FMT_F32
 @group(0) @binding(8) var<storage, read> w: array<vec4<f32>>;
@@ -30,10 +32,12 @@ fn w_scale_at(b: u32) -> f32 {
   let p = unpack2x16float(w_scale[b >> 1u]);
   return select(p.x, p.y, (b & 1u) == 1u);
 }
+fn w_raw4(row: u32, k: u32, cols: u32) -> vec4<f32> {
+  let q = bitcast<vec4<i32>>(vec4<u32>(w[(row * cols + k) >> 2u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
+  return vec4<f32>(q);
+}
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
-  let e = row * cols + k;
-  let q = bitcast<vec4<i32>>(vec4<u32>(w[e >> 2u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
-  return vec4<f32>(q) * w_scale_at(e >> 5u);
+  return w_raw4(row, k, cols) * w_scale_at((row * cols + k) >> 5u);
 }
 #elif FMT_Q4_0
 // 32 nibbles per block (4 words): element j < 16 is the low nibble of byte j, j >= 16 the high nibble of byte j-16
@@ -44,12 +48,14 @@ fn w_scale_at(b: u32) -> f32 {
   let p = unpack2x16float(w_scale[b >> 1u]);
   return select(p.x, p.y, (b & 1u) == 1u);
 }
-fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
+fn w_raw4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   let e = row * cols + k;
-  let b = e >> 5u;
   let j = e & 31u;
-  let word = w[(b << 2u) + ((j & 15u) >> 2u)] >> select(0u, 4u, j >= 16u);
+  let word = w[((e >> 5u) << 2u) + ((j & 15u) >> 2u)] >> select(0u, 4u, j >= 16u);
   let q = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u);
-  return (vec4<f32>(q) - 8.0) * w_scale_at(b);
+  return vec4<f32>(q) - 8.0;
+}
+fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
+  return w_raw4(row, k, cols) * w_scale_at((row * cols + k) >> 5u);
 }
 #endif

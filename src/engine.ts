@@ -3,6 +3,7 @@
  * `generate` turns the worker's chunk callbacks into an async iterator.
  */
 import * as Comlink from 'comlink';
+import type { KernelTime } from './gpu/profiler.ts';
 import type { EngineApi, GenerateRequestOptions } from './worker/api.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
@@ -135,6 +136,15 @@ export class Engine {
   logits(ids: number[]): Promise<Float32Array> {
     this.check();
     return this.api.logits(ids);
+  }
+
+  /**
+   * GPU time per kernel (summed over layers and steps) since the last reset, longest first. Needs
+   * `load(src, { profile: true })` and an adapter with `timestamp-query`; empty otherwise.
+   */
+  kernelTimes(reset = false): Promise<KernelTime[]> {
+    this.check();
+    return this.api.kernelTimes(reset);
   }
 
   /** Frees the GPU memory and stops the worker. */

@@ -62,5 +62,6 @@ export { ChunkStream, type ChatCompletions, type Completions } from './api/clien
 export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
 export type { ModelSource, HfFileSource, SourceOptions } from './loader/source.ts';
 export { cache, type CachedModel, type CacheUsage } from './cache/index.ts';
+export type { KernelTime } from './gpu/profiler.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';
 export * from './errors.ts';

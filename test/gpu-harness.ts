@@ -1,7 +1,7 @@
 /** Helpers for kernel tests in the browser: one shared device, buffers from typed arrays, readback, step runs. */
 import { openGpu, type Gpu } from '../src/gpu/device.ts';
 import { mulberry32 } from '../src/util/random.ts';
-import { Kernels, encodeDispatch, type Dispatch } from '../src/gpu/kernels.ts';
+import { Kernels, encodeDispatch, type Dispatch, type Tuning } from '../src/gpu/kernels.ts';
 
 let gpuPromise: Promise<Gpu> | undefined;
 export function testGpu(): Promise<Gpu> {
@@ -9,10 +9,11 @@ export function testGpu(): Promise<Gpu> {
   return gpuPromise;
 }
 
-export async function testKernels(): Promise<Kernels> {
+/** Kernels on the shared test device; `tuning` overrides the adapter's launch shapes (to test every layout). */
+export async function testKernels(tuning?: Tuning): Promise<Kernels> {
   const gpu = await testGpu();
   const step = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  return new Kernels(gpu, step);
+  return new Kernels(gpu, step, tuning);
 }
 
 export function gpuBuffer(device: GPUDevice, data: ArrayBufferView | number): GPUBuffer {

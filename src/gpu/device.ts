@@ -9,6 +9,10 @@ export interface GpuCaps {
   maxBufferSize: number;
   maxComputeWorkgroupStorageSize: number;
   adapterInfo: string;
+  /** The subgroup size when the adapter has subgroups of one fixed size (min = max), else undefined. */
+  subgroupSize?: number;
+  /** A software (CPU) adapter such as SwiftShader: kernels pick layouts without workgroup barriers there. */
+  cpu: boolean;
 }
 
 export interface Gpu {
@@ -64,6 +68,8 @@ export async function openGpu(options: { powerPreference?: GPUPowerPreference } 
       maxBufferSize: device.limits.maxBufferSize,
       maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
       adapterInfo: [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' '),
+      cpu: isCpuAdapter(info),
+      subgroupSize: device.features.has('subgroups') ? fixedSubgroupSize(info) : undefined,
     },
     lost: device.lost,
   };
@@ -74,4 +80,17 @@ export async function openGpu(options: { powerPreference?: GPUPowerPreference } 
     );
   });
   return gpu;
+}
+
+/** Software rasterisers behind WebGPU: Chrome's SwiftShader, Mesa's llvmpipe/lavapipe, WARP. */
+function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback || /swiftshader|llvmpipe|lavapipe|warp|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+}
+
+function fixedSubgroupSize(info: GPUAdapterInfo | undefined): number | undefined {
+  const min = info?.subgroupMinSize;
+  const max = info?.subgroupMaxSize;
+  return min && min === max ? min : undefined;
 }

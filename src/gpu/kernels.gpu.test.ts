@@ -7,10 +7,11 @@ import { describe, test, expect, beforeAll } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
-import { pickLinear, type Kernels } from './kernels.ts';
+import { defaultTuning, type Dispatch, type Kernels, type LinearOptions, type Tuning } from './kernels.ts';
+import type { GpuCaps } from './device.ts';
 import { ropeInvFreq } from '../model/rope.ts';
 import * as ref from '../../test/reference/ops.ts';
-import { testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
+import { testGpu, testKernels, gpuBuffer, readF32, readU32, runStep, randn, relErr } from '../../test/gpu-harness.ts';
 
 const TOL = 2e-5;
 let k: Kernels;
@@ -24,6 +25,22 @@ const FORMATS: [string, GgmlType][] = [
   ['f32', GgmlType.F32], ['f16', GgmlType.F16], ['bf16', GgmlType.BF16], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0],
 ];
 
+/**
+ * Every kernel runs in both launch layouts (defaultTuning): GPUs' workgroup reductions (16 threads per matvec row,
+ * attention one workgroup per head, argmax over 256 threads) and CPU adapters' barrier-free ones.
+ */
+const LAYOUTS: [string, (caps: GpuCaps) => Tuning][] = [
+  ['GPU layout', () => defaultTuning({ cpu: false })],
+  ['CPU layout', () => defaultTuning({ cpu: true })],
+  // A subgroup per matvec row (subgroupAdd); the tree reduction where the adapter's subgroup size is not fixed.
+  ['subgroup layout', (caps) => defaultTuning({ cpu: false, subgroupSize: caps.subgroupSize })],
+];
+
+/** The decode kernel (matvec) for one token, the tiled prefill kernel (matmul) for more. */
+function linear(o: LinearOptions, M: number): Promise<Dispatch> {
+  return M === 1 ? k.matvec(o) : k.matmul(o);
+}
+
 /** A random weight in `type`, and its exact dequantized values (what the kernel must compute with). */
 function makeWeight(name: string, type: GgmlType, rows: number, cols: number, seed: number): { w: GpuWeight; ref: Float32Array } {
   const f = randn(rows * cols, seed, 0.5);
@@ -31,168 +48,203 @@ function makeWeight(name: string, type: GgmlType, rows: number, cols: number, se
   return { w: uploadWeight(device, name, type, [rows, cols], bytes), ref: dequantize(type, bytes, rows * cols) };
 }
 
-describe('linear (matvec + matmul) for every weight format', () => {
-  for (const [fname, type] of FORMATS) {
-    for (const [M, N, K] of [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]]) {
-      test(`${fname} M=${M} N=${N} K=${K}`, async () => {
-        const { w, ref: W } = makeWeight('w', type, N, K, N * 7 + K);
-        const x = randn(M * K, M + 3);
-        const xb = gpuBuffer(device, x);
-        const yb = gpuBuffer(device, M * N * 4);
-        const op = await k.linear({ label: 'lin', w, x: xb, y: yb });
-        await runStep(k, [pickLinear(op, M)], M);
-        expect(relErr(await readF32(device, yb, M * N), ref.matmul(W, x, M, N, K))).toBeLessThan(TOL);
+for (const [layout, tuning] of LAYOUTS) {
+  describe(layout, () => {
+    beforeAll(async () => {
+      k = await testKernels(tuning((await testGpu()).caps));
+    });
+
+    describe('linear (matvec + matmul) for every weight format', () => {
+      for (const [fname, type] of FORMATS) {
+        for (const [M, N, K] of [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]]) {
+          test(`${fname} M=${M} N=${N} K=${K}`, async () => {
+            const { w, ref: W } = makeWeight('w', type, N, K, N * 7 + K);
+            const x = randn(M * K, M + 3);
+            const xb = gpuBuffer(device, x);
+            const yb = gpuBuffer(device, M * N * 4);
+            await runStep(k, [await linear({ label: 'lin', w, x: xb, y: yb }, M)], M);
+            expect(relErr(await readF32(device, yb, M * N), ref.matmul(W, x, M, N, K))).toBeLessThan(TOL);
+          });
+        }
+      }
+      test('f32 K not a multiple of the tile (K=172, stories260K ffn) in both kernels', async () => {
+        for (const M of [1, 9]) {
+          const { w, ref: W } = makeWeight('w', GgmlType.F32, 64, 172, 5);
+          const x = randn(M * 172, 6);
+          const xb = gpuBuffer(device, x);
+          const yb = gpuBuffer(device, M * 64 * 4);
+          await runStep(k, [await linear({ label: 'lin', w, x: xb, y: yb }, M)], M);
+          expect(relErr(await readF32(device, yb, M * 64), ref.matmul(W, x, M, 64, 172))).toBeLessThan(TOL);
+        }
       });
-    }
-  }
-  test('f32 K not a multiple of the tile (K=172, stories260K ffn) in both kernels', async () => {
-    for (const M of [1, 9]) {
-      const { w, ref: W } = makeWeight('w', GgmlType.F32, 64, 172, 5);
-      const x = randn(M * 172, 6);
-      const xb = gpuBuffer(device, x);
-      const yb = gpuBuffer(device, M * 64 * 4);
-      const op = await k.linear({ label: 'lin', w, x: xb, y: yb });
-      await runStep(k, [pickLinear(op, M)], M);
-      expect(relErr(await readF32(device, yb, M * 64), ref.matmul(W, x, M, 64, 172))).toBeLessThan(TOL);
-    }
-  });
-  test('bias, accumulate (fused residual) and out-at-position (KV cache write), both kernels', async () => {
-    for (const M of [1, 6]) {
-      const N = 48, K = 64, pos0 = 3, ctx = 16;
-      const { w, ref: W } = makeWeight('w', GgmlType.Q8_0, N, K, 11);
-      const x = randn(M * K, 12);
-      const bias = randn(N, 13);
-      const base = randn(ctx * N, 14);
-      const xb = gpuBuffer(device, x);
-      const yb = gpuBuffer(device, base);
-      const op = await k.linear({ label: 'lin', w, x: xb, y: yb, bias: gpuBuffer(device, bias), accumulate: true, outAtPos: true });
-      await runStep(k, [pickLinear(op, M)], M, pos0);
-      const expected = base.slice();
-      const prod = ref.matmul(W, x, M, N, K, bias);
-      for (let i = 0; i < M * N; i++) expected[pos0 * N + i] += prod[i];
-      expect(relErr(await readF32(device, yb, ctx * N), expected)).toBeLessThan(TOL);
-    }
-  });
-  test('matvec reads from a row offset (logits of the last token)', async () => {
-    const N = 40, K = 32;
-    const { w, ref: W } = makeWeight('w', GgmlType.F16, N, K, 21);
-    const x = randn(3 * K, 22);
-    const yb = gpuBuffer(device, N * 4);
-    const op = await k.linear({ label: 'lin', w, x: gpuBuffer(device, x), y: yb, xRow: 2, decodeOnly: true });
-    await runStep(k, [op.vec], 1);
-    expect(relErr(await readF32(device, yb, N), ref.matmul(W, x.slice(2 * K), 1, N, K))).toBeLessThan(TOL);
-  });
-});
-
-describe('rmsnorm', () => {
-  test('rows to a separate output, and in place, several sizes', async () => {
-    for (const [rows, dim] of [[1, 64], [7, 576], [3, 2048], [2, 100]]) {
-      const x = randn(rows * dim, dim, 3);
-      const wt = randn(dim, dim + 1);
-      const xb = gpuBuffer(device, x);
-      const out = gpuBuffer(device, x.byteLength);
-      const d1 = await k.rmsnorm({ label: 'n', x: xb, out, weight: gpuBuffer(device, wt), dim, eps: 1e-5 });
-      const xb2 = gpuBuffer(device, x);
-      const d2 = await k.rmsnorm({ label: 'n', x: xb2, weight: gpuBuffer(device, wt), dim, eps: 1e-5 });
-      await runStep(k, [d1, d2], rows);
-      const expected = ref.rmsnorm(x, wt, rows, dim, 1e-5);
-      expect(relErr(await readF32(device, out, rows * dim), expected)).toBeLessThan(TOL);
-      expect(relErr(await readF32(device, xb2, rows * dim), expected)).toBeLessThan(TOL);
-    }
-  });
-  test('last row only, and per-head rows inside the cache at pos0', async () => {
-    const dim = 64, rows = 5;
-    const x = randn(rows * dim, 31);
-    const wt = randn(dim, 32);
-    const out = gpuBuffer(device, dim * 4);
-    const last = await k.rmsnorm({ label: 'n', x: gpuBuffer(device, x), out, weight: gpuBuffer(device, wt), dim, eps: 1e-6, lastRow: true });
-    await runStep(k, [last], rows);
-    expect(relErr(await readF32(device, out, dim), ref.rmsnorm(x.slice((rows - 1) * dim), wt, 1, dim, 1e-6))).toBeLessThan(TOL);
-
-    const hd = 16, heads = 4, ctx = 10, pos0 = 4, n = 3;
-    const cache = randn(ctx * heads * hd, 33);
-    const hw = randn(hd, 34);
-    const cb = gpuBuffer(device, cache);
-    const d = await k.rmsnorm({ label: 'kn', x: cb, weight: gpuBuffer(device, hw), dim: hd, eps: 1e-6, rowsPerToken: heads, rowsAtPos: true });
-    await runStep(k, [d], n, pos0);
-    const expected = cache.slice();
-    const lo = pos0 * heads * hd, hi = (pos0 + n) * heads * hd;
-    expected.set(ref.rmsnorm(cache.slice(lo, hi), hw, n * heads, hd, 1e-6), lo);
-    expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
-  });
-});
-
-describe('rope', () => {
-  for (const style of ['normal', 'neox'] as const) {
-    test(`${style}: positions pos0.., freq factors, in place and inside the cache`, async () => {
-      const heads = 3, hd = 32, n = 5, pos0 = 250;
-      const ff = new Float32Array(hd / 2).map((_, i) => 1 + (i % 3));
-      const x = randn(n * heads * hd, 41);
-      const xb = gpuBuffer(device, x);
-      const positions = Array.from({ length: n }, (_, t) => pos0 + t);
-      const d = await k.rope({ label: 'r', x: xb, nHeads: heads, headDim: hd, neox: style === 'neox', invFreq: gpuBuffer(device, ropeInvFreq(hd, 10000, ff)) });
-      const ctx = 300;
-      const cache = randn(ctx * heads * hd, 42);
-      const cb = gpuBuffer(device, cache);
-      const dc = await k.rope({ label: 'rc', x: cb, nHeads: heads, headDim: hd, neox: style === 'neox', atPos: true, invFreq: gpuBuffer(device, ropeInvFreq(hd, 500000, ff)) });
-      await runStep(k, [d, dc], n, pos0);
-      expect(relErr(await readF32(device, xb, x.length), ref.rope(x, positions, heads, hd, 10000, style, ff))).toBeLessThan(TOL);
-      const expected = cache.slice();
-      const lo = pos0 * heads * hd, hi = (pos0 + n) * heads * hd;
-      expected.set(ref.rope(cache.slice(lo, hi), positions, heads, hd, 500000, style, ff), lo);
-      expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
+      test('bias, accumulate (fused residual) and out-at-position (KV cache write), both kernels', async () => {
+        for (const M of [1, 6]) {
+          const N = 48, K = 64, pos0 = 3, ctx = 16;
+          const { w, ref: W } = makeWeight('w', GgmlType.Q8_0, N, K, 11);
+          const x = randn(M * K, 12);
+          const bias = randn(N, 13);
+          const base = randn(ctx * N, 14);
+          const xb = gpuBuffer(device, x);
+          const yb = gpuBuffer(device, base);
+          const d = await linear({ label: 'lin', w, x: xb, y: yb, bias: gpuBuffer(device, bias), accumulate: true, outAtPos: true }, M);
+          await runStep(k, [d], M, pos0);
+          const expected = base.slice();
+          const prod = ref.matmul(W, x, M, N, K, bias);
+          for (let i = 0; i < M * N; i++) expected[pos0 * N + i] += prod[i];
+          expect(relErr(await readF32(device, yb, ctx * N), expected)).toBeLessThan(TOL);
+        }
+      });
+      test('SwiGLU gate (y = silu(y) · result, the up projection after the gate), both kernels', async () => {
+        for (const M of [1, 7]) {
+          const N = 72, K = 96;
+          const { w, ref: W } = makeWeight('w', GgmlType.Q4_0, N, K, 15);
+          const x = randn(M * K, 16);
+          const g = randn(M * N, 17, 4);
+          const yb = gpuBuffer(device, g);
+          await runStep(k, [await linear({ label: 'up', w, x: gpuBuffer(device, x), y: yb, gateMul: true }, M)], M);
+          expect(relErr(await readF32(device, yb, M * N), ref.siluMul(g, ref.matmul(W, x, M, N, K)))).toBeLessThan(TOL);
+        }
+      });
     });
-  }
-});
 
-describe('attention', () => {
-  for (const [nHeads, nKv, hd, nQ, pos0] of [[4, 2, 16, 1, 0], [8, 4, 32, 1, 77], [6, 2, 64, 13, 5], [2, 2, 128, 70, 0], [9, 3, 64, 3, 130]]) {
-    test(`heads ${nHeads}/${nKv} hd ${hd}, ${nQ} queries from position ${pos0}`, async () => {
-      const kvLen = pos0 + nQ;
-      const ctx = kvLen + 7;
-      const q = randn(nQ * nHeads * hd, 51, 2);
-      const kc = randn(ctx * nKv * hd, 52, 2);
-      const vc = randn(ctx * nKv * hd, 53);
-      const out = gpuBuffer(device, q.byteLength);
-      const d = await k.attention({ label: 'a', q: gpuBuffer(device, q), out, kCache: gpuBuffer(device, kc), vCache: gpuBuffer(device, vc), nHeads, nKvHeads: nKv, headDim: hd });
-      await runStep(k, [d], nQ, pos0);
-      const expected = ref.attention(q, kc.slice(0, kvLen * nKv * hd), vc.slice(0, kvLen * nKv * hd), nHeads, nKv, hd, nQ, kvLen, pos0);
-      expect(relErr(await readF32(device, out, q.length), expected)).toBeLessThan(TOL);
+    describe('matvec with the fused RMSNorm and RoPE (decode)', () => {
+      for (const [fname, type] of FORMATS) {
+        test(`${fname}: rmsnorm of the step's last row, then the projection`, async () => {
+          const N = 100, K = 192, T = 3, eps = 1e-5;
+          const { w, ref: W } = makeWeight('w', type, N, K, 91);
+          const x = randn(T * K, 92, 3);
+          const nw = randn(K, 93);
+          const yb = gpuBuffer(device, N * 4);
+          const d = await k.matvec({ label: 'out', w, x: gpuBuffer(device, x), y: yb, norm: { weight: gpuBuffer(device, nw), eps } });
+          await runStep(k, [d], T);
+          const xn = ref.rmsnorm(x.slice((T - 1) * K), nw, 1, K, eps);
+          expect(relErr(await readF32(device, yb, N), ref.matmul(W, xn, 1, N, K))).toBeLessThan(TOL);
+        });
+      }
+      for (const style of ['normal', 'neox'] as const) {
+        test(`${style}: norm + bias + rope into q, and into the KV cache row at pos0`, async () => {
+          const heads = 3, hd = 32, N = heads * hd, K = 64, pos0 = 203, ctx = 210, eps = 1e-6, theta = 10000;
+          const ff = new Float32Array(hd / 2).map((_, i) => 1 + (i % 3));
+          const invFreq = gpuBuffer(device, ropeInvFreq(hd, theta, ff));
+          const { w, ref: W } = makeWeight('w', GgmlType.Q8_0, N, K, 94);
+          const x = randn(K, 95, 2);
+          const nw = randn(K, 96);
+          const bias = randn(N, 97);
+          const xb = gpuBuffer(device, x);
+          const rope = { headDim: hd, neox: style === 'neox', invFreq };
+          const norm = { weight: gpuBuffer(device, nw), eps };
+          const qb = gpuBuffer(device, N * 4);
+          const cache = randn(ctx * N, 98);
+          const cb = gpuBuffer(device, cache);
+          const dq = await k.matvec({ label: 'q', w, x: xb, y: qb, bias: gpuBuffer(device, bias), norm, rope });
+          const dk = await k.matvec({ label: 'k', w, x: xb, y: cb, bias: gpuBuffer(device, bias), norm, rope, outAtPos: true });
+          await runStep(k, [dq, dk], 1, pos0);
+          const proj = ref.matmul(W, ref.rmsnorm(x, nw, 1, K, eps), 1, N, K, bias);
+          const expected = ref.rope(proj, [pos0], heads, hd, theta, style, ff);
+          expect(relErr(await readF32(device, qb, N), expected)).toBeLessThan(TOL);
+          const expectedCache = cache.slice();
+          expectedCache.set(expected, pos0 * N);
+          expect(relErr(await readF32(device, cb, ctx * N), expectedCache)).toBeLessThan(TOL);
+        });
+      }
     });
-  }
-});
 
-describe('elementwise, embedding, argmax', () => {
-  test('silu_mul', async () => {
-    const n = 172, T = 3;
-    const g = randn(n * T, 61, 4);
-    const u = randn(n * T, 62);
-    const gb = gpuBuffer(device, g);
-    await runStep(k, [await k.siluMul({ label: 's', gate: gb, up: gpuBuffer(device, u), n })], T);
-    expect(relErr(await readF32(device, gb, n * T), ref.siluMul(g, u))).toBeLessThan(TOL);
-  });
-  for (const [fname, type] of FORMATS) {
-    test(`embedding ${fname}`, async () => {
-      const vocab = 50, dim = 64;
-      const { w, ref: E } = makeWeight('emb', type, vocab, dim, 71);
-      const ids = [3, 49, 0, 3, 17];
-      const out = gpuBuffer(device, ids.length * dim * 4);
-      const d = await k.embedding({ label: 'e', table: w, ids: gpuBuffer(device, new Uint32Array(ids)), out });
-      await runStep(k, [d], ids.length);
-      expect(relErr(await readF32(device, out, ids.length * dim), ref.embedding(E, ids, dim))).toBe(0);
+
+    describe('rmsnorm', () => {
+      test('rows to a separate output, and in place, several sizes', async () => {
+        for (const [rows, dim] of [[1, 64], [7, 576], [3, 2048], [2, 100]]) {
+          const x = randn(rows * dim, dim, 3);
+          const wt = randn(dim, dim + 1);
+          const xb = gpuBuffer(device, x);
+          const out = gpuBuffer(device, x.byteLength);
+          const d1 = await k.rmsnorm({ label: 'n', x: xb, out, weight: gpuBuffer(device, wt), dim, eps: 1e-5 });
+          const xb2 = gpuBuffer(device, x);
+          const d2 = await k.rmsnorm({ label: 'n', x: xb2, weight: gpuBuffer(device, wt), dim, eps: 1e-5 });
+          await runStep(k, [d1, d2], rows);
+          const expected = ref.rmsnorm(x, wt, rows, dim, 1e-5);
+          expect(relErr(await readF32(device, out, rows * dim), expected)).toBeLessThan(TOL);
+          expect(relErr(await readF32(device, xb2, rows * dim), expected)).toBeLessThan(TOL);
+        }
+      });
+      test('per-head rows inside the cache at pos0', async () => {
+        const hd = 16, heads = 4, ctx = 10, pos0 = 4, n = 3;
+        const cache = randn(ctx * heads * hd, 33);
+        const hw = randn(hd, 34);
+        const cb = gpuBuffer(device, cache);
+        const d = await k.rmsnorm({ label: 'kn', x: cb, weight: gpuBuffer(device, hw), dim: hd, eps: 1e-6, rowsPerToken: heads, rowsAtPos: true });
+        await runStep(k, [d], n, pos0);
+        const expected = cache.slice();
+        const lo = pos0 * heads * hd, hi = (pos0 + n) * heads * hd;
+        expected.set(ref.rmsnorm(cache.slice(lo, hi), hw, n * heads, hd, 1e-6), lo);
+        expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
+      });
     });
-  }
-  test('argmax: random, ties take the lowest index, large vocab', async () => {
-    for (const [n, seed] of [[512, 81], [128256, 82], [3, 83]]) {
-      const logits = randn(n, seed, 10);
-      const res = gpuBuffer(device, 4);
-      await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, logits), result: res, n })], 1);
-      expect((await readU32(device, res, 1))[0]).toBe(ref.argmax(logits));
-    }
-    const tied = new Float32Array(1000).fill(-1);
-    tied[700] = 5; tied[300] = 5; tied[999] = 5;
-    const res = gpuBuffer(device, 4);
-    await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, tied), result: res, n: 1000 })], 1);
-    expect((await readU32(device, res, 1))[0]).toBe(300);
+
+    describe('rope', () => {
+      for (const style of ['normal', 'neox'] as const) {
+        test(`${style}: positions pos0.., freq factors, in place and inside the cache`, async () => {
+          const heads = 3, hd = 32, n = 5, pos0 = 250;
+          const ff = new Float32Array(hd / 2).map((_, i) => 1 + (i % 3));
+          const x = randn(n * heads * hd, 41);
+          const xb = gpuBuffer(device, x);
+          const positions = Array.from({ length: n }, (_, t) => pos0 + t);
+          const d = await k.rope({ label: 'r', x: xb, nHeads: heads, headDim: hd, neox: style === 'neox', invFreq: gpuBuffer(device, ropeInvFreq(hd, 10000, ff)) });
+          const ctx = 300;
+          const cache = randn(ctx * heads * hd, 42);
+          const cb = gpuBuffer(device, cache);
+          const dc = await k.rope({ label: 'rc', x: cb, nHeads: heads, headDim: hd, neox: style === 'neox', atPos: true, invFreq: gpuBuffer(device, ropeInvFreq(hd, 500000, ff)) });
+          await runStep(k, [d, dc], n, pos0);
+          expect(relErr(await readF32(device, xb, x.length), ref.rope(x, positions, heads, hd, 10000, style, ff))).toBeLessThan(TOL);
+          const expected = cache.slice();
+          const lo = pos0 * heads * hd, hi = (pos0 + n) * heads * hd;
+          expected.set(ref.rope(cache.slice(lo, hi), positions, heads, hd, 500000, style, ff), lo);
+          expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
+        });
+      }
+    });
+
+    describe('attention', () => {
+      for (const [nHeads, nKv, hd, nQ, pos0] of [[4, 2, 16, 1, 0], [8, 4, 32, 1, 77], [6, 2, 64, 13, 5], [2, 2, 128, 70, 0], [9, 3, 64, 3, 130]]) {
+        test(`heads ${nHeads}/${nKv} hd ${hd}, ${nQ} queries from position ${pos0}`, async () => {
+          const kvLen = pos0 + nQ;
+          const ctx = kvLen + 7;
+          const q = randn(nQ * nHeads * hd, 51, 2);
+          const kc = randn(ctx * nKv * hd, 52, 2);
+          const vc = randn(ctx * nKv * hd, 53);
+          const out = gpuBuffer(device, q.byteLength);
+          const d = await k.attention({ label: 'a', q: gpuBuffer(device, q), out, kCache: gpuBuffer(device, kc), vCache: gpuBuffer(device, vc), nHeads, nKvHeads: nKv, headDim: hd });
+          await runStep(k, [d], nQ, pos0);
+          const expected = ref.attention(q, kc.slice(0, kvLen * nKv * hd), vc.slice(0, kvLen * nKv * hd), nHeads, nKv, hd, nQ, kvLen, pos0);
+          expect(relErr(await readF32(device, out, q.length), expected)).toBeLessThan(TOL);
+        });
+      }
+    });
+
+    describe('embedding, argmax', () => {
+      for (const [fname, type] of FORMATS) {
+        test(`embedding ${fname}`, async () => {
+          const vocab = 50, dim = 64;
+          const { w, ref: E } = makeWeight('emb', type, vocab, dim, 71);
+          const ids = [3, 49, 0, 3, 17];
+          const out = gpuBuffer(device, ids.length * dim * 4);
+          const d = await k.embedding({ label: 'e', table: w, ids: gpuBuffer(device, new Uint32Array(ids)), out });
+          await runStep(k, [d], ids.length);
+          expect(relErr(await readF32(device, out, ids.length * dim), ref.embedding(E, ids, dim))).toBe(0);
+        });
+      }
+      test('argmax: random, ties take the lowest index, large vocab', async () => {
+        for (const [n, seed] of [[512, 81], [128256, 82], [3, 83]]) {
+          const logits = randn(n, seed, 10);
+          const res = gpuBuffer(device, 4);
+          await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, logits), result: res, n })], 1);
+          expect((await readU32(device, res, 1))[0]).toBe(ref.argmax(logits));
+        }
+        const tied = new Float32Array(1000).fill(-1);
+        tied[700] = 5; tied[300] = 5; tied[999] = 5;
+        const res = gpuBuffer(device, 4);
+        await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, tied), result: res, n: 1000 })], 1);
+        expect((await readU32(device, res, 1))[0]).toBe(300);
+      });
+    });
   });
-});
+}

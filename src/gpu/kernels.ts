@@ -38,6 +38,39 @@ interface MakeOptions {
   grid: (nTokens: number) => [number, number, number];
 }
 
+/** Launch shapes chosen per adapter. */
+export interface Tuning {
+  /** Threads per matvec workgroup, and rows it computes (WG / rows threads share a row; rows must be even). */
+  matvecWG: number;
+  matvecRows: number;
+  /** Reduce matvec rows with subgroupAdd: only when WG / rows is the adapter's fixed subgroup size. */
+  matvecSubgroups: boolean;
+  /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
+  attentionSerial: boolean;
+  /** Threads per rmsnorm row (a power of two). */
+  rmsnormWG: number;
+  /** Threads of the one argmax workgroup (a power of two). */
+  argmaxWG: number;
+  /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
+  matmulDirect: boolean;
+}
+
+/**
+ * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
+ * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
+ * BENCHMARKS.md), so barrier-free layouts everywhere.
+ */
+export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tuning {
+  if (caps.cpu) {
+    // Measured on SwiftShader: one thread per row beats a subgroup (4 lanes) or a tree per row.
+    return { matvecWG: 64, matvecRows: 64, matvecSubgroups: false, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
+  }
+  const sg = caps.subgroupSize;
+  // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
+  const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
+  return { matvecWG: 64, ...matvec, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
+}
+
 /**
  * Builds dispatches. Pipelines are cached by kernel + variant + constants, so a 30-layer model compiles each variant
  * once; everything is created at load, nothing per token.
@@ -49,6 +82,7 @@ export class Kernels {
     readonly gpu: Gpu,
     /** The per-step uniform (binding 1 of every kernel that reads `step`). */
     readonly stepBuffer: GPUBuffer,
+    readonly tuning: Tuning = defaultTuning(gpu.caps),
   ) {}
 
   get device(): GPUDevice {
@@ -103,57 +137,54 @@ export class Kernels {
   // ---- one builder per operation --------------------------------------------------------------------------
 
   /**
-   * y = x W^T (+ bias) for every token of the step. Returns the decode (matrix-vector) and the prefill
-   * (tiled matrix-matrix) dispatch; `pick` chooses by token count.
+   * y = x W^T for the last token of the step (decode), with the fusions of matvec.wgsl: `norm` (x is the residual
+   * stream, RMSNorm applied on the fly), `rope` (rotate q/k pairs at the token's position), bias, KV-cache row,
+   * residual add, SwiGLU gate.
    */
-  async linear(o: {
-    label: string;
-    w: GpuWeight;
-    x: GPUBuffer;
-    y: GPUBuffer;
-    bias?: GPUBuffer;
-    accumulate?: boolean;
-    outAtPos?: boolean;
-    /** Read x starting at this row (matvec only; used for the logits of the last row). */
-    xRow?: number;
-    decodeOnly?: boolean;
-  }): Promise<LinearOp> {
-    const defines = [formatDefine(o.w.format)];
-    if (o.bias) defines.push('HAS_BIAS');
-    if (o.accumulate) defines.push('ACCUMULATE');
-    if (o.outAtPos) defines.push('OUT_AT_POS');
-    const params = new Uint32Array([o.w.rows, o.w.cols, ((o.xRow ?? 0) * o.w.cols) / 4, 0]).buffer;
-    const buffers = { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales };
-    const ROWS = 4;
-    const vec = await this.make('matvec', {
-      label: `${o.label}.vec`, defines, params, buffers,
-      constants: { WG: 64, ROWS },
+  matvec(o: LinearOptions & { norm?: { weight: GPUBuffer; eps: number }; rope?: { headDim: number; neox: boolean; invFreq: GPUBuffer } }): Promise<Dispatch> {
+    const defines = linearDefines(o);
+    if (o.norm) defines.push('NORM');
+    if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
+    if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
+    if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
+    new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
+    const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
+    return this.make('matvec', {
+      label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });
-    if (o.decodeOnly) return { vec };
-    const mat = await this.make('matmul', {
-      label: `${o.label}.mat`, defines, params, buffers,
-      grid: (n) => [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1],
+  }
+
+  /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
+  matmul(o: LinearOptions): Promise<Dispatch> {
+    const direct = this.tuning.matmulDirect;
+    return this.make('matmul', {
+      label: `${o.label}.mat`, defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
+      params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
+      // DIRECT: one invocation per 4x4 block, 16 per workgroup.
+      grid: (n) => (direct ? grid1d(ceilDiv(ceilDiv(o.w.rows, 4) * ceilDiv(n, 4), 16)) : [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1]),
     });
-    return { vec, mat };
   }
 
   rmsnorm(o: {
     label: string; x: GPUBuffer; out?: GPUBuffer; weight: GPUBuffer; dim: number; eps: number;
-    rowsPerToken?: number; lastRow?: boolean; rowsAtPos?: boolean;
+    rowsPerToken?: number; rowsAtPos?: boolean;
   }): Promise<Dispatch> {
     const defines: string[] = [];
     if (!o.out) defines.push('IN_PLACE');
-    if (o.lastRow) defines.push('LAST_ROW');
     if (o.rowsAtPos) defines.push('ROWS_AT_POS');
     const rpt = o.rowsPerToken ?? 1;
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 2).set([o.dim, rpt]);
     new Float32Array(params, 8, 1)[0] = o.eps;
     return this.make('rmsnorm', {
-      label: o.label, defines, params, constants: { WG: 64 },
+      label: o.label, defines, params, constants: { WG: this.tuning.rmsnormWG },
       buffers: { 2: o.x, 3: o.out, 4: o.weight },
-      grid: (n) => (o.lastRow ? [1, 1, 1] : grid1d(n * rpt)),
+      grid: (n) => grid1d(n * rpt),
     });
   }
 
@@ -174,18 +205,12 @@ export class Kernels {
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
     new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
+    const serial = this.tuning.attentionSerial && o.headDim % 4 === 0;
     return this.make('attention', {
-      label: o.label, params,
-      buffers: { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
-      grid: (n) => [o.nHeads, n, 1],
-    });
-  }
-
-  siluMul(o: { label: string; gate: GPUBuffer; up: GPUBuffer; n: number }): Promise<Dispatch> {
-    return this.make('silu_mul', {
-      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
-      buffers: { 2: o.gate, 4: o.up },
-      grid: (n) => grid1d(ceilDiv(n * o.n, 64)),
+      label: o.label, params, defines: serial ? ['SERIAL'] : [],
+      // SERIAL reads the caches as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5).
+      buffers: serial ? { 2: o.q, 3: o.out, 6: o.kCache, 7: o.vCache } : { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
+      grid: (n) => (serial ? grid1d(ceilDiv(n * o.nHeads, 4)) : [o.nHeads, n, 1]),
     });
   }
 
@@ -200,19 +225,33 @@ export class Kernels {
 
   argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number }): Promise<Dispatch> {
     return this.make('argmax', {
-      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer,
+      label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer, constants: { WG: this.tuning.argmaxWG },
       buffers: { 2: o.logits, 3: o.result },
       grid: () => [1, 1, 1],
     });
   }
 }
 
-export interface LinearOp {
-  vec: Dispatch;
-  mat?: Dispatch;
+/** What both projection kernels take: weight, input, output and the epilogue variants they share. */
+export interface LinearOptions {
+  label: string;
+  w: GpuWeight;
+  x: GPUBuffer;
+  y: GPUBuffer;
+  bias?: GPUBuffer;
+  /** y += result (residual add). */
+  accumulate?: boolean;
+  /** y = silu(y) * result (SwiGLU: run on the up projection after the gate projection wrote y). */
+  gateMul?: boolean;
+  /** Write at the step's positions of a [ctx, rows] buffer (KV cache). */
+  outAtPos?: boolean;
 }
 
-/** Matrix-vector for a single token, tiled matrix-matrix for more. */
-export function pickLinear(op: LinearOp, nTokens: number): Dispatch {
-  return nTokens === 1 || !op.mat ? op.vec : op.mat;
+function linearDefines(o: LinearOptions): string[] {
+  const defines = [formatDefine(o.w.format)];
+  if (o.bias) defines.push('HAS_BIAS');
+  if (o.accumulate) defines.push('ACCUMULATE');
+  if (o.gateMul) defines.push('GATE_MUL');
+  if (o.outAtPos) defines.push('OUT_AT_POS');
+  return defines;
 }

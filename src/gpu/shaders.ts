@@ -6,30 +6,33 @@ import matmul from '../../shaders/matmul.wgsl?raw';
 import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
-import siluMul from '../../shaders/silu_mul.wgsl?raw';
 import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
+import rotary from '../../shaders/rotary.wgsl?raw';
+import linearOut from '../../shaders/linear_out.wgsl?raw';
 
-/** Every kernel, one WGSL file each; `weights` says whether the file reads a weight matrix (gets weights.wgsl). */
+/**
+ * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
+ * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output).
+ */
 const KERNELS = {
-  matvec: { src: matvec, weights: true },
-  matmul: { src: matmul, weights: true },
-  embedding: { src: embedding, weights: true },
-  rmsnorm: { src: rmsnorm, weights: false },
-  rope: { src: rope, weights: false },
-  attention: { src: attention, weights: false },
-  silu_mul: { src: siluMul, weights: false },
-  argmax: { src: argmax, weights: false },
-} as const;
+  matvec: { src: matvec, includes: [weights, rotary, linearOut] },
+  matmul: { src: matmul, includes: [weights, linearOut] },
+  embedding: { src: embedding, includes: [weights] },
+  rmsnorm: { src: rmsnorm, includes: [] },
+  rope: { src: rope, includes: [rotary] },
+  attention: { src: attention, includes: [] },
+  argmax: { src: argmax, includes: [] },
+} satisfies Record<string, { src: string; includes: string[] }>;
 
 export type KernelName = keyof typeof KERNELS;
 
-/** Full WGSL for a kernel variant: shared prelude, the weight-format include when needed, the kernel body. */
+/** Full WGSL for a kernel variant: shared prelude, the kernel's includes, the kernel body. */
 export function kernelSource(name: KernelName, defines: Iterable<string> = []): string {
   const k = KERNELS[name];
   const set = new Set(defines);
-  const parts = [common];
-  if (k.weights) parts.push(weights);
-  parts.push(k.src);
+  // WGSL `enable` must precede every declaration.
+  const parts = set.has('SUBGROUPS') ? ['enable subgroups;', common] : [common];
+  parts.push(...k.includes, k.src);
   return preprocessWgsl(parts.join('\n'), set);
 }

@@ -5,6 +5,7 @@
 import { openGpu, type Gpu } from '../gpu/device.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
+import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { JsonConstraint } from '../constrain/json-constraint.ts';
@@ -30,6 +31,8 @@ export interface LoadOptions {
   prefixCacheBytes?: number;
   /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
   chatTemplate?: string;
+  /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
+  profile?: boolean;
   signal?: AbortSignal;
 }
 
@@ -148,7 +151,7 @@ export class EngineCore {
       const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
       options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
       const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors });
+      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
       const invalid = await gpu.device.popErrorScope();
       const oom = await gpu.device.popErrorScope();
       if (oom) {
@@ -177,6 +180,11 @@ export class EngineCore {
       memory: { weightBytes: m.weights.bytes, cacheBytes: this.transformer.allocatedBytes },
       loadMs: this.loadMs,
     };
+  }
+
+  /** GPU time per kernel since the last reset (load with `profile: true`; empty otherwise). */
+  kernelTimes(reset = false): KernelTime[] {
+    return this.transformer.kernelTimes(reset);
   }
 
   tokenize(text: string, addBos?: boolean): number[] {

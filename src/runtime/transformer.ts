@@ -1,15 +1,22 @@
 /**
- * The llama-family forward pass (llama, qwen2: QKV bias, qwen3: q/k RMSNorm) as a fixed list of GPU dispatches.
- * Everything — buffers, bind groups, pipelines — is made in `create`; a step writes two small buffers (token ids,
- * step uniform), encodes the list into one command buffer and reads back one u32 (or the logits when asked).
+ * The llama-family forward pass (llama, qwen2: QKV bias, qwen3: q/k RMSNorm) as two fixed lists of GPU dispatches,
+ * one for a single decoded token and one for a prefill chunk. Everything — buffers, bind groups, pipelines — is
+ * made in `create`; a step writes two small buffers (token ids, step uniform), encodes one list into one command
+ * buffer and reads back one u32 (or the logits when asked).
  *
- * Dispatches of one token, in order (per layer i):
- *   embedding → [attn_norm → q, k→cache, v→cache (+bias) → (q_norm, k_norm) → rope q, rope k → attention →
- *   o (+= residual) → ffn_norm → gate, up → silu_mul → down (+= residual)] × L → final norm (last row) → logits → argmax
+ * Decode (one token), per layer i — 8 dispatches, the small ops fused into the projections (matvec.wgsl):
+ *   [q (+attn_norm, +rope) → k→cache (+attn_norm, +rope) → v→cache (+attn_norm) → attention →
+ *    o (+= residual) → gate (+ffn_norm) → up (+ffn_norm, gate = silu(gate)·up) → down (+= residual)] × L
+ *   with embedding before and logits (+output_norm) → argmax after. qwen3 keeps q_norm/k_norm and rope apart
+ *   (the per-head norm sits between projection and rotation).
+ * Prefill (n tokens): embedding → [attn_norm → q, k→cache, v→cache (tiled matmul) → (q_norm, k_norm) → rope q,
+ *   rope k → attention → o (+=) → ffn_norm → gate, up (gate = silu(gate)·up) → down (+=)] × L → logits (last row,
+ *   +output_norm) → argmax.
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ropeInvFreq } from '../model/rope.ts';
-import { encodeDispatch, pickLinear, type Dispatch, type Kernels, type LinearOp } from '../gpu/kernels.ts';
+import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
+import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError } from '../errors.ts';
 
@@ -20,13 +27,19 @@ export interface TransformerOptions {
   maxBatch: number;
   /** Per-frequency RoPE divisors (llama3 / linear scaling); undefined when unscaled. */
   ropeFactors?: Float32Array;
+  /**
+   * Time every dispatch with `timestamp-query` (when the adapter has it; ignored otherwise): each dispatch then gets
+   * its own compute pass, which is slower, so use it for profiling only. Read with `kernelTimes()`.
+   */
+  profile?: boolean;
 }
 
-type Step = (pass: GPUComputePassEncoder, n: number) => void;
-
 export class Transformer {
-  private readonly layerSteps: Step[] = [];
-  private headSteps: Step[] = [];
+  /** Dispatches of one decoded token and of one prefill chunk, without the logits head (run after the last chunk). */
+  private decodeList: Dispatch[] = [];
+  private prefillList: Dispatch[] = [];
+  private headList: Dispatch[] = [];
+  private profiler?: KernelProfiler;
   private readonly owned: GPUBuffer[] = [];
   private ids!: GPUBuffer;
   private logits!: GPUBuffer;
@@ -75,8 +88,6 @@ export class Transformer {
     const q = this.buffer('q', B * qDim * f32);
     const att = this.buffer('att', B * qDim * f32);
     const gate = this.buffer('gate', B * c.ffnDim * f32);
-    const up = this.buffer('up', B * c.ffnDim * f32);
-    const last = this.buffer('last', c.dim * f32);
     this.logits = this.buffer('logits', c.vocabSize * f32);
     this.tokenOut = this.buffer('token', 4);
     this.tokenStaging = k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -87,11 +98,11 @@ export class Transformer {
     const invFreq = uploadF32(k.device, 'rope.inv_freq', ropeInvFreq(c.headDim, c.ropeTheta, factors));
     this.owned.push(invFreq);
     const neox = c.ropeStyle === 'neox';
-    const lin = (op: LinearOp): Step => (pass, n) => encodeDispatch(pass, pickLinear(op, n), n);
-    const one = (d: Dispatch): Step => (pass, n) => encodeDispatch(pass, d, n);
+    const rope = { headDim: c.headDim, neox, invFreq };
+    const eps = c.normEps;
 
     const emb = w.matrix('token_embd.weight');
-    this.layerSteps.push(one(await k.embedding({ label: 'embd', table: emb, ids: this.ids, out: x })));
+    const embed = await k.embedding({ label: 'embd', table: emb, ids: this.ids, out: x });
 
     // Build all layers concurrently: pipelines are shared, so this mostly overlaps compilation of the variants.
     const layers = await Promise.all(Array.from({ length: c.nLayers }, async (_, i) => {
@@ -100,35 +111,77 @@ export class Transformer {
       const vCache = this.buffer(`${p}v_cache`, ctx * kvDim * f32);
       this.kvBuffers[i] = { k: kCache, v: vCache };
       this.kvRowBytes = kvDim * f32;
-      const steps: Step[] = [];
-      steps.push(one(await k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: w.vector(`${p}attn_norm.weight`), dim: c.dim, eps: c.normEps })));
       const bias = (n: string) => (c.qkvBias ? w.vector(`${p}${n}.bias`) : undefined);
-      steps.push(lin(await k.linear({ label: `${p}q`, w: w.matrix(`${p}attn_q.weight`), x: xn, y: q, bias: bias('attn_q') })));
-      steps.push(lin(await k.linear({ label: `${p}k`, w: w.matrix(`${p}attn_k.weight`), x: xn, y: kCache, bias: bias('attn_k'), outAtPos: true })));
-      steps.push(lin(await k.linear({ label: `${p}v`, w: w.matrix(`${p}attn_v.weight`), x: xn, y: vCache, bias: bias('attn_v'), outAtPos: true })));
-      if (c.qkNorm) {
-        steps.push(one(await k.rmsnorm({ label: `${p}q_norm`, x: q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps: c.normEps, rowsPerToken: c.nHeads })));
-        steps.push(one(await k.rmsnorm({ label: `${p}k_norm`, x: kCache, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps: c.normEps, rowsPerToken: c.nKvHeads, rowsAtPos: true })));
-      }
-      steps.push(one(await k.rope({ label: `${p}rope_q`, x: q, nHeads: c.nHeads, headDim: c.headDim, neox, invFreq })));
-      steps.push(one(await k.rope({ label: `${p}rope_k`, x: kCache, nHeads: c.nKvHeads, headDim: c.headDim, neox, atPos: true, invFreq })));
-      steps.push(one(await k.attention({ label: `${p}attn`, q, out: att, kCache, vCache, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim })));
-      steps.push(lin(await k.linear({ label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: att, y: x, accumulate: true })));
-      steps.push(one(await k.rmsnorm({ label: `${p}ffn_norm`, x, out: xn, weight: w.vector(`${p}ffn_norm.weight`), dim: c.dim, eps: c.normEps })));
-      steps.push(lin(await k.linear({ label: `${p}gate`, w: w.matrix(`${p}ffn_gate.weight`), x: xn, y: gate })));
-      steps.push(lin(await k.linear({ label: `${p}up`, w: w.matrix(`${p}ffn_up.weight`), x: xn, y: up })));
-      steps.push(one(await k.siluMul({ label: `${p}silu_mul`, gate, up, n: c.ffnDim })));
-      steps.push(lin(await k.linear({ label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: gate, y: x, accumulate: true })));
-      return steps;
+      const wq = w.matrix(`${p}attn_q.weight`), wk = w.matrix(`${p}attn_k.weight`), wv = w.matrix(`${p}attn_v.weight`);
+      const wo = w.matrix(`${p}attn_output.weight`);
+      const wg = w.matrix(`${p}ffn_gate.weight`), wu = w.matrix(`${p}ffn_up.weight`), wd = w.matrix(`${p}ffn_down.weight`);
+      const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
+      const ffnNorm = { weight: w.vector(`${p}ffn_norm.weight`), eps };
+      const qkRope = c.qkNorm ? undefined : rope;
+      const qkNorm = c.qkNorm
+        ? [
+            await k.rmsnorm({ label: `${p}q_norm`, x: q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
+            await k.rmsnorm({ label: `${p}k_norm`, x: kCache, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
+          ]
+        : [];
+      const ropes = [
+        await k.rope({ label: `${p}rope_q`, x: q, nHeads: c.nHeads, headDim: c.headDim, neox, invFreq }),
+        await k.rope({ label: `${p}rope_k`, x: kCache, nHeads: c.nKvHeads, headDim: c.headDim, neox, atPos: true, invFreq }),
+      ];
+      const attention = await k.attention({ label: `${p}attn`, q, out: att, kCache, vCache, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
+      const qo = { label: `${p}q`, w: wq, x, y: q, bias: bias('attn_q') };
+      const ko = { label: `${p}k`, w: wk, x, y: kCache, bias: bias('attn_k'), outAtPos: true };
+      const vo = { label: `${p}v`, w: wv, x, y: vCache, bias: bias('attn_v'), outAtPos: true };
+      const oo = { label: `${p}o`, w: wo, x: att, y: x, accumulate: true };
+      const go = { label: `${p}gate`, w: wg, x, y: gate };
+      const uo = { label: `${p}up`, w: wu, x, y: gate, gateMul: true };
+      const dn = { label: `${p}down`, w: wd, x: gate, y: x, accumulate: true };
+      const decode: Dispatch[] = [
+        await k.matvec({ ...qo, norm: attnNorm, rope: qkRope }),
+        await k.matvec({ ...ko, norm: attnNorm, rope: qkRope }),
+        await k.matvec({ ...vo, norm: attnNorm }),
+        ...qkNorm,
+        ...(qkRope ? [] : ropes),
+        attention,
+        await k.matvec(oo),
+        await k.matvec({ ...go, norm: ffnNorm }),
+        await k.matvec({ ...uo, norm: ffnNorm }),
+        await k.matvec(dn),
+      ];
+      const prefill: Dispatch[] = [
+        await k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: attnNorm.weight, dim: c.dim, eps }),
+        await k.matmul({ ...qo, x: xn }),
+        await k.matmul({ ...ko, x: xn }),
+        await k.matmul({ ...vo, x: xn }),
+        ...qkNorm,
+        ...ropes,
+        attention,
+        await k.matmul(oo),
+        await k.rmsnorm({ label: `${p}ffn_norm`, x, out: xn, weight: ffnNorm.weight, dim: c.dim, eps }),
+        await k.matmul({ ...go, x: xn }),
+        await k.matmul({ ...uo, x: xn }),
+        await k.matmul(dn),
+      ];
+      return { decode, prefill };
     }));
-    for (const l of layers) this.layerSteps.push(...l);
 
     const outW = c.tiedEmbeddings ? emb : w.matrix('output.weight');
-    this.headSteps = [
-      one(await k.rmsnorm({ label: 'output_norm', x, out: last, weight: w.vector('output_norm.weight'), dim: c.dim, eps: c.normEps, lastRow: true })),
-      one((await k.linear({ label: 'output', w: outW, x: last, y: this.logits, decodeOnly: true })).vec),
-      one(await k.argmax({ label: 'argmax', logits: this.logits, result: this.tokenOut, n: c.vocabSize })),
+    this.headList = [
+      await k.matvec({ label: 'output', w: outW, x, y: this.logits, norm: { weight: w.vector('output_norm.weight'), eps } }),
+      await k.argmax({ label: 'argmax', logits: this.logits, result: this.tokenOut, n: c.vocabSize }),
     ];
+    this.decodeList = [embed, ...layers.flatMap((l) => l.decode)];
+    this.prefillList = [embed, ...layers.flatMap((l) => l.prefill)];
+    if (this.options.profile && k.gpu.caps.timestampQuery) {
+      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + this.headList.length);
+    }
+  }
+
+  /** Summed GPU time per kernel since the last reset, when created with `profile` (empty otherwise). */
+  kernelTimes(reset = false): KernelTime[] {
+    const t = this.profiler?.times() ?? [];
+    if (reset) this.profiler?.reset();
+    return t;
   }
 
   /**
@@ -153,15 +206,22 @@ export class Transformer {
       device.queue.writeBuffer(this.ids, 0, new Uint32Array(chunk));
       device.queue.writeBuffer(this.k.stepBuffer, 0, new Uint32Array([n, pos0 + s, pos0 + s + n, 0]));
       const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      for (const st of this.layerSteps) st(pass, n);
-      if (isLast) for (const st of this.headSteps) st(pass, n);
-      pass.end();
+      // Intermediate prefill chunks only fill the KV cache: the logits head runs after the last one.
+      const body = n === 1 ? this.decodeList : this.prefillList;
+      const head = isLast ? this.headList : [];
+      if (this.profiler) this.profiler.encode(enc, [body, head], n);
+      else {
+        const pass = enc.beginComputePass();
+        for (const d of body) encodeDispatch(pass, d, n);
+        for (const d of head) encodeDispatch(pass, d, n);
+        pass.end();
+      }
       if (isLast) {
         enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
         if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
       }
       device.queue.submit([enc.finish()]);
+      if (this.profiler) await this.profiler.collect();
     }
     const reads: Promise<void>[] = [this.tokenStaging.mapAsync(GPUMapMode.READ)];
     if (wantLogits) reads.push(this.logitsStaging.mapAsync(GPUMapMode.READ));
@@ -177,6 +237,7 @@ export class Transformer {
   }
 
   destroy(): void {
+    this.profiler?.destroy();
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
   }

@@ -31,6 +31,7 @@ export function createEngineApi() {
       const ac = new AbortController();
       controllers.set(id, ac);
       try {
+        // EngineCore waits for the last chunk's delivery before returning, so the result never overtakes it.
         return await need().generate(prompt, { ...options, signal: ac.signal }, onChunk);
       } finally {
         controllers.delete(id);
@@ -62,6 +63,7 @@ export function createEngineApi() {
     tokenize: (text: string, addBos?: boolean) => need().tokenize(text, addBos),
     detokenize: (ids: number[]) => need().detokenize(ids),
     logits: (ids: number[]) => need().logits(ids),
+    kernelTimes: (reset?: boolean) => need().kernelTimes(reset),
     dispose(): void {
       core?.dispose();
       core = undefined;

@@ -54,6 +54,16 @@ interface ContentEntry extends TokenProb {
 interface CompletionResult {
   choices: { text: string; finish_reason: 'stop' | 'length' | null; logprobs: { content: ContentEntry[] } | null }[];
   usage: { prompt_tokens: number; completion_tokens: number };
+  /** llama-server's own timing of the request (prompt = prefill, predicted = decode). */
+  timings?: WllamaTimings;
+}
+export interface WllamaTimings {
+  prompt_n: number;
+  prompt_ms: number;
+  prompt_per_second: number;
+  predicted_n: number;
+  predicted_ms: number;
+  predicted_per_second: number;
 }
 /** llama-server request fields that wllama's types do not list but pass through to the server untouched. */
 interface ServerCompletionRequest {
@@ -65,6 +75,7 @@ interface ServerCompletionRequest {
   n_probs?: number;
   post_sampling_probs?: boolean;
   logit_bias?: [string | number, number][];
+  ignore_eos?: boolean;
   cache_prompt: boolean;
 }
 
@@ -361,6 +372,26 @@ export async function wllamaModelInfo(modelUrl: string): Promise<{ nVocab: numbe
 /** Native log lines from loading `modelUrl` for greedy/logits (which backend was used, layers offloaded). */
 export async function wllamaLoadLog(modelUrl: string, opts?: WllamaRefOptions): Promise<string[]> {
   return [...(await getEngine(modelUrl, 'ids', opts)).log];
+}
+
+/** Loads `modelUrl` for id prompts (if not loaded yet) and says how long that took, with llama.cpp's load log. */
+export async function wllamaLoadTimed(modelUrl: string, opts?: WllamaRefOptions): Promise<{ ms: number; log: string[] }> {
+  const t0 = performance.now();
+  const e = await getEngine(modelUrl, 'ids', opts);
+  return { ms: performance.now() - t0, log: [...e.log] };
+}
+
+/**
+ * One timed greedy completion for benchmarks: `prompt` ids from scratch (no prompt cache), `nNew` tokens with
+ * end-of-generation tokens suppressed (llama-server's ignore_eos), and llama-server's own timings of it.
+ */
+export async function wllamaTimedCompletion(modelUrl: string, prompt: number[], nNew: number, opts?: WllamaRefOptions): Promise<{ timings: WllamaTimings; wallMs: number; generated: number }> {
+  const engine = await getEngine(modelUrl, 'ids', opts);
+  const t0 = performance.now();
+  const r = await completeIds(engine, prompt, { ...GREEDY, samplers: [...GREEDY.samplers], max_tokens: nNew, ignore_eos: true, cache_prompt: false });
+  const wallMs = performance.now() - t0;
+  if (!r.timings) throw new EngineStateError('wllama returned no timings with the completion');
+  return { timings: r.timings, wallMs, generated: r.usage.completion_tokens };
 }
 
 /** Unloads the models (all, or those loaded from `modelUrl`) and stops their wllama workers. */

@@ -1,0 +1,20 @@
+// `npm run bench`: starts the project's Vite server (it serves ../shared and the fixture models) and hands it to the
+// TypeScript runner (bench/runner.ts), loaded through Vite so no build step is needed.
+import { createServer } from 'vite';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const server = await createServer({ root, configFile: resolve(root, 'vite.config.ts'), logLevel: 'warn', server: { port: 5199, strictPort: false, hmr: false, watch: null } });
+await server.listen();
+let code = 0;
+try {
+  const { main } = await server.ssrLoadModule('/bench/runner.ts');
+  await main(server.resolvedUrls.local[0], process.argv.slice(2), root);
+} catch (e) {
+  console.error(e);
+  code = 1;
+} finally {
+  await server.close();
+}
+process.exit(code);

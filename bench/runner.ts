@@ -1,0 +1,136 @@
+/**
+ * Node side of `npm run bench`: opens Chromium (Playwright) on bench/index.html, runs the benchmark in the page,
+ * prints the table and writes bench-results/<machine>.json.
+ *
+ * Options (flags, or the environment variable in brackets):
+ *   --chromium=PATH     browser executable [LLMO_CHROMIUM] (default /usr/bin/chromium)
+ *   --args="…"          extra browser flags [LLMO_CHROMIUM_ARGS]; --no-swiftshader drops the SwiftShader flags
+ *                       (use on a machine with a real GPU)
+ *   --machine=NAME      name of the results file (default: the host name)
+ *   --runs=N            runs per figure (default 3)
+ *   --models=a,b        only these models (names as in the table); --large adds Llama-3.2-1B-shaped Q4_0
+ *   --engines=…         subset of llmo,wllama-webgpu,wllama-cpu
+ *   --prompts=16,128,512  prefill prompt lengths; --decode=128 tokens decoded (smaller on slow software adapters)
+ *   --no-profile        skip the per-kernel timestamp profile
+ */
+import { chromium } from 'playwright';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { CHROMIUM_WEBGPU_ARGS } from '../vitest.config.ts';
+import type { BenchConfig, BenchModel, BenchReport, EngineName, ModelResult } from './types.ts';
+
+const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
+  { name: 'stories260K-f32', url: '/shared/models/stories260K/stories260K.gguf', guard: true },
+  { name: 'sotu-5m-f32', url: '/shared/models/sotu-5m/sotu-5m-f32.gguf', guard: true },
+  { name: 'sotu-5m-q8_0', url: '/shared/models/sotu-5m/sotu-5m-q8_0.gguf', guard: false },
+  { name: 'sotu-5m-q4_0', url: '/shared/models/sotu-5m/sotu-5m-q4_0.gguf', guard: false },
+  { name: 'smollm2-135m-shape-q8_0', url: '/fixtures/smollm2_135m~llama~q8_0~s21/model.gguf', guard: false },
+  { name: 'smollm2-135m-shape-q4_0', url: '/fixtures/smollm2_135m~llama~q4_0~s22/model.gguf', guard: false },
+  { name: 'llama3.2-1b-shape-q4_0', url: '/fixtures/llama32_1b~llama~q4_0~s23~llama3/model.gguf', guard: false, large: true },
+];
+
+function flags(argv: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const a of argv) {
+    const [k, ...v] = a.replace(/^--/, '').split('=');
+    m.set(k, v.join('=') || 'true');
+  }
+  return m;
+}
+
+const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+const spread = (s?: { min: number; max: number; median: number }) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '-');
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r, j) => {
+    const line = `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+    return j === 0 ? `${line}\n|${w.map((n) => '-'.repeat(n + 2)).join('|')}|` : line;
+  }).join('\n');
+}
+
+/** The results as markdown tables (speed, ratios, top kernels): what BENCHMARKS.md quotes. */
+export function render(report: BenchReport): string {
+  const out: string[] = [];
+  const sizes = report.config.promptSizes;
+  const ttftAt = Math.min(128, Math.max(...sizes));
+  const head = ['model', 'engine', 'load ms', ...sizes.map((p) => `prefill ${p} tok/s`), `TTFT@${ttftAt} ms`, `decode tok/s (${report.config.decodeTokens})`, 'GPU MiB'];
+  const rows = [head];
+  for (const m of report.models) {
+    for (const e of m.engines) {
+      if (e.unavailable) {
+        rows.push([m.model, e.engine, e.unavailable.slice(0, 90), ...sizes.map(() => ''), '', '', '']);
+        continue;
+      }
+      const keys = Object.keys(e.prefill ?? {}).map(Number);
+      const at = (p: number) => e.prefill?.[Math.min(p, Math.max(...keys))];
+      rows.push([
+        m.model, e.engine, fmt(e.loadMs, 0), ...sizes.map((p) => spread(at(p)?.tokPerSec)),
+        fmt(at(ttftAt)?.ttftMs.median, 0), spread(e.decodeTokPerSec), e.gpuBytes ? fmt(e.gpuBytes / 2 ** 20, 1) : '-',
+      ]);
+    }
+  }
+  out.push(table(rows));
+  const rrows = [['model', 'llmo / …', 'decode', ...sizes.map((p) => `prefill ${p}`), 'greedy guard', 'notes']];
+  for (const m of report.models) {
+    const guard = m.guard && 'equal' in m.guard ? (m.guard.equal ? 'equal' : `differ at ${m.guard.firstDifference}`) : 'n/a';
+    for (const [other, r] of Object.entries(m.ratios)) {
+      const keys = Object.keys(r.prefill).map(Number);
+      rrows.push([m.model, other, `${fmt(r.decode, 2)}×`, ...sizes.map((p) => `${fmt(r.prefill[Math.min(p, Math.max(...keys))], 2)}×`), guard, m.capped.join('; ')]);
+    }
+    if (Object.keys(m.ratios).length === 0) rrows.push([m.model, '(no reference ran)', '', ...sizes.map(() => ''), guard, m.capped.join('; ')]);
+  }
+  out.push(table(rrows));
+  for (const m of report.models) {
+    if (!m.profile) continue;
+    const top = (rows: ModelResult['profile'] extends infer P ? P extends { decode: infer R } ? R : never : never) =>
+      rows.slice(0, 6).map((k) => `${k.kernel} ${fmt(k.ms, 1)} ms (${fmt(k.share * 100, 0)}%, ${k.calls})`).join(', ');
+    out.push(`${m.model}: ${m.profile.dispatches.decode} dispatches per decoded token, ${m.profile.dispatches.prefill} per prefill chunk\n` +
+      `  top decode kernels (${m.profile.decodeTokens} tokens): ${top(m.profile.decode)}\n  top prefill kernels (${m.profile.prefillTokens} tokens): ${top(m.profile.prefill)}`);
+  }
+  return out.join('\n\n');
+}
+
+export async function main(baseUrl: string, argv: string[], root: string): Promise<void> {
+  const f = flags(argv);
+  const executablePath = f.get('chromium') ?? process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium';
+  const extra = (f.get('args') ?? process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const base = f.has('no-swiftshader')
+    ? CHROMIUM_WEBGPU_ARGS.filter((a) => !/swiftshader/.test(a))
+    : CHROMIUM_WEBGPU_ARGS;
+  const only = f.get('models')?.split(',');
+  const models = ALL_MODELS.filter((m) => (only ? only.includes(m.name) : !m.large || f.has('large')));
+  const cfg: BenchConfig = {
+    models: models.map(({ name, url, guard }) => ({ name, url, guard })),
+    runs: Number(f.get('runs') ?? 3),
+    promptSizes: (f.get('prompts') ?? '16,128,512').split(',').map(Number),
+    decodeTokens: Number(f.get('decode') ?? 128),
+    engines: (f.get('engines')?.split(',') as EngineName[] | undefined) ?? ['llmo', 'wllama-webgpu', 'wllama-cpu'],
+    profile: !f.has('no-profile'),
+  };
+  const browser = await chromium.launch({ executablePath, args: [...base, ...extra], headless: true });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'log' && /^(model| {2})/.test(m.text())) console.log(m.text());
+    });
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(new URL('/bench/index.html', baseUrl).href);
+    await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 120_000 });
+    const report = await page.evaluate(
+      (c) => (window as unknown as { runBench: (c: BenchConfig) => Promise<BenchReport> }).runBench(c),
+      cfg,
+    );
+    const machine = f.get('machine') ?? hostname();
+    const dir = resolve(root, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = resolve(dir, `${machine}.json`);
+    writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), browser: browser.version(), ...report }, null, 2));
+    console.log(`\n${report.adapter} — ${browser.version()}\n`);
+    console.log(render(report));
+    console.log(`\nwritten ${file}`);
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * What one generated token costs the GPU API, counted on the real device (the prototype methods are wrapped, calls
+ * go through unchanged): after load, generation creates no buffer, bind group, pipeline or shader module; each
+ * greedy token is one queue submission and one 4-byte readback.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { load } from '../../src/index.ts';
+
+const CREATORS = [
+  'createBuffer', 'createBindGroup', 'createBindGroupLayout', 'createPipelineLayout', 'createComputePipeline',
+  'createComputePipelineAsync', 'createShaderModule', 'createQuerySet', 'createTexture',
+] as const;
+
+let counting = false;
+const created = new Map<string, number>();
+let submits = 0;
+const mapped: number[] = [];
+const restore: (() => void)[] = [];
+
+function wrap<T extends object>(proto: T, name: string, onCall: (self: unknown) => void): void {
+  const rec = proto as Record<string, unknown>;
+  const orig = rec[name] as (...a: unknown[]) => unknown;
+  rec[name] = function (this: unknown, ...args: unknown[]) {
+    if (counting) onCall(this);
+    return orig.apply(this, args);
+  };
+  restore.push(() => { rec[name] = orig; });
+}
+
+beforeAll(() => {
+  for (const name of CREATORS) wrap(GPUDevice.prototype, name, () => created.set(name, (created.get(name) ?? 0) + 1));
+  wrap(GPUQueue.prototype, 'submit', () => submits++);
+  wrap(GPUBuffer.prototype, 'mapAsync', (self) => mapped.push((self as GPUBuffer).size));
+});
+afterAll(() => {
+  for (const r of restore) r();
+});
+
+function startCounting(): void {
+  created.clear();
+  submits = 0;
+  mapped.length = 0;
+  counting = true;
+}
+
+for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tiny~qwen3~q4_0~s9/model.gguf']) {
+  test(`${url}: no GPU object created while generating; one submit and one 4-byte read per greedy token`, async () => {
+    startCounting();
+    const engine = await load(url, { worker: false, maxBatch: 16 });
+    counting = false;
+    // The wrappers see the device's calls: loading creates buffers, bind groups and pipelines (compiled here).
+    expect(created.get('createBuffer')).toBeGreaterThan(10);
+    expect(created.get('createBindGroup')).toBeGreaterThan(10);
+    expect(created.get('createComputePipelineAsync')).toBeGreaterThan(5);
+    try {
+      const prompt = [1, 17, 42, 7, 99, 250];
+      startCounting();
+      const r = await engine.complete(prompt, { maxTokens: 20, temperature: 0, ignoreEos: true });
+      counting = false;
+      expect(r.tokens).toHaveLength(20);
+      expect(Object.fromEntries(created)).toEqual({});
+      // One forward per generated token: the prompt (fits one chunk) gives the first, each later token one step.
+      expect(submits).toBe(20);
+      expect(mapped).toEqual(new Array(20).fill(4));
+
+      // Sampling reads the logits as well, and a prompt longer than maxBatch is split: still nothing created.
+      startCounting();
+      const long = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 200));
+      await engine.complete(long, { maxTokens: 5, temperature: 0.8, seed: 1, ignoreEos: true });
+      counting = false;
+      expect(Object.fromEntries(created)).toEqual({});
+    } finally {
+      counting = false;
+      await engine.dispose();
+    }
+  });
+}
+
+test('profile: true times every dispatch of each step, per kernel (timestamp-query)', async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  const engine = await load('/shared/models/stories260K/stories260K.gguf', { profile: true });
+  try {
+    await engine.complete([1], { maxTokens: 5, temperature: 0, ignoreEos: true });
+    const times = await engine.kernelTimes(true);
+    if (!adapter?.features.has('timestamp-query')) {
+      expect(times).toEqual([]);
+      return;
+    }
+    // 5 decode steps of stories260K (5 layers): 8 dispatches per layer, then the logits head.
+    const calls = Object.fromEntries(times.map((t) => [t.kernel, t.calls]));
+    expect(calls).toEqual({
+      'embd': 5, 'q.vec': 25, 'k.vec': 25, 'v.vec': 25, 'attn': 25, 'o.vec': 25, 'gate.vec': 25, 'up.vec': 25,
+      'down.vec': 25, 'output.vec': 5, 'argmax': 5,
+    });
+    expect(times.every((t) => t.ms >= 0)).toBe(true);
+    expect(times.reduce((a, t) => a + t.ms, 0)).toBeGreaterThan(0);
+    expect(await engine.kernelTimes()).toEqual([]); // reset
+  } finally {
+    await engine.dispose();
+  }
+});
