@@ -163,6 +163,37 @@ describe('chat.completions on a random-weight ChatML fixture', () => {
     expect(warm.choices[0].message.content).toBe(coldRun.choices[0].message.content);
   });
 
+  test('the prefix cache lives in an arena sized at load and evicts the least recently used prompt', async () => {
+    const a = 'Call me Ishmael. Some years ago';
+    const b = 'Mr. Speaker, the union is strong';
+    const a2 = a + ' and';
+    const a3 = a2 + ' so';
+    const len = async (t: string) => (await fixCold.tokenize(t)).length;
+    const [na, nb, na2] = [await len(a), await len(b), await len(a2)];
+    const slots = Math.max(na2, nb) + 2;
+    expect(Math.min(na, nb)).toBeGreaterThanOrEqual(16); // long enough to be stored
+    expect(na + nb).toBeGreaterThan(slots); // but the two cannot be held at once
+    const c = fix.info.config;
+    const perToken = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+    const e = await load(FIXTURE, { maxBatch: 16, prefixCacheBytes: perToken * slots });
+    try {
+      expect(e.info.memory.cacheBytes - fixCold.info.memory.cacheBytes).toBe(perToken * slots);
+      const run = (p: string) => e.complete(p, { maxTokens: 4, temperature: 0 });
+      const cold = async (p: string) => (await fixCold.complete(p, { maxTokens: 4, temperature: 0 })).tokens;
+      expect((await run(a)).stats.prefixCachedTokens).toBe(0);
+      expect((await run(b)).stats.prefixCachedTokens).toBe(0); // stored; a evicted to make room
+      const evicted = await run(a2);
+      expect(evicted.stats.prefixCachedTokens).toBe(0);
+      expect(evicted.tokens).toEqual(await cold(a2));
+      await run('Short.'); // under 16 tokens: recomputed, never stored; the live cache now holds it
+      const hit = await run(a3);
+      expect(hit.stats.prefixCachedTokens).toBeGreaterThanOrEqual(na2 - 1);
+      expect(hit.tokens).toEqual(await cold(a3));
+    } finally {
+      await e.dispose();
+    }
+  });
+
   test('a chat template passed at load replaces the model\'s', async () => {
     const e = await load(FIXTURE, { chatTemplate: '{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}' });
     try {

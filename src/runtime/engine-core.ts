@@ -26,7 +26,8 @@ export interface LoadOptions {
   maxBatch?: number;
   /**
    * GPU bytes kept for copies of the KV cache of earlier prompts' prefixes (e.g. a long system prompt shared by
-   * many conversations), reused when a later prompt starts the same way. 0 turns it off. Default: 64 MiB.
+   * many conversations), reused when a later prompt starts the same way. Allocated at load (at most 4 contexts'
+   * worth). 0 turns it off. Default: 64 MiB.
    */
   prefixCacheBytes?: number;
   /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
@@ -121,17 +122,14 @@ export class EngineCore {
   /** Requests waiting for the engine, first come first served. */
   private readonly waiting: (() => void)[] = [];
   private disposed = false;
-  private readonly prefixCache: PrefixCache;
 
   private constructor(
     private readonly gpu: Gpu,
     private readonly model: LoadedModel,
     private readonly transformer: Transformer,
     private readonly loadMs: number,
-    prefixCacheBytes: number,
-  ) {
-    this.prefixCache = new PrefixCache(gpu.device, transformer, prefixCacheBytes);
-  }
+    private readonly prefixCache: PrefixCache,
+  ) {}
 
   get tokenizer(): Tokenizer {
     return this.model.tokenizer;
@@ -152,17 +150,18 @@ export class EngineCore {
       options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
       const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
+      const prefixCache = new PrefixCache(gpu.device, transformer, options.prefixCacheBytes ?? 64 * 2 ** 20, contextLength);
       const invalid = await gpu.device.popErrorScope();
       const oom = await gpu.device.popErrorScope();
       if (oom) {
         throw new ModelTooLargeError(
           `The GPU ran out of memory holding ${model.name} (${(model.weights.bytes / 2 ** 20).toFixed(0)} MiB of weights, ` +
-            `${(transformer.allocatedBytes / 2 ** 20).toFixed(0)} MiB of cache and activations): ${oom.message}. ` +
-            'Load a smaller or more strongly quantized model, or pass a smaller contextLength.',
+            `${((transformer.allocatedBytes + prefixCache.allocatedBytes) / 2 ** 20).toFixed(0)} MiB of cache and activations): ${oom.message}. ` +
+            'Load a smaller or more strongly quantized model, or pass a smaller contextLength or prefixCacheBytes.',
         );
       }
       if (invalid) throw new EngineStateError(`Building the model on the GPU failed: ${invalid.message}`);
-      const core = new EngineCore(gpu, model, transformer, now() - t0, options.prefixCacheBytes ?? 64 * 2 ** 20);
+      const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
       options.onProgress?.({ phase: 'ready', loaded: 0, fraction: 1, file: model.name });
       return core;
     } catch (e) {
@@ -177,7 +176,7 @@ export class EngineCore {
       name: m.name, format: m.format, config: m.config, contextLength: this.transformer.options.contextLength,
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
       gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
-      memory: { weightBytes: m.weights.bytes, cacheBytes: this.transformer.allocatedBytes },
+      memory: { weightBytes: m.weights.bytes, cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes },
       loadMs: this.loadMs,
     };
   }
@@ -412,7 +411,7 @@ export class EngineCore {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.prefixCache.clear();
+    this.prefixCache.destroy();
     this.transformer.destroy();
     this.model.weights.destroy();
     this.gpu.device.destroy();

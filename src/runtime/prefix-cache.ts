@@ -1,44 +1,60 @@
 /**
  * Copies of the KV cache for earlier prompts, kept on the GPU so that a later prompt starting with the same tokens
  * (a long system prompt shared by many conversations, a conversation resumed after another one ran) skips
- * recomputing them. Each entry holds the K/V rows of positions 0..n-1 of every layer (one buffer per layer, K then V),
- * copied with copyBufferToBuffer; restoring copies the longest matching prefix back into the live cache.
- * Entries are evicted least-recently-used first to stay under the byte budget.
+ * recomputing them. Restoring copies the longest matching prefix back into the live cache (copyBufferToBuffer).
+ *
+ * The copies live in an arena allocated once, at load, sized from the byte budget: generating never creates a GPU
+ * object. Per layer one buffer holds `slots` K rows then `slots` V rows; an entry owns a contiguous run of slots.
+ * When no run is free, entries are evicted least-recently-used first until one is.
  */
 import type { Transformer } from './transformer.ts';
 
 interface Entry {
   tokens: number[];
-  /** Per layer: K rows then V rows, `tokens.length × rowBytes` each. */
-  buffers: GPUBuffer[];
-  bytes: number;
+  /** First slot of the entry's run in the arena. */
+  start: number;
 }
 
 /** Prompts shorter than this are cheap to recompute: not worth a copy. */
 const MIN_TOKENS = 16;
+/** More slots than a few contexts' worth would only hold prompts nobody can reuse at once. */
+const MAX_CONTEXTS = 4;
 
 export class PrefixCache {
   /** Most recently used last. */
   private entries: Entry[] = [];
-  private used = 0;
+  private readonly arena: GPUBuffer[] = [];
+  /** Token rows the arena holds per layer (for K, and as many for V). */
+  readonly slots: number;
 
   constructor(
     private readonly device: GPUDevice,
     private readonly transformer: Transformer,
-    private readonly budgetBytes: number,
-  ) {}
+    budgetBytes: number,
+    contextLength: number,
+  ) {
+    const { kvRowBytes: row, kvBuffers } = transformer;
+    const perSlot = 2 * row * kvBuffers.length;
+    this.slots = perSlot > 0 && budgetBytes > 0 ? Math.min(Math.floor(budgetBytes / perSlot), MAX_CONTEXTS * contextLength) : 0;
+    if (this.slots < MIN_TOKENS) this.slots = 0;
+    for (let l = 0; this.slots && l < kvBuffers.length; l++) {
+      this.arena.push(device.createBuffer({ label: `prefix-cache.${l}`, size: 2 * this.slots * row, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    }
+  }
 
   get enabled(): boolean {
-    return this.budgetBytes > 0 && this.transformer.kvBuffers.length > 0;
+    return this.slots > 0;
   }
 
-  /** Bytes held now, and the number of entries (for tests and memory reports). */
+  /** GPU bytes of the arena (allocated at load). */
+  get allocatedBytes(): number {
+    return this.arena.reduce((a, b) => a + b.size, 0);
+  }
+
+  /** Bytes of KV held now, and the number of entries (for tests and memory reports). */
   get usage(): { bytes: number; entries: number } {
-    return { bytes: this.used, entries: this.entries.length };
-  }
-
-  private entryBytes(n: number): number {
-    return 2 * n * this.transformer.kvRowBytes * this.transformer.kvBuffers.length;
+    const tokens = this.entries.reduce((a, e) => a + e.tokens.length, 0);
+    return { bytes: 2 * tokens * this.transformer.kvRowBytes * this.arena.length, entries: this.entries.length };
   }
 
   /**
@@ -60,63 +76,77 @@ export class PrefixCache {
       }
     }
     if (!best) return 0;
-    const row = this.transformer.kvRowBytes;
-    const stride = best.tokens.length * row;
-    const enc = this.device.createCommandEncoder({ label: 'prefix-cache.restore' });
     // Positions before `have` are already right in the live cache; copy the rest of the match.
-    const off = have * row;
-    const size = (bestN - have) * row;
-    this.transformer.kvBuffers.forEach(({ k, v }, l) => {
-      enc.copyBufferToBuffer(best.buffers[l], off, k, off, size);
-      enc.copyBufferToBuffer(best.buffers[l], stride + off, v, off, size);
-    });
-    this.device.queue.submit([enc.finish()]);
+    this.copy('restore', best.start, have, bestN - have, false);
     this.touch(best);
     return bestN;
   }
 
   /** Stores the KV of `ids` (all of its positions must be in the live cache). */
   save(ids: readonly number[]): void {
-    if (!this.enabled || ids.length < MIN_TOKENS) return;
-    const bytes = this.entryBytes(ids.length);
-    if (bytes > this.budgetBytes) return;
+    const n = ids.length;
+    if (!this.enabled || n < MIN_TOKENS || n > this.slots) return;
     // Already covered by a stored prompt that starts with these tokens: just mark it used.
-    const covering = this.entries.find((e) => e.tokens.length >= ids.length && ids.every((t, i) => e.tokens[i] === t));
+    const covering = this.entries.find((e) => e.tokens.length >= n && ids.every((t, i) => e.tokens[i] === t));
     if (covering) {
       this.touch(covering);
       return;
     }
     // Stored prompts that this one extends are superseded by it.
-    for (const e of this.entries.filter((e) => e.tokens.length < ids.length && e.tokens.every((t, i) => ids[i] === t))) this.drop(e);
-    while (this.used + bytes > this.budgetBytes && this.entries.length) this.drop(this.entries[0]);
-    const row = this.transformer.kvRowBytes;
-    const n = ids.length;
-    const enc = this.device.createCommandEncoder({ label: 'prefix-cache.save' });
-    const buffers = this.transformer.kvBuffers.map(({ k, v }, l) => {
-      const b = this.device.createBuffer({ label: `prefix-cache.${l}`, size: 2 * n * row, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-      enc.copyBufferToBuffer(k, 0, b, 0, n * row);
-      enc.copyBufferToBuffer(v, 0, b, n * row, n * row);
-      return b;
-    });
-    this.device.queue.submit([enc.finish()]);
-    this.entries.push({ tokens: ids.slice(), buffers, bytes });
-    this.used += bytes;
+    this.entries = this.entries.filter((e) => !(e.tokens.length < n && e.tokens.every((t, i) => ids[i] === t)));
+    let start = this.freeRun(n);
+    while (start < 0) {
+      this.entries.shift();
+      start = this.freeRun(n);
+    }
+    this.copy('save', start, 0, n, true);
+    this.entries.push({ tokens: ids.slice(), start });
   }
 
   clear(): void {
-    for (const e of [...this.entries]) this.drop(e);
+    this.entries = [];
+  }
+
+  destroy(): void {
+    this.entries = [];
+    for (const b of this.arena) b.destroy();
+    this.arena.length = 0;
+  }
+
+  /** First slot of a free run of `n` slots (first fit), or -1. */
+  private freeRun(n: number): number {
+    const taken = this.entries.map((e) => [e.start, e.start + e.tokens.length]).sort((a, b) => a[0] - b[0]);
+    let at = 0;
+    for (const [s, e] of taken) {
+      if (s - at >= n) return at;
+      at = Math.max(at, e);
+    }
+    return this.slots - at >= n ? at : -1;
+  }
+
+  /** Copies positions pos..pos+n-1 between the live cache and slots start+pos… of the arena, every layer, K and V. */
+  private copy(what: string, start: number, pos: number, n: number, toArena: boolean): void {
+    if (n <= 0) return;
+    const row = this.transformer.kvRowBytes;
+    const live = pos * row;
+    const kAt = (start + pos) * row;
+    const vAt = (this.slots + start + pos) * row;
+    const enc = this.device.createCommandEncoder({ label: `prefix-cache.${what}` });
+    this.transformer.kvBuffers.forEach(({ k, v }, l) => {
+      const a = this.arena[l];
+      if (toArena) {
+        enc.copyBufferToBuffer(k, live, a, kAt, n * row);
+        enc.copyBufferToBuffer(v, live, a, vAt, n * row);
+      } else {
+        enc.copyBufferToBuffer(a, kAt, k, live, n * row);
+        enc.copyBufferToBuffer(a, vAt, v, live, n * row);
+      }
+    });
+    this.device.queue.submit([enc.finish()]);
   }
 
   private touch(e: Entry): void {
     this.entries.splice(this.entries.indexOf(e), 1);
     this.entries.push(e);
-  }
-
-  private drop(e: Entry): void {
-    const i = this.entries.indexOf(e);
-    if (i < 0) return;
-    this.entries.splice(i, 1);
-    this.used -= e.bytes;
-    for (const b of e.buffers) b.destroy();
   }
 }
