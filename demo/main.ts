@@ -251,7 +251,7 @@ async function send(text: string): Promise<void> {
   } catch (e) {
     render();
     if (controller.signal.aborted) {
-      // An API that ends a stopped stream by throwing: keep what arrived, as a stopped reply.
+      // Stopped before the stream began: keep what arrived, as a stopped reply.
       history.push({ role: 'assistant', content: out });
       reply.dataset.finish = 'abort';
       reply.classList.add('stopped');
