@@ -7,6 +7,7 @@ import type { KernelTime } from './gpu/profiler.ts';
 import type { EngineApi, GenerateRequestOptions } from './worker/api.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
+import { ChunkStream } from './util/chunk-stream.ts';
 import { chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport } from './api/client.ts';
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
@@ -22,54 +23,15 @@ type Remote = {
  * Chunks of one generation as they are produced. Iterate it with `for await`; `result` settles with the full text,
  * finish reason and stats (time to first token, tokens/s) when generation ends.
  */
-export class GenerationStream implements AsyncIterable<GenerationChunk> {
-  private readonly queue: GenerationChunk[] = [];
-  private wake?: () => void;
-  private ended = false;
-  private error: unknown;
-  readonly result: Promise<GenerationResult>;
-
-  /** @internal */
-  constructor(start: (push: (c: GenerationChunk) => void) => Promise<GenerationResult>, private readonly stop: () => void) {
-    this.result = start((c) => {
-      this.queue.push(c);
-      this.wake?.();
-    }).then(
-      (r) => { this.finish(); return r; },
-      (e) => { this.error = e; this.finish(); throw e; },
-    );
-    // The iterator rethrows; a caller that only iterates must not also see an unhandled rejection.
-    this.result.catch(() => {});
-  }
-
-  private finish(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  /** Stops the generation (same as aborting the signal). */
-  abort(): void {
-    this.stop();
+export class GenerationStream extends ChunkStream<GenerationChunk, GenerationResult> {
+  /** The full text, finish reason and stats, once generation ends. */
+  get result(): Promise<GenerationResult> {
+    return this.settled;
   }
 
   /** All the text, once generation ends. */
   async text(): Promise<string> {
     return (await this.result).text;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<GenerationChunk> {
-    for (;;) {
-      if (this.queue.length) {
-        yield this.queue.shift()!;
-        continue;
-      }
-      if (this.ended) {
-        if (this.error) throw this.error;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
   }
 }
 

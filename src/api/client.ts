@@ -4,56 +4,11 @@
  * request id. With `stream: true` the call returns a ChunkStream at once (usable with or without `await`).
  */
 import { AbortError } from '../errors.ts';
+import { ChunkStream } from '../util/chunk-stream.ts';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionChunk, CompletionRequest,
 } from './types.ts';
 import type { ChatRequestData, CompletionRequestData } from './openai.ts';
-
-/** Chunks of a streamed completion, in order; the iterator throws the request's error (e.g. AbortError). */
-export class ChunkStream<T> implements AsyncIterable<T> {
-  private readonly queue: T[] = [];
-  private wake?: () => void;
-  private ended = false;
-  private error: unknown;
-  /** @internal */
-  constructor(start: (push: (c: T) => void) => Promise<unknown>, private readonly stop: () => void) {
-    start((c) => {
-      this.queue.push(c);
-      this.wake?.();
-    }).then(
-      () => this.finish(),
-      (e) => {
-        this.error = e;
-        this.finish();
-      },
-    );
-  }
-
-  private finish(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  /** Stops the request (as aborting its signal does). */
-  abort(): void {
-    this.stop();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.queue.length) {
-        yield this.queue.shift()!;
-        continue;
-      }
-      if (this.ended) {
-        if (this.error) throw this.error;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
-}
 
 /** What the client needs from the engine's message surface. */
 export interface CompletionsTransport {
@@ -108,3 +63,5 @@ export function completions(t: CompletionsTransport): Completions {
       call<CompletionRequest, CompletionRequestData, Completion, CompletionChunk>(t, req, (id, d, cb) => t.completion(id, d, cb))) as Completions['create'],
   };
 }
+
+export { ChunkStream };

@@ -121,8 +121,9 @@ describe('faults → typed errors, then recovery on the same URL', () => {
     expect(err.message).toContain(u);
     expect(err.message).toMatch(/broke after \d+ bytes/);
     expect(await store.getFile(u)).toBeUndefined(); // not complete
-    // Inside chunk 3 (the bytes in flight when the server dropped the socket may be lost on the way).
-    expect((err as ModelFetchError).bytesReceived).toBeGreaterThan(3 * MiB);
+    // In chunk 3: past the 3 whole chunks, not past the cut. Bytes in flight when the server dropped the socket may
+    // be lost on the way, so the count can stop right at the chunk boundary (seen 1 run in 3 on a loaded machine).
+    expect((err as ModelFetchError).bytesReceived).toBeGreaterThanOrEqual(3 * MiB);
     expect((err as ModelFetchError).bytesReceived).toBeLessThanOrEqual(3.5 * MiB);
     const kept = (await store.storedChunkIndices(u)).length;
     expect(kept).toBe(3);

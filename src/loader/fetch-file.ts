@@ -92,6 +92,21 @@ async function doFetch(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
+/**
+ * The next piece of a response body; a broken connection becomes a typed error saying how far it got (`got` bytes
+ * of the file; `of` the whole size when known) and `todo`.
+ */
+async function readBody(url: string, reader: ReadableStreamDefaultReader<Uint8Array>, got: number, of: number, todo: string): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (e) {
+    if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
+    throw fetchError(url, 'network',
+      `The connection broke after ${got}${Number.isFinite(of) ? ` of ${of}` : ''} bytes of the model file (${(e as Error)?.message ?? e})`,
+      todo, { bytesReceived: got, cause: e });
+  }
+}
+
 /** Reads a response body into one buffer of exactly `len` bytes, reporting bytes as they arrive. */
 async function readExactly(url: string, res: Response, len: number, at: number, onBytes: (n: number) => void): Promise<Uint8Array> {
   const out = new Uint8Array(len);
@@ -99,14 +114,7 @@ async function readExactly(url: string, res: Response, len: number, at: number, 
   const reader = res.body!.getReader();
   try {
     for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
-        throw fetchError(url, 'network', `The connection broke after ${at + got} bytes of the model file (${(e as Error)?.message ?? e})`,
-          'Check the connection and load again: the download resumes from the last complete chunk.', { bytesReceived: at + got, cause: e });
-      }
+      const r = await readBody(url, reader, at + got, NaN, 'Check the connection and load again: the download resumes from the last complete chunk.');
       if (r.done) break;
       const v = r.value;
       if (got + v.byteLength > len) {
@@ -509,15 +517,7 @@ async function* chunksFrom(
       let got = 0;
       let i = 0;
       for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
-          throw fetchError(url, 'network',
-            `The connection broke after ${got}${Number.isFinite(size) ? ` of ${size}` : ''} bytes of the model file (${(e as Error)?.message ?? e})`,
-            'Check the connection and load again.', { bytesReceived: got, cause: e });
-        }
+        const r = await readBody(url, reader, got, size, 'Check the connection and load again.');
         if (r.done) break;
         let v = r.value;
         got += v.byteLength;
