@@ -20,6 +20,16 @@ export function createEngineApi() {
     if (!core) throw new EngineStateError('No model is loaded; call load() first.');
     return core;
   };
+  /** Runs request `id` with a signal that `abort(id)` fires. */
+  const abortable = async <T>(id: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const ac = new AbortController();
+    controllers.set(id, ac);
+    try {
+      return await run(ac.signal);
+    } finally {
+      controllers.delete(id);
+    }
+  };
   return {
     async load(source: ModelSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
       core?.dispose();
@@ -27,34 +37,16 @@ export function createEngineApi() {
       core = await EngineCore.load(source, { ...options, onProgress });
       return core.info();
     },
-    async generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
-      const ac = new AbortController();
-      controllers.set(id, ac);
-      try {
-        // EngineCore waits for the last chunk's delivery before returning, so the result never overtakes it.
-        return await need().generate(prompt, { ...options, signal: ac.signal }, onChunk);
-      } finally {
-        controllers.delete(id);
-      }
+    generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
+      // EngineCore waits for the last chunk's delivery before returning, so the result never overtakes it.
+      return abortable(id, (signal) => need().generate(prompt, { ...options, signal }, onChunk));
     },
     /** OpenAI-shaped chat completion; chunks go to `onChunk` when streaming. Aborted by `abort(id)`. */
-    async chatCompletion(id: number, req: ChatRequestData, onChunk?: (c: ChatCompletionChunk) => void | Promise<void>) {
-      const ac = new AbortController();
-      controllers.set(id, ac);
-      try {
-        return await chatCompletion(need(), req, ac.signal, onChunk);
-      } finally {
-        controllers.delete(id);
-      }
+    chatCompletion(id: number, req: ChatRequestData, onChunk?: (c: ChatCompletionChunk) => void | Promise<void>) {
+      return abortable(id, (signal) => chatCompletion(need(), req, signal, onChunk));
     },
-    async completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void | Promise<void>) {
-      const ac = new AbortController();
-      controllers.set(id, ac);
-      try {
-        return await completion(need(), req, ac.signal, onChunk);
-      } finally {
-        controllers.delete(id);
-      }
+    completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void | Promise<void>) {
+      return abortable(id, (signal) => completion(need(), req, signal, onChunk));
     },
     abort(id: number): void {
       controllers.get(id)?.abort();
