@@ -2,6 +2,8 @@ import { test, expect } from '@playwright/test';
 import { url, shot, collectErrors, pickAndLoad, setSettings } from './helpers.ts';
 import { makeSafetensorsFixture } from '../src/formats/fixture.ts';
 import { fixtureOptions } from '../test/fixture-server.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const SOTU_Q4 = 'sotu-5m-q4_0.gguf';
 
@@ -164,6 +166,33 @@ test('a safetensors model picked as files: a missing file is named, then all its
   // Local files are read in place: nothing was added to the cache.
   await expect(page.locator('#cache-list li')).toHaveCount(0);
   await shot(page, info, 'picked-files-answered');
+  expect(errors).toEqual([]);
+});
+
+test('a model folder picked whole (webkitdirectory): found by name among other files, named after the folder', async ({ page }, info) => {
+  const errors = collectErrors(page);
+  const fx = makeSafetensorsFixture(fixtureOptions('tiny~llama~f16~s5'));
+  const dir = join(info.outputPath('picked'), 'TinyFolderModel');
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors'), fx.safetensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(fx.configJson));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(fx.tokenizerJson));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(fx.tokenizerConfigJson));
+  writeFileSync(join(dir, 'README.md'), '# a model card');
+  // A nested file of the same name (as in repos with an onnx/ export) must not be taken for the model's own.
+  writeFileSync(join(dir, 'onnx', 'config.json'), '{"not": "this one"}');
+  await page.goto(url('/'));
+  // What the input handed over (seen in the capture phase, before the demo takes the files and clears the input).
+  await page.evaluate(() => document.addEventListener('change', (e) => {
+    (window as unknown as { __picked: string[] }).__picked = [...((e.target as HTMLInputElement).files ?? [])].map((f) => f.webkitRelativePath).sort();
+  }, true));
+  await page.locator('#model-folder').setInputFiles(dir);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  expect(await page.evaluate(() => (window as unknown as { __picked: string[] }).__picked)).toEqual([
+    'README.md', 'config.json', 'model.safetensors', 'onnx/config.json', 'tokenizer.json', 'tokenizer_config.json',
+  ].map((f) => `TinyFolderModel/${f}`));
+  await expect(page.locator('#model-info')).toContainText('TinyFolderModel: llama, 2 layers');
+  await shot(page, info, 'folder-loaded');
   expect(errors).toEqual([]);
 });
 

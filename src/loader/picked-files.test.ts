@@ -76,5 +76,6 @@ describe('picked files by name', () => {
   test('two files of one name at the same depth, or no files, are InvalidRequestError', () => {
     expect(() => new PickedFileSet([file('config.json'), file('config.json')])).toThrow(/Two picked files are both named config\.json/);
     expect(() => new PickedFileSet([])).toThrow(InvalidRequestError);
+    expect(() => new PickedFileSet([new Blob(['x']) as File])).toThrow(/a list of File objects/);
   });
 });

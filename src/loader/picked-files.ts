@@ -23,6 +23,9 @@ export class PickedFileSet {
 
   constructor(files: PickedFiles) {
     for (const f of Array.from(files)) {
+      if (!(f instanceof File)) {
+        throw new InvalidRequestError('load() takes a list of File objects (as an <input type=file> gives them): their names say which file is which.');
+      }
       const old = this.byName.get(f.name);
       if (old && depth(old) === depth(f)) {
         throw new InvalidRequestError(
