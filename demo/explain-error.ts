@@ -1,16 +1,17 @@
 /** Turns llmo's typed errors into what the page tells the visitor: a headline and the error's own advice. */
 import {
-  AbortError, GPUDeviceLostError, InvalidRequestError, ModelFetchError, ModelFormatError, ModelTooLargeError, UnsupportedModelError,
+  AbortError, GPUDeviceLostError, InvalidRequestError, MissingModelFileError, ModelFetchError, ModelFormatError, ModelTooLargeError, UnsupportedModelError,
   WebGPUUnavailableError,
 } from '../src/index.ts';
 
 export interface Explained {
-  kind: 'webgpu' | 'too-large' | 'fetch' | 'format' | 'unsupported' | 'device-lost' | 'request' | 'aborted' | 'other';
+  kind: 'webgpu' | 'too-large' | 'fetch' | 'format' | 'unsupported' | 'device-lost' | 'missing-file' | 'request' | 'aborted' | 'other';
   title: string;
   detail: string;
 }
 
-export function explainError(e: unknown): Explained {
+/** `during`: a bad request while loading is about the source (an `hf:` id, the picked files), not the chat. */
+export function explainError(e: unknown, during: 'load' | 'chat' = 'chat'): Explained {
   const detail = e instanceof Error ? e.message : String(e);
   if (e instanceof WebGPUUnavailableError) {
     return { kind: 'webgpu', title: 'WebGPU is not available in this browser.', detail:
@@ -26,6 +27,8 @@ export function explainError(e: unknown): Explained {
   if (e instanceof ModelFormatError) return { kind: 'format', title: 'The model file is damaged or not a model.', detail };
   if (e instanceof UnsupportedModelError) return { kind: 'unsupported', title: 'llmo cannot run this model yet.', detail };
   if (e instanceof GPUDeviceLostError) return { kind: 'device-lost', title: 'The GPU was lost.', detail: `${detail} Load the model again.` };
+  if (e instanceof MissingModelFileError) return { kind: 'missing-file', title: `${e.file} is missing from the picked files.`, detail };
+  if (e instanceof InvalidRequestError && during === 'load') return { kind: 'request', title: 'This cannot be loaded as given.', detail };
   if (e instanceof InvalidRequestError) {
     return { kind: 'request', title: 'The model cannot take this request.', detail: `${detail} (A long conversation? Start a new chat.)` };
   }

@@ -1,5 +1,5 @@
 /**
- * The demo page: pick a model (hub list, a models JSON, a URL or a local file), watch it download and upload, chat
+ * The demo page: pick a model (hub list, a models JSON, a URL, or local files or a folder), watch it load, chat
  * with it, and see how fast it runs. Model text is rendered by demo/markdown.ts, which never uses innerHTML.
  * `body[data-state]` says what the page is doing (idle, loading, ready, generating, error) for the e2e tests.
  */
@@ -26,6 +26,7 @@ function setState(s: State): void {
   const busy = s === 'loading' || s === 'generating';
   button('load-btn').disabled = busy;
   input('model-file').disabled = busy;
+  input('model-folder').disabled = busy;
   const canChat = !!engine && !busy;
   const box = $<HTMLTextAreaElement>('chat-input');
   box.disabled = !engine || s === 'loading';
@@ -34,8 +35,8 @@ function setState(s: State): void {
   button('stop-btn').disabled = s !== 'generating';
 }
 
-function showBanner(e: unknown): void {
-  const x = explainError(e);
+function showBanner(e: unknown, during: 'load' | 'chat' = 'chat'): void {
+  const x = explainError(e, during);
   $('banner').hidden = false;
   $('banner').dataset.kind = x.kind;
   $('banner-title').textContent = x.title;
@@ -100,15 +101,19 @@ const PHASE_LABEL: Record<string, string> = {
   download: 'Downloading', cache: 'Reading from cache', upload: 'Uploading to GPU', compile: 'Compiling kernels', ready: 'Ready',
 };
 
-function progressReporter(): (p: LoadProgress) => void {
+/** `local`: picked files are read, not downloaded (the loader reports them as its 'download' phase). `live`: false
+ *  once the load failed or another began: progress comes on its own channel and can arrive after load() settles. */
+function progressReporter(local: boolean, live: () => boolean): (p: LoadProgress) => void {
   const t0 = performance.now();
   const mb = (n: number) => (n / 1e6).toFixed(1);
   return (p) => {
+    if (!live()) return;
     const bar = $<HTMLProgressElement>('progress');
     bar.value = p.fraction;
     const phase: string = p.phase; // 'cache' arrives with the model cache (issue 5)
     $('progress-box').dataset.phase = phase;
-    let text = `${PHASE_LABEL[phase] ?? phase} · ${Math.round(p.fraction * 100)}%`;
+    const label = local && phase === 'download' ? 'Reading local files' : PHASE_LABEL[phase] ?? phase;
+    let text = `${label} · ${Math.round(p.fraction * 100)}%`;
     if ((phase === 'download' || phase === 'cache') && p.loaded) {
       text += ` · ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB`;
       const secs = (performance.now() - t0) / 1000;
@@ -120,7 +125,11 @@ function progressReporter(): (p: LoadProgress) => void {
   };
 }
 
-async function loadModel(source: string | File): Promise<void> {
+let loadSeq = 0;
+
+async function loadModel(source: string | File[]): Promise<void> {
+  const seq = ++loadSeq;
+  let failed = false;
   clearBanner();
   setState('loading');
   const old = engine;
@@ -132,7 +141,7 @@ async function loadModel(source: string | File): Promise<void> {
   $('model-info').textContent = '';
   try {
     const src = typeof source === 'string' ? absolute(source) : source;
-    engine = await load(src, { onProgress: progressReporter() });
+    engine = await load(src, { onProgress: progressReporter(typeof source !== 'string', () => seq === loadSeq && !failed) });
     const i = engine.info;
     $('model-info').textContent =
       `${i.name}: ${i.config.arch}, ${i.config.nLayers} layers, context ${i.contextLength}, ` +
@@ -141,7 +150,8 @@ async function loadModel(source: string | File): Promise<void> {
     setState('ready');
     $<HTMLTextAreaElement>('chat-input').focus();
   } catch (e) {
-    showBanner(e);
+    failed = true;
+    showBanner(e, 'load');
     $('progress-text').textContent = 'Load failed.';
     setState('error');
   }
@@ -285,10 +295,14 @@ button('load-btn').addEventListener('click', () => {
 input('model-url').addEventListener('keydown', (e) => {
   if (e.key === 'Enter') button('load-btn').click();
 });
-input('model-file').addEventListener('change', () => {
-  const f = input('model-file').files?.[0];
-  if (f) void loadModel(f);
-});
+// Picked files (or a folder's files) go to load() together: it finds config.json, tokenizer.json and shards by name.
+for (const id of ['model-file', 'model-folder']) {
+  input(id).addEventListener('change', () => {
+    const files = [...(input(id).files ?? [])];
+    input(id).value = ''; // picking the same files again (after adding a missing one) fires 'change' again
+    if (files.length) void loadModel(files);
+  });
+}
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const box = $<HTMLTextAreaElement>('chat-input');

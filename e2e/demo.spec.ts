@@ -1,22 +1,11 @@
-import { test, expect, type Page } from '@playwright/test';
-import { url, shot, collectErrors } from './helpers.ts';
+import { test, expect } from '@playwright/test';
+import { url, shot, collectErrors, pickAndLoad, setSettings } from './helpers.ts';
+import { makeSafetensorsFixture } from '../src/formats/fixture.ts';
+import { fixtureOptions } from '../test/fixture-server.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const SOTU_Q4 = 'sotu-5m-q4_0.gguf';
-
-/** Opens the built demo with the local model list and loads `file` from it through the picker. */
-async function pickAndLoad(page: Page, file: string): Promise<void> {
-  await expect(page.locator('body')).toHaveAttribute('data-catalog', 'ready');
-  await page.locator(`#model-list input[value$="${file}"]`).check();
-  await expect(page.locator('#model-url')).toHaveValue(new RegExp(`${file.replace('.', '\\.')}$`));
-  await page.locator('#load-btn').click();
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
-}
-
-async function setSettings(page: Page, s: { maxTokens: number; temperature: number }): Promise<void> {
-  await page.locator('#settings summary').click();
-  await page.locator('#max-tokens').fill(String(s.maxTokens));
-  await page.locator('#temperature').fill(String(s.temperature));
-}
 
 test('pick a model, watch it load, chat with streamed output, stop, see the speed', async ({ page }, info) => {
   const errors = collectErrors(page);
@@ -140,6 +129,71 @@ test('reload loads the model from the cache; cached models are listed and can be
   await page.locator('#cache-list button.delete').click();
   await expect(page.locator('#cache-list li')).toHaveCount(0);
   await shot(page, info, 'cache-deleted');
+});
+
+test('a safetensors model picked as files: a missing file is named, then all its files load and it answers', async ({ page }, info) => {
+  const errors = collectErrors(page);
+  // A random-weight fixture made here, handed to the file input as a user's picked files would be.
+  const fx = makeSafetensorsFixture(fixtureOptions('tiny~llama~bf16~s3'));
+  const json = (name: string, v: unknown) => ({ name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(v)) });
+  const weights = { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(fx.safetensors) };
+  const config = json('config.json', fx.configJson);
+  await page.goto(url('/'));
+  await expect(page.locator('#local-help')).toContainText('config.json');
+  await expect(page.locator('#local-help')).toContainText('tokenizer.json');
+
+  await page.locator('#model-file').setInputFiles([weights, config]);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'error');
+  await expect(page.locator('#banner')).toHaveAttribute('data-kind', 'missing-file');
+  await expect(page.locator('#banner-title')).toHaveText('tokenizer.json is missing from the picked files.');
+  await expect(page.locator('#banner-detail')).toContainText('pick tokenizer.json too');
+  await expect(page.locator('#progress-text')).toHaveText('Load failed.');
+  await shot(page, info, 'missing-file');
+
+  await page.locator('#model-file').setInputFiles([
+    weights, config, json('tokenizer.json', fx.tokenizerJson), json('tokenizer_config.json', fx.tokenizerConfigJson),
+  ]);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await expect(page.locator('#banner')).toBeHidden();
+  await expect(page.locator('#progress-text')).toContainText('Ready · 100%');
+  await expect(page.locator('#model-info')).toContainText('model: llama, 2 layers');
+  await setSettings(page, { maxTokens: 4, temperature: 0 });
+  await page.locator('#chat-input').fill('Hello?');
+  await page.locator('#send-btn').click();
+  const reply = page.locator('.msg.assistant').last();
+  await expect(reply).toHaveAttribute('data-finish', /^(length|stop)$/);
+  await expect(page.locator('#m-tokens')).toHaveText(/^\d+ in · [1-4] out$/);
+  // Local files are read in place: nothing was added to the cache.
+  await expect(page.locator('#cache-list li')).toHaveCount(0);
+  await shot(page, info, 'picked-files-answered');
+  expect(errors).toEqual([]);
+});
+
+test('a model folder picked whole (webkitdirectory): found by name among other files, named after the folder', async ({ page }, info) => {
+  const errors = collectErrors(page);
+  const fx = makeSafetensorsFixture(fixtureOptions('tiny~llama~f16~s5'));
+  const dir = join(info.outputPath('picked'), 'TinyFolderModel');
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors'), fx.safetensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(fx.configJson));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(fx.tokenizerJson));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(fx.tokenizerConfigJson));
+  writeFileSync(join(dir, 'README.md'), '# a model card');
+  // A nested file of the same name (as in repos with an onnx/ export) must not be taken for the model's own.
+  writeFileSync(join(dir, 'onnx', 'config.json'), '{"not": "this one"}');
+  await page.goto(url('/'));
+  // What the input handed over (seen in the capture phase, before the demo takes the files and clears the input).
+  await page.evaluate(() => document.addEventListener('change', (e) => {
+    (window as unknown as { __picked: string[] }).__picked = [...((e.target as HTMLInputElement).files ?? [])].map((f) => f.webkitRelativePath).sort();
+  }, true));
+  await page.locator('#model-folder').setInputFiles(dir);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  expect(await page.evaluate(() => (window as unknown as { __picked: string[] }).__picked)).toEqual([
+    'README.md', 'config.json', 'model.safetensors', 'onnx/config.json', 'tokenizer.json', 'tokenizer_config.json',
+  ].map((f) => `TinyFolderModel/${f}`));
+  await expect(page.locator('#model-info')).toContainText('TinyFolderModel: llama, 2 layers');
+  await shot(page, info, 'folder-loaded');
+  expect(errors).toEqual([]);
 });
 
 test('a failed download names the URL and the HTTP status', async ({ page }, info) => {

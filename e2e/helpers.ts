@@ -1,4 +1,4 @@
-import type { Page, TestInfo } from '@playwright/test';
+import { expect, type Page, type TestInfo } from '@playwright/test';
 
 /** A URL on the e2e static host (e2e/server.ts, started by e2e/global-setup.ts). */
 export function url(path: string): string {
@@ -21,4 +21,20 @@ export function collectErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   return errors;
+}
+
+/** Opens the built demo with the local model list and loads `file` from it through the picker. */
+export async function pickAndLoad(page: Page, file: string): Promise<void> {
+  await expect(page.locator('body')).toHaveAttribute('data-catalog', 'ready');
+  await page.locator(`#model-list input[value$="${file}"]`).check();
+  await expect(page.locator('#model-url')).toHaveValue(new RegExp(`${file.replace('.', '\\.')}$`));
+  await page.locator('#load-btn').click();
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+}
+
+/** Opens the demo's settings and sets the reply length and temperature. */
+export async function setSettings(page: Page, s: { maxTokens: number; temperature: number }): Promise<void> {
+  await page.locator('#settings summary').click();
+  await page.locator('#max-tokens').fill(String(s.maxTokens));
+  await page.locator('#temperature').fill(String(s.temperature));
 }

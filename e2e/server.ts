@@ -2,8 +2,10 @@
  * The e2e tests' static host: what a real deployment serves, and nothing from Vite. Routes:
  *   /            → dist-demo/ (the built demo)        /models.json → demo/local-models.json (the local model list)
  *   /shared/     → ../shared/ (models, with Range)     /dist/ and /examples/ → the script-tag bundle and its example
+ * For tests: `?throttle=<bytes/s>` on any file slows its body down; `GET /__served?path=<path>` answers
+ * `{ requests, bytes }` served for that path (query ignored) since the server started.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, normalize, resolve, sep } from 'node:path';
 import { parseRange } from '../test/http-range.ts';
@@ -32,9 +34,34 @@ function resolveFile(path: string): string | undefined {
   return undefined;
 }
 
+/** Requests and body bytes served per path, for tests that count downloads (two tabs, one download). */
+const served = new Map<string, { requests: number; bytes: number }>();
+
+/** Pipes a file range at about `bytesPerSec`, so a test can act while a download is still running. */
+function sendThrottled(file: string, range: { start: number; end: number } | undefined, res: ServerResponse, bytesPerSec: number): void {
+  const stream = createReadStream(file, { ...range, highWaterMark: 64 << 10 });
+  stream.on('data', (c) => {
+    stream.pause();
+    res.write(c);
+    setTimeout(() => stream.resume(), (c.length / bytesPerSec) * 1000);
+  });
+  stream.on('end', () => res.end());
+  res.on('close', () => stream.destroy());
+}
+
 export function startServer(port: number): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const u = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(u.pathname);
+    if (path === '/__served') {
+      const c = served.get(u.searchParams.get('path') ?? '') ?? { requests: 0, bytes: 0 };
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(c));
+      return;
+    }
+    const count = served.get(path) ?? { requests: 0, bytes: 0 };
+    served.set(path, count);
+    count.requests++;
+    const throttle = Number(u.searchParams.get('throttle')) || 0;
     const file = resolveFile(path);
     let size = -1;
     try {
@@ -56,11 +83,15 @@ export function startServer(port: number): Promise<Server> {
     }
     if (range) {
       res.writeHead(206, { 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': String(range.end - range.start + 1) });
-      createReadStream(file, range).pipe(res);
+      count.bytes += range.end - range.start + 1;
+      if (throttle) sendThrottled(file, range, res, throttle);
+      else createReadStream(file, range).pipe(res);
       return;
     }
     res.writeHead(200, { 'Content-Length': String(size) });
-    if (req.method === 'HEAD') res.end();
+    if (req.method === 'HEAD') return void res.end();
+    count.bytes += size;
+    if (throttle) sendThrottled(file, undefined, res, throttle);
     else createReadStream(file).pipe(res);
   });
   return new Promise((ok, fail) => {

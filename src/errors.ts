@@ -89,3 +89,13 @@ export class UnsupportedSchemaError extends InvalidRequestError {
 
 /** The prompt (after the chat template) does not fit the context; pass `context_overflow: 'truncate'` or shorten it. */
 export class ContextOverflowError extends InvalidRequestError {}
+
+/**
+ * A model loaded from picked files (`load(files)`) needs a file that was not picked (`config.json` beside a
+ * safetensors model, a shard of a split model); `file` is its name. Pick it too, or the whole model folder.
+ */
+export class MissingModelFileError extends InvalidRequestError {
+  constructor(message: string, readonly file: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

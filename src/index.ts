@@ -2,6 +2,7 @@
  * llmo: large language models in the page, on the visitor's GPU.
  *
  *   const engine = await load('hf:<owner>/<repo>/model-q4_0.gguf', { onProgress });   // or any URL, or a File
+ *   const local = await load(input.files);   // picked files: model.safetensors + config.json + tokenizer.json, or GGUF shards
  *   await cache.list();   // models kept in IndexedDB; the next load of the same URL reads from there, offline too
  *   for await (const chunk of engine.generate('Once upon a time', { maxTokens: 64, temperature: 0 })) out += chunk.text;
  */
@@ -20,9 +21,11 @@ export interface LoadModelOptions extends LoadRequestOptions, SourceOptions {
 }
 
 /**
- * Loads a model (GGUF or safetensors; by URL, `hf:` id, `{ hf, file }` or File) onto the GPU and returns an engine
- * for it. Files are cached in IndexedDB (`cache: false` to skip), resumed after an interruption, and checked
- * against `sha256` (or the hub's hash) when one is known.
+ * Loads a model (GGUF or safetensors; by URL, `hf:` id, `{ hf, file }`, File, or several picked files) onto the GPU
+ * and returns an engine for it. Picked files (`FileList` or `File[]`: a model folder's files) are matched by name:
+ * a safetensors model needs its config.json and tokenizer.json among them, a split model all its shards. Downloaded
+ * files are cached in IndexedDB (`cache: false` to skip; local files never are), resumed after an interruption, and
+ * checked against `sha256` (or the hub's hash) when one is known.
  */
 export async function load(source: ModelSource, options: LoadModelOptions = {}): Promise<Engine> {
   const { onProgress, worker = true, hfBaseUrl, cache, sha256, chunkBytes, concurrency, ...rest } = options;
@@ -48,9 +51,10 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
 
 /**
  * A relative URL made absolute against the page, so the worker (whose base is its own script) fetches the same file
- * and the cache keys it the same way the page does.
+ * and the cache keys it the same way the page does. A FileList becomes a plain array of its Files.
  */
 function absolute(source: ModelSource): ModelSource {
+  if (typeof FileList !== 'undefined' && source instanceof FileList) return Array.from(source);
   if ((typeof source !== 'string' && !(source instanceof URL)) || String(source).startsWith('hf:')) return source;
   return typeof location !== 'undefined' ? new URL(String(source), location.href).href : String(source);
 }
@@ -61,6 +65,7 @@ export type * from './api/types.ts';
 export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';
 export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
 export type { ModelSource, HfFileSource, SourceOptions } from './loader/source.ts';
+export type { PickedFiles } from './loader/picked-files.ts';
 export { cache, type CachedModel, type CacheUsage } from './cache/index.ts';
 export type { KernelTime } from './gpu/profiler.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';

@@ -1,7 +1,8 @@
 /**
- * From a source (URL or Blob) to a model on the GPU: parse the header from the first bytes, check the model is one we
- * can run, then upload each tensor as soon as its bytes have arrived. GGUF carries its tokenizer; a safetensors
- * model takes `config.json`, `tokenizer.json` and `tokenizer_config.json` from beside the weights.
+ * From a source (URL, Blob, or picked files) to a model on the GPU: parse the header from the first bytes, check the
+ * model is one we can run, then upload each tensor as soon as its bytes have arrived. GGUF carries its tokenizer; a
+ * safetensors model takes `config.json`, `tokenizer.json` and `tokenizer_config.json` from beside the weights (beside
+ * the URL, or among the picked files by name).
  */
 import type { ModelConfig, TensorInfo } from '../model/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
@@ -14,11 +15,12 @@ import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { StreamReader, type ModelSource } from './stream-reader.ts';
-import { ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
-import { isSourceRequest, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, type SourceRequest } from './source.ts';
+import { MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { isSourceRequest, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest } from './source.ts';
 import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
 import { ProgressTracker, STREAM_FRACTION } from './progress.ts';
 import * as store from '../cache/store.ts';
+import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
 
 export type LoadPhase = 'download' | 'cache' | 'upload' | 'compile' | 'ready';
 
@@ -84,13 +86,22 @@ interface Part {
   reader: StreamReader;
 }
 
-/** Opens URLs (through the cache) and Blobs, counting their bytes into one progress tracker. */
+/**
+ * Opens URLs (through the cache) and Blobs, counting their bytes into one progress tracker. With picked files, a
+ * "URL" is a picked file's name and opens that File (never cached: it is local already).
+ */
 class Files {
   readonly urls: string[] = [];
   private readonly parts: Part[] = [];
-  constructor(private readonly req: SourceRequest, private readonly progress: ProgressTracker, private readonly signal?: AbortSignal) {}
+  constructor(
+    private readonly req: SourceRequest,
+    private readonly progress: ProgressTracker,
+    private readonly signal?: AbortSignal,
+    private readonly picked?: PickedFileSet,
+  ) {}
 
-  async open(src: string | Blob, sha256?: string): Promise<Part> {
+  async open(src: string | Blob, sha256?: string, why?: string): Promise<Part> {
+    if (typeof src === 'string' && this.picked) src = this.picked.need(src, why);
     if (typeof src !== 'string') {
       const name = (src as File).name ?? 'blob';
       const i = this.progress.addFile(name, src.size);
@@ -118,12 +129,12 @@ class Files {
   }
 
   /** A small JSON file (config.json, tokenizer.json) through the same cache; undefined if optional and absent. */
-  async json(url: string, optional = false): Promise<unknown> {
+  async json(url: string, optional = false, why?: string): Promise<unknown> {
     let part: Part;
     try {
-      part = await this.open(url);
+      part = await this.open(url, undefined, why);
     } catch (e) {
-      if (optional && e instanceof ModelFetchError && e.status === 404) return undefined;
+      if (optional && ((e instanceof ModelFetchError && e.status === 404) || e instanceof MissingModelFileError)) return undefined;
       throw e;
     }
     const chunks: Uint8Array[] = [];
@@ -155,6 +166,7 @@ const SHARDED_SAFETENSORS = /-(\d{5})-of-(\d{5})\.safetensors$/;
 
 /** The weight files a model URL stands for: split GGUF shards, safetensors shards (by name or index.json), or itself. */
 async function weightUrls(url: string, files: Files): Promise<string[]> {
+  // (With picked files, `url` and every name made from it are file names looked up among the picked files.)
   const path = url.split(/[?#]/)[0];
   if (splitGgufInfo(path)) return splitGgufUrls(url);
   if (path.endsWith('.safetensors.index.json')) {
@@ -174,9 +186,12 @@ async function weightUrls(url: string, files: Files): Promise<string[]> {
 
 export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const req: SourceRequest = isSourceRequest(source) ? source : { llmoSource: source };
-  const main = resolveSource(req.llmoSource, req.hfBaseUrl);
+  const src = req.llmoSource;
+  // Picked files: the entry file's name stands in for a URL, and names made from it are looked up among the files.
+  const picked = isPickedFiles(src) ? new PickedFileSet(src) : undefined;
+  const main = picked ? pickedEntry(picked.names) : resolveSource(src as SingleSource, req.hfBaseUrl);
   const progress = new ProgressTracker(options.onProgress);
-  const files = new Files(req, progress, options.signal);
+  const files = new Files(req, progress, options.signal, picked);
   const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, toF32);
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
@@ -184,7 +199,8 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
     // Every weight file is opened before any is read: headers first (the config needs all tensors), then data.
     const parts: Part[] = [];
     if (typeof main !== 'string') parts.push(await files.open(main));
-    for (const u of urls) parts.push(await files.open(u, urls.length === 1 ? req.sha256 : undefined));
+    const why = urls.length > 1 ? `the model is split in ${urls.length} files (${urls.map(baseName).join(', ')})` : undefined;
+    for (const u of urls) parts.push(await files.open(u, urls.length === 1 ? req.sha256 : undefined, why));
     const first = parts[0];
     await first.reader.fill(8);
     const magic = first.reader.peek(4);
@@ -210,11 +226,15 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
       };
     } else if (looksSafetensors) {
       if (typeof main !== 'string') {
-        throw new UnsupportedModelError('A safetensors model needs its config.json and tokenizer.json: load it by URL, not as a single file.');
+        throw new UnsupportedModelError(
+          'A safetensors model needs its config.json and tokenizer.json: load it by URL, or pick those files together with ' +
+            'the .safetensors file(s) and pass them all: load([...input.files]).',
+        );
       }
+      const needs = 'a safetensors model needs config.json and tokenizer.json beside its weights';
       const [configJson, tokJson, tokConfig] = [
-        await files.json(siblingUrl(main, 'config.json')),
-        await files.json(siblingUrl(main, 'tokenizer.json')),
+        await files.json(siblingUrl(main, 'config.json'), false, needs),
+        await files.json(siblingUrl(main, 'tokenizer.json'), false, needs),
         await files.json(siblingUrl(main, 'tokenizer_config.json'), true),
       ];
       for (const p of parts) {
@@ -230,7 +250,7 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
         tokenizer: await tokenizerFromHf(tokJson as object, tokConfig as object | undefined),
         chatTemplate: typeof tc?.chat_template === 'string' ? tc.chat_template : undefined,
         ropeFactors: config.ropeScaling ? ropeFreqFactors(config) : undefined,
-        name: baseName(siblingUrl(main, '').replace(/\/$/, '')),
+        name: picked ? picked.displayName(main) : baseName(siblingUrl(main, '').replace(/\/$/, '')),
       };
     } else {
       throw new UnsupportedModelError(
@@ -249,7 +269,8 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
       await p.reader.drain();
     }
     await files.cancelAll();
-    await recordModel(typeof main === 'string' ? main : undefined, files.urls, progress.total(), req.cache ?? true);
+    // Only fetched models are cached and listed; a File or picked files are on this computer already.
+    await recordModel(typeof main === 'string' && !picked ? main : undefined, files.urls, progress.total(), req.cache ?? true);
     progress.emit(0, 'upload', STREAM_FRACTION);
     return { ...result, weights };
   } catch (e) {

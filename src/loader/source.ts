@@ -1,9 +1,10 @@
 /**
  * What `load()` accepts and how it becomes a list of URLs (or one Blob): plain URLs, Hugging Face ids
  * (`hf:owner/repo[@revision]/path/file.gguf` or `{ hf, file, revision }`), and split GGUF files
- * (`name-00001-of-00003.gguf` → all three shards). Pure functions; no I/O.
+ * (`name-00001-of-00003.gguf` → all three shards). Pure functions; no I/O. Picked files: `picked-files.ts`.
  */
 import { InvalidRequestError } from '../errors.ts';
+import type { PickedFiles } from './picked-files.ts';
 
 /** A file in a Hugging Face repository. `revision` defaults to `main`. */
 export interface HfFileSource {
@@ -12,8 +13,14 @@ export interface HfFileSource {
   revision?: string;
 }
 
-/** What a model can be loaded from: a URL, a Hugging Face id, or a picked File/Blob. */
-export type ModelSource = string | URL | Blob | HfFileSource;
+/** One file that names a model: a URL, a Hugging Face id, or a picked File/Blob. */
+export type SingleSource = string | URL | Blob | HfFileSource;
+
+/**
+ * What a model can be loaded from: a URL, a Hugging Face id, a picked File/Blob, or several picked files (a model
+ * folder's files: its siblings are found by name, see `picked-files.ts`).
+ */
+export type ModelSource = SingleSource | PickedFiles;
 
 /** Where and how the bytes are fetched; part of `load()`'s options. */
 export interface SourceOptions {
@@ -72,7 +79,7 @@ export function hfResolveUrl(src: HfFileSource, baseUrl = DEFAULT_HF_BASE): stri
 }
 
 /** The URL (or Blob) a source names, with `hf:` ids resolved. */
-export function resolveSource(source: ModelSource, hfBaseUrl?: string): string | Blob {
+export function resolveSource(source: SingleSource, hfBaseUrl?: string): string | Blob {
   if (typeof Blob !== 'undefined' && source instanceof Blob) return source;
   if (isHfFileSource(source)) return hfResolveUrl(source, hfBaseUrl);
   const s = String(source);
