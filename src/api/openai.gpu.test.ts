@@ -329,11 +329,14 @@ describe('chat.completions on a random-weight ChatML fixture', () => {
     const p3 = fix.completions.create({ prompt: [1, 2, 3], max_tokens: 4, signal: ac3.signal });
     const e2 = p2.catch((e) => e);
     const e3 = p3.catch((e) => e);
+    // Both aborts reach the worker after both requests (one port, in order): p2 is by then past its first prefill
+    // submission (the first await), p3 still waits behind it. No timing: a fast engine cannot finish first.
     ac3.abort();
-    await new Promise((r) => setTimeout(r, 30));
     ac2.abort();
     expect(await e2).toBeInstanceOf(AbortError);
+    expect((await e2).message).not.toMatch(/before it started|while it waited/);
     expect(await e3).toBeInstanceOf(AbortError);
+    expect((await e3).message).toMatch(/while it waited/);
 
     const after = await fix.chat.completions.create(base);
     expect(after.choices[0].message.content).toBe(before.choices[0].message.content);
