@@ -45,6 +45,8 @@ export interface Tuning {
   matvecRows: number;
   /** Reduce matvec rows with subgroupAdd: only when WG / rows is the adapter's fixed subgroup size. */
   matvecSubgroups: boolean;
+  /** matvec.wgsl ROWS4: each thread computes 4 rows alone (then matvecRows must be 4 * matvecWG). */
+  matvecRows4: boolean;
   /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
   attentionSerial: boolean;
   /** Threads per rmsnorm row (a power of two). */
@@ -62,13 +64,14 @@ export interface Tuning {
  */
 export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tuning {
   if (caps.cpu) {
-    // Measured on SwiftShader: one thread per row beats a subgroup (4 lanes) or a tree per row.
-    return { matvecWG: 64, matvecRows: 64, matvecSubgroups: false, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
+    // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
+    // per row; 16 threads keep a workgroup at 64 rows.
+    return { matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
   }
   const sg = caps.subgroupSize;
   // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
   const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
-  return { matvecWG: 64, ...matvec, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
+  return { matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
 }
 
 /**
@@ -146,6 +149,7 @@ export class Kernels {
     if (o.norm) defines.push('NORM');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
+    if (this.tuning.matvecRows4) defines.push('ROWS4');
     if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
