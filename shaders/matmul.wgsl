@@ -3,9 +3,9 @@
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU).
-// Output variants: HAS_BIAS, ACCUMULATE, GATE_MUL (linear_out.wgsl), OUT_AT_POS (output rows start at pos0).
+// Output: HAS_BIAS, and the run-time output mode and position (linear_out.wgsl).
 
-struct Params { n: u32, k: u32, _pad0: u32, _pad1: u32 }
+struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 
@@ -15,11 +15,7 @@ fn store(m: u32, n: u32, acc: f32) {
 #if HAS_BIAS
   v += bias[n];
 #endif
-#if OUT_AT_POS
-  write_out((step.pos0 + m) * params.n + n, v);
-#else
-  write_out(m * params.n + n, v);
-#endif
+  write_out(out_row(m) * params.n + n, v);
 }
 
 #if DIRECT

@@ -7,14 +7,14 @@
 //   HAS_BIAS: y += bias.
 //   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
 //     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
-//   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
-//   ACCUMULATE / GATE_MUL: how the result is written (linear_out.wgsl): residual add, SwiGLU gate.
+//   Run time (params, linear_out.wgsl): out_at_pos (write row `pos` of a [ctx, n] buffer: the K/V projections
+//   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate).
 //   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
 
-struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
+struct Params { n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 #if NORM
@@ -27,6 +27,11 @@ struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
+
+// Where the output row starts: row `pos` of the KV cache (out_at_pos), else the start of y (one row).
+fn out_base(pos: u32) -> u32 {
+  return select(0u, pos * params.n, params.out_at_pos != 0u);
+}
 
 // Input element vec4 k4 of the step's row starting at vec4 x0, normalized when NORM (scale = 1/rms).
 fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
@@ -135,11 +140,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   for (var j = 0u; j < 4u; j++) {
     if (rows[j] < params.n) {
-#if OUT_AT_POS
-      write_out(pos * params.n + rows[j], acc[j]);
-#else
-      write_out(rows[j], acc[j]);
-#endif
+      write_out(out_base(pos) + rows[j], acc[j]);
     }
   }
 }
@@ -218,11 +219,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
     if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
 #endif
-#if OUT_AT_POS
-    write_out(pos * params.n + row, v);
-#else
-    write_out(row, v);
-#endif
+    write_out(out_base(pos) + row, v);
   }
 }
 #endif

@@ -151,9 +151,10 @@ export class Kernels {
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
     if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
-    const params = new ArrayBuffer(16);
+    const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
+    new Uint32Array(params, 16, 2).set([outMode(o), o.outAtPos ? 1 : 0]);
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
@@ -167,7 +168,7 @@ export class Kernels {
     const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
       label: `${o.label}.mat`, defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
-      params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
+      params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
       grid: (n) => (direct ? grid1d(ceilDiv(ceilDiv(o.w.rows, 4) * ceilDiv(n, 4), 16)) : [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1]),
@@ -196,9 +197,8 @@ export class Kernels {
   rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer }): Promise<Dispatch> {
     const defines: string[] = [];
     if (o.neox) defines.push('NEOX');
-    if (o.atPos) defines.push('AT_POS');
     return this.make('rope', {
-      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, 0, 0]).buffer,
+      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, o.atPos ? 1 : 0, 0]).buffer,
       buffers: { 2: o.x, 4: o.invFreq },
       grid: (n) => grid1d(ceilDiv((n * o.nHeads * o.headDim) / 2, 64)),
     });
@@ -251,11 +251,17 @@ export interface LinearOptions {
   outAtPos?: boolean;
 }
 
+/**
+ * Compile-time variants of a projection. How the output is written (mode, KV-cache row) is a run-time parameter
+ * instead (linear_out.wgsl): it only touches the epilogue, and each variant costs a pipeline compiled at load.
+ */
 function linearDefines(o: LinearOptions): string[] {
   const defines = [formatDefine(o.w.format)];
   if (o.bias) defines.push('HAS_BIAS');
-  if (o.accumulate) defines.push('ACCUMULATE');
-  if (o.gateMul) defines.push('GATE_MUL');
-  if (o.outAtPos) defines.push('OUT_AT_POS');
   return defines;
+}
+
+/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL. */
+function outMode(o: LinearOptions): number {
+  return o.accumulate ? 1 : o.gateMul ? 2 : 0;
 }
