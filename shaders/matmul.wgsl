@@ -31,21 +31,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (m0 >= M) { return; }
   let K = params.k;
   let k4n = K >> 2u;
-  // acc[i][j]: token m0 + i, row n0 + j.
-  var acc: array<vec4<f32>, 4>;
+  // Out-of-range rows and tokens are clamped for the loads (their results are dropped at the store). Named
+  // accumulators and loads, no arrays: a software adapter's JIT keeps them in registers (private arrays indexed in
+  // loops went through memory: ~2x slower on SwiftShader).
+  let r = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  let t = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(M - 1u)) * k4n;
+  // a_i: token m0 + i, rows n0 .. n0 + 3.
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
   for (var k4 = 0u; k4 < k4n; k4++) {
     let k = k4 << 2u;
-    var wv: array<vec4<f32>, 4>;
-    for (var j = 0u; j < 4u; j++) {
-      if (n0 + j < params.n) { wv[j] = w_load4(n0 + j, k, K); }
-    }
-    for (var i = 0u; i < 4u; i++) {
-      if (m0 + i < M) {
-        let xv = x[(m0 + i) * k4n + k4];
-        acc[i] += vec4<f32>(dot(xv, wv[0]), dot(xv, wv[1]), dot(xv, wv[2]), dot(xv, wv[3]));
-      }
-    }
+    let w0 = w_load4(r.x, k, K);
+    let w1 = w_load4(r.y, k, K);
+    let w2 = w_load4(r.z, k, K);
+    let w3 = w_load4(r.w, k, K);
+    let x0 = x[t.x + k4];
+    let x1 = x[t.y + k4];
+    let x2 = x[t.z + k4];
+    let x3 = x[t.w + k4];
+    a0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
+    a1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
+    a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
+    a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
   }
+  let acc = mat4x4<f32>(a0, a1, a2, a3);
   for (var i = 0u; i < 4u; i++) {
     if (m0 + i >= M) { break; }
     for (var j = 0u; j < 4u; j++) {
