@@ -2,7 +2,8 @@
 // GPUs: register-tiled, a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
-// from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU).
+// from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
+// with BLOCKED (Q8_0, Q4_0) it applies each 32-weight block's scales once to the block's partial dots.
 // Output: HAS_BIAS, and the run-time output mode and position (linear_out.wgsl).
 
 struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32 }
@@ -41,6 +42,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
+#if BLOCKED
+  // Q8_0 / Q4_0: whole 32-weight blocks, each block's 4 scales applied once to its partial dots.
+  let bpr = K >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var i = 0u; i < 8u; i++) {
+      let k4 = (b << 3u) + i;
+      let k = k4 << 2u;
+      let w0 = w_raw4(r.x, k, K);
+      let w1 = w_raw4(r.y, k, K);
+      let w2 = w_raw4(r.z, k, K);
+      let w3 = w_raw4(r.w, k, K);
+      let x0 = x[t.x + k4];
+      let x1 = x[t.y + k4];
+      let x2 = x[t.z + k4];
+      let x3 = x[t.w + k4];
+      s0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
+      s1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
+      s2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
+      s3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+    }
+    let sc = vec4<f32>(w_scale_at(r.x * bpr + b), w_scale_at(r.y * bpr + b), w_scale_at(r.z * bpr + b), w_scale_at(r.w * bpr + b));
+    a0 += s0 * sc;
+    a1 += s1 * sc;
+    a2 += s2 * sc;
+    a3 += s3 * sc;
+  }
+#else
   for (var k4 = 0u; k4 < k4n; k4++) {
     let k = k4 << 2u;
     let w0 = w_load4(r.x, k, K);
@@ -56,6 +88,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
     a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
   }
+#endif
   let acc = mat4x4<f32>(a0, a1, a2, a3);
   for (var i = 0u; i < 4u; i++) {
     if (m0 + i >= M) { break; }

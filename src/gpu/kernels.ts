@@ -150,7 +150,7 @@ export class Kernels {
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
-    if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
+    if (isBlockQuant(o.w.format)) defines.push('BLOCKED');
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
@@ -167,7 +167,8 @@ export class Kernels {
   matmul(o: LinearOptions): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
-      label: `${o.label}.mat`, defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
+      label: `${o.label}.mat`,
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(direct && isBlockQuant(o.w.format) ? ['BLOCKED'] : [])],
       params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
@@ -260,6 +261,8 @@ function linearDefines(o: LinearOptions): string[] {
   if (o.bias) defines.push('HAS_BIAS');
   return defines;
 }
+
+const isBlockQuant = (f: GpuWeight['format']) => f === 'q8_0' || f === 'q4_0';
 
 /** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL. */
 function outMode(o: LinearOptions): number {
