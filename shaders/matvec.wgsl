@@ -81,7 +81,25 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
 fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
   let k4n = params.k >> 2u;
   var acc = vec4<f32>(0.0);
-#if BLOCKED
+#if FMT_Q4_0
+  // Q4_0: a block's 8 input vec4s are loaded once for the 4 rows, each row's block words once (weights.wgsl).
+  let bpr = params.k >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    let k4 = b << 3u;
+    let i0 = x_at(x0, k4, scale);
+    let i1 = x_at(x0, k4 + 1u, scale);
+    let i2 = x_at(x0, k4 + 2u, scale);
+    let i3 = x_at(x0, k4 + 3u, scale);
+    let i4 = x_at(x0, k4 + 4u, scale);
+    let i5 = x_at(x0, k4 + 5u, scale);
+    let i6 = x_at(x0, k4 + 6u, scale);
+    let i7 = x_at(x0, k4 + 7u, scale);
+    let blk = rows * bpr + vec4<u32>(b);
+    let s = vec4<f32>(q4_block_dot(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), q4_block_dot(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                      q4_block_dot(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), q4_block_dot(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+    acc += s * vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
+  }
+#elif BLOCKED
   let bpr = params.k >> 5u;
   for (var b = 0u; b < (k4n >> 3u); b++) {
     var s = vec4<f32>(0.0);
