@@ -42,8 +42,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
-#if BLOCKED
-  // Q8_0 / Q4_0: whole 32-weight blocks, each block's 4 scales applied once to its partial dots.
+#if FMT_Q4_0
+  // Q4_0: word i of a block holds weights 4i..4i+3 (low nibbles) and 16+4i.. (high nibbles): each word is loaded
+  // once per row and serves 8 weights; each block's 4 scales are applied once to its partial dots.
+  let bpr = K >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    let blk = r * bpr + vec4<u32>(b);
+    for (var i = 0u; i < 4u; i++) {
+      let u = vec4<u32>(w[(blk.x << 2u) + i], w[(blk.y << 2u) + i], w[(blk.z << 2u) + i], w[(blk.w << 2u) + i]);
+      let k4 = (b << 3u) + i;
+      let l0 = q4_lo(u.x);
+      let l1 = q4_lo(u.y);
+      let l2 = q4_lo(u.z);
+      let l3 = q4_lo(u.w);
+      let h0 = q4_hi(u.x);
+      let h1 = q4_hi(u.y);
+      let h2 = q4_hi(u.z);
+      let h3 = q4_hi(u.w);
+      let x0 = x[t.x + k4];
+      let x1 = x[t.y + k4];
+      let x2 = x[t.z + k4];
+      let x3 = x[t.w + k4];
+      let y0 = x[t.x + k4 + 4u];
+      let y1 = x[t.y + k4 + 4u];
+      let y2 = x[t.z + k4 + 4u];
+      let y3 = x[t.w + k4 + 4u];
+      s0 += vec4<f32>(dot(x0, l0) + dot(y0, h0), dot(x0, l1) + dot(y0, h1), dot(x0, l2) + dot(y0, h2), dot(x0, l3) + dot(y0, h3));
+      s1 += vec4<f32>(dot(x1, l0) + dot(y1, h0), dot(x1, l1) + dot(y1, h1), dot(x1, l2) + dot(y1, h2), dot(x1, l3) + dot(y1, h3));
+      s2 += vec4<f32>(dot(x2, l0) + dot(y2, h0), dot(x2, l1) + dot(y2, h1), dot(x2, l2) + dot(y2, h2), dot(x2, l3) + dot(y2, h3));
+      s3 += vec4<f32>(dot(x3, l0) + dot(y3, h0), dot(x3, l1) + dot(y3, h1), dot(x3, l2) + dot(y3, h2), dot(x3, l3) + dot(y3, h3));
+    }
+    let sc = vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
+    a0 += s0 * sc;
+    a1 += s1 * sc;
+    a2 += s2 * sc;
+    a3 += s3 * sc;
+  }
+#elif BLOCKED
+  // Q8_0: whole 32-weight blocks, each block's 4 scales applied once to its partial dots.
   let bpr = K >> 5u;
   for (var b = 0u; b < bpr; b++) {
     var s0 = vec4<f32>(0.0);
