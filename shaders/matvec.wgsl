@@ -77,12 +77,23 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
 }
 
 #if ROWS4
+#if BLOCKED
+fn block_dot(blk: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+             xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
+#if FMT_Q4_0
+  return q4_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+#else
+  return q8_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+#endif
+}
+#endif
 // Dot products of 4 rows (clamped into range: the caller drops rows >= n) with the step's input row.
 fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
   let k4n = params.k >> 2u;
   var acc = vec4<f32>(0.0);
-#if FMT_Q4_0
-  // Q4_0: a block's 8 input vec4s are loaded once for the 4 rows, each row's block words once (weights.wgsl).
+#if BLOCKED
+  // Q4_0 / Q8_0: a block's 8 input vec4s are loaded once for the 4 rows, each row's block words addressed once
+  // (q4_block_dot / q8_block_dot, weights.wgsl).
   let bpr = params.k >> 5u;
   for (var b = 0u; b < bpr; b++) {
     let k4 = b << 3u;
@@ -95,23 +106,9 @@ fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
     let i6 = x_at(x0, k4 + 6u, scale);
     let i7 = x_at(x0, k4 + 7u, scale);
     let blk = rows * bpr + vec4<u32>(b);
-    let s = vec4<f32>(q4_block_dot(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), q4_block_dot(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
-                      q4_block_dot(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), q4_block_dot(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+    let s = vec4<f32>(block_dot(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                      block_dot(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
     acc += s * vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
-  }
-#elif BLOCKED
-  let bpr = params.k >> 5u;
-  for (var b = 0u; b < (k4n >> 3u); b++) {
-    var s = vec4<f32>(0.0);
-    for (var i = 0u; i < 8u; i++) {
-      let k4 = (b << 3u) + i;
-      let xv = x_at(x0, k4, scale);
-      let k = k4 << 2u;
-      s += vec4<f32>(dot(w_raw4(rows.x, k, params.k), xv), dot(w_raw4(rows.y, k, params.k), xv),
-                     dot(w_raw4(rows.z, k, params.k), xv), dot(w_raw4(rows.w, k, params.k), xv));
-    }
-    acc += s * vec4<f32>(w_scale_at(rows.x * bpr + b), w_scale_at(rows.y * bpr + b),
-                         w_scale_at(rows.z * bpr + b), w_scale_at(rows.w * bpr + b));
   }
 #else
   for (var k4 = 0u; k4 < k4n; k4++) {
