@@ -38,7 +38,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n_keys = step.pos0 + t + 1u;
   var m_run = -3.0e38;
   var l_run = 0.0;
-  for (var j = 0u; j < n_keys; j++) {
+  // Four keys per step: one running-max update, one rescale of the accumulators and 5 exp() per 4 keys instead
+  // of 2 exp() and a rescale per key (the per-key bookkeeping dominated small heads).
+  let n4 = n_keys & ~3u;
+  for (var j = 0u; j < n4; j += 4u) {
+    let kb = j * kv_stride4 + kv_off4;
+    var s = vec4<f32>(0.0);
+    for (var d = 0u; d < hd4; d++) {
+      let qd = qs[d];
+      s += vec4<f32>(dot(qd, k4[kb + d]), dot(qd, k4[kb + kv_stride4 + d]),
+                     dot(qd, k4[kb + 2u * kv_stride4 + d]), dot(qd, k4[kb + 3u * kv_stride4 + d]));
+    }
+    let m_new = max(m_run, max(max(s.x, s.y), max(s.z, s.w)));
+    let alpha = exp(m_run - m_new);
+    let e = exp(s - vec4<f32>(m_new));
+    l_run = l_run * alpha + (e.x + e.y + e.z + e.w);
+    m_run = m_new;
+    for (var d = 0u; d < hd4; d++) {
+      acc[d] = acc[d] * alpha + e.x * v4[kb + d] + e.y * v4[kb + kv_stride4 + d] +
+               e.z * v4[kb + 2u * kv_stride4 + d] + e.w * v4[kb + 3u * kv_stride4 + d];
+    }
+  }
+  for (var j = n4; j < n_keys; j++) {
     let kb = j * kv_stride4 + kv_off4;
     var s = 0.0;
     for (var d = 0u; d < hd4; d++) { s += dot(qs[d], k4[kb + d]); }

@@ -1,18 +1,30 @@
 // Output side of a projection, shared by matvec.wgsl and matmul.wgsl: y, the optional bias, and how a result is
-// written: ACCUMULATE (y += v: the residual add), GATE_MUL (y = silu(y) * v: SwiGLU, the up projection after the
-// gate projection wrote y), else y = v.
+// written, chosen at run time by the kernel's `params.out_mode` (one pipeline serves every mode, which cuts the
+// number of pipelines compiled at load; the branch is uniform and outside the dot-product loops):
+//   OUT_WRITE: y = v; OUT_ACCUMULATE: y += v (the residual add); OUT_GATE_MUL: y = silu(y) * v (SwiGLU: the up
+//   projection after the gate projection wrote y).
+// `params.out_at_pos` != 0: output rows start at the step's pos0 (K/V projections write into the KV cache).
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
 
+const OUT_WRITE: u32 = 0u;
+const OUT_ACCUMULATE: u32 = 1u;
+const OUT_GATE_MUL: u32 = 2u;
+
 fn write_out(o: u32, v: f32) {
-#if ACCUMULATE
-  y[o] += v;
-#elif GATE_MUL
-  let gt = y[o];
-  y[o] = gt / (1.0 + exp(-gt)) * v;
-#else
-  y[o] = v;
-#endif
+  switch (params.out_mode) {
+    case OUT_ACCUMULATE: { y[o] += v; }
+    case OUT_GATE_MUL: {
+      let gt = y[o];
+      y[o] = gt / (1.0 + exp(-gt)) * v;
+    }
+    default: { y[o] = v; }
+  }
+}
+
+// First output row of the step's token t.
+fn out_row(t: u32) -> u32 {
+  return select(t, step.pos0 + t, params.out_at_pos != 0u);
 }

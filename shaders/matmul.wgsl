@@ -2,10 +2,11 @@
 // GPUs: register-tiled, a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
-// from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU).
-// Output variants: HAS_BIAS, ACCUMULATE, GATE_MUL (linear_out.wgsl), OUT_AT_POS (output rows start at pos0).
+// from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
+// with BLOCKED (Q8_0, Q4_0) it applies each 32-weight block's scales once to the block's partial dots.
+// Output: HAS_BIAS, and the run-time output mode and position (linear_out.wgsl).
 
-struct Params { n: u32, k: u32, _pad0: u32, _pad1: u32 }
+struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 
@@ -15,11 +16,7 @@ fn store(m: u32, n: u32, acc: f32) {
 #if HAS_BIAS
   v += bias[n];
 #endif
-#if OUT_AT_POS
-  write_out((step.pos0 + m) * params.n + n, v);
-#else
-  write_out(m * params.n + n, v);
-#endif
+  write_out(out_row(m) * params.n + n, v);
 }
 
 #if DIRECT
@@ -35,21 +32,104 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (m0 >= M) { return; }
   let K = params.k;
   let k4n = K >> 2u;
-  // acc[i][j]: token m0 + i, row n0 + j.
-  var acc: array<vec4<f32>, 4>;
+  // Out-of-range rows and tokens are clamped for the loads (their results are dropped at the store). Named
+  // accumulators and loads, no arrays: a software adapter's JIT keeps them in registers (private arrays indexed in
+  // loops went through memory: ~2x slower on SwiftShader).
+  let r = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  let t = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(M - 1u)) * k4n;
+  // a_i: token m0 + i, rows n0 .. n0 + 3.
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+#if FMT_Q4_0
+  // Q4_0: word i of a block holds weights 4i..4i+3 (low nibbles) and 16+4i.. (high nibbles): each word is loaded
+  // once per row and serves 8 weights; each block's 4 scales are applied once to its partial dots.
+  let bpr = K >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    let blk = r * bpr + vec4<u32>(b);
+    for (var i = 0u; i < 4u; i++) {
+      let u = vec4<u32>(w[(blk.x << 2u) + i], w[(blk.y << 2u) + i], w[(blk.z << 2u) + i], w[(blk.w << 2u) + i]);
+      let k4 = (b << 3u) + i;
+      let l0 = q4_lo(u.x);
+      let l1 = q4_lo(u.y);
+      let l2 = q4_lo(u.z);
+      let l3 = q4_lo(u.w);
+      let h0 = q4_hi(u.x);
+      let h1 = q4_hi(u.y);
+      let h2 = q4_hi(u.z);
+      let h3 = q4_hi(u.w);
+      let x0 = x[t.x + k4];
+      let x1 = x[t.y + k4];
+      let x2 = x[t.z + k4];
+      let x3 = x[t.w + k4];
+      let y0 = x[t.x + k4 + 4u];
+      let y1 = x[t.y + k4 + 4u];
+      let y2 = x[t.z + k4 + 4u];
+      let y3 = x[t.w + k4 + 4u];
+      s0 += vec4<f32>(dot(x0, l0) + dot(y0, h0), dot(x0, l1) + dot(y0, h1), dot(x0, l2) + dot(y0, h2), dot(x0, l3) + dot(y0, h3));
+      s1 += vec4<f32>(dot(x1, l0) + dot(y1, h0), dot(x1, l1) + dot(y1, h1), dot(x1, l2) + dot(y1, h2), dot(x1, l3) + dot(y1, h3));
+      s2 += vec4<f32>(dot(x2, l0) + dot(y2, h0), dot(x2, l1) + dot(y2, h1), dot(x2, l2) + dot(y2, h2), dot(x2, l3) + dot(y2, h3));
+      s3 += vec4<f32>(dot(x3, l0) + dot(y3, h0), dot(x3, l1) + dot(y3, h1), dot(x3, l2) + dot(y3, h2), dot(x3, l3) + dot(y3, h3));
+    }
+    let sc = vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
+    a0 += s0 * sc;
+    a1 += s1 * sc;
+    a2 += s2 * sc;
+    a3 += s3 * sc;
+  }
+#elif BLOCKED
+  // Q8_0: whole 32-weight blocks, each block's 4 scales applied once to its partial dots.
+  let bpr = K >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var i = 0u; i < 8u; i++) {
+      let k4 = (b << 3u) + i;
+      let k = k4 << 2u;
+      let w0 = w_raw4(r.x, k, K);
+      let w1 = w_raw4(r.y, k, K);
+      let w2 = w_raw4(r.z, k, K);
+      let w3 = w_raw4(r.w, k, K);
+      let x0 = x[t.x + k4];
+      let x1 = x[t.y + k4];
+      let x2 = x[t.z + k4];
+      let x3 = x[t.w + k4];
+      s0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
+      s1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
+      s2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
+      s3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+    }
+    let sc = vec4<f32>(w_scale_at(r.x * bpr + b), w_scale_at(r.y * bpr + b), w_scale_at(r.z * bpr + b), w_scale_at(r.w * bpr + b));
+    a0 += s0 * sc;
+    a1 += s1 * sc;
+    a2 += s2 * sc;
+    a3 += s3 * sc;
+  }
+#else
   for (var k4 = 0u; k4 < k4n; k4++) {
     let k = k4 << 2u;
-    var wv: array<vec4<f32>, 4>;
-    for (var j = 0u; j < 4u; j++) {
-      if (n0 + j < params.n) { wv[j] = w_load4(n0 + j, k, K); }
-    }
-    for (var i = 0u; i < 4u; i++) {
-      if (m0 + i < M) {
-        let xv = x[(m0 + i) * k4n + k4];
-        acc[i] += vec4<f32>(dot(xv, wv[0]), dot(xv, wv[1]), dot(xv, wv[2]), dot(xv, wv[3]));
-      }
-    }
+    let w0 = w_load4(r.x, k, K);
+    let w1 = w_load4(r.y, k, K);
+    let w2 = w_load4(r.z, k, K);
+    let w3 = w_load4(r.w, k, K);
+    let x0 = x[t.x + k4];
+    let x1 = x[t.y + k4];
+    let x2 = x[t.z + k4];
+    let x3 = x[t.w + k4];
+    a0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
+    a1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
+    a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
+    a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
   }
+#endif
+  let acc = mat4x4<f32>(a0, a1, a2, a3);
   for (var i = 0u; i < 4u; i++) {
     if (m0 + i >= M) { break; }
     for (var j = 0u; j < 4u; j++) {

@@ -7,11 +7,14 @@
 //   HAS_BIAS: y += bias.
 //   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
 //     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
-//   OUT_AT_POS: write row `pos` of a [ctx, n] buffer (the K/V projections write straight into the KV cache).
-//   ACCUMULATE / GATE_MUL: how the result is written (linear_out.wgsl): residual add, SwiGLU gate.
+//   Run time (params, linear_out.wgsl): out_at_pos (write row `pos` of a [ctx, n] buffer: the K/V projections
+//   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate).
 //   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
+//   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
+//     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
+//     ROPE pair never leaves the invocation.
 
-struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
+struct Params { n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 #if NORM
@@ -24,6 +27,11 @@ struct Params { n: u32, k: u32, head_dim: u32, eps: f32 }
 override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
+
+// Where the output row starts: row `pos` of the KV cache (out_at_pos), else the start of y (one row).
+fn out_base(pos: u32) -> u32 {
+  return select(0u, pos * params.n, params.out_at_pos != 0u);
+}
 
 // Input element vec4 k4 of the step's row starting at vec4 x0, normalized when NORM (scale = 1/rms).
 fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
@@ -68,14 +76,98 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
 #endif
 }
 
+#if ROWS4
+#if BLOCKED
+fn block_dot(blk: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+             xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
+#if FMT_Q4_0
+  return q4_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+#else
+  return q8_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+#endif
+}
+#endif
+// Dot products of 4 rows (clamped into range: the caller drops rows >= n) with the step's input row.
+fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
+  let k4n = params.k >> 2u;
+  var acc = vec4<f32>(0.0);
+#if BLOCKED
+  // Q4_0 / Q8_0: a block's 8 input vec4s are loaded once for the 4 rows, each row's block words addressed once
+  // (q4_block_dot / q8_block_dot, weights.wgsl).
+  let bpr = params.k >> 5u;
+  for (var b = 0u; b < bpr; b++) {
+    let k4 = b << 3u;
+    let i0 = x_at(x0, k4, scale);
+    let i1 = x_at(x0, k4 + 1u, scale);
+    let i2 = x_at(x0, k4 + 2u, scale);
+    let i3 = x_at(x0, k4 + 3u, scale);
+    let i4 = x_at(x0, k4 + 4u, scale);
+    let i5 = x_at(x0, k4 + 5u, scale);
+    let i6 = x_at(x0, k4 + 6u, scale);
+    let i7 = x_at(x0, k4 + 7u, scale);
+    let blk = rows * bpr + vec4<u32>(b);
+    let s = vec4<f32>(block_dot(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                      block_dot(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+    acc += s * vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
+  }
+#else
+  for (var k4 = 0u; k4 < k4n; k4++) {
+    let xv = x_at(x0, k4, scale);
+    let k = k4 << 2u;
+    acc += vec4<f32>(dot(w_load4(rows.x, k, params.k), xv), dot(w_load4(rows.y, k, params.k), xv),
+                     dot(w_load4(rows.z, k, params.k), xv), dot(w_load4(rows.w, k, params.k), xv));
+  }
+#endif
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = flat_workgroup(wid, nwg);
+  let r0 = lid << 2u;
+  let rows = vec4<u32>(row_of(g, r0), row_of(g, r0 + 1u), row_of(g, r0 + 2u), row_of(g, r0 + 3u));
+  if (rows.x >= params.n && rows.y >= params.n && rows.z >= params.n && rows.w >= params.n) { return; }
+  let k4n = params.k >> 2u;
+  let x0 = (step.n_tokens - 1u) * k4n;
+  let pos = step.pos0 + step.n_tokens - 1u;
+#if NORM
+  var ss = 0.0;
+  for (var i = 0u; i < k4n; i++) {
+    let v = x[x0 + i];
+    ss += dot(v, v);
+  }
+  let scale = inverseSqrt(ss / f32(params.k) + params.eps);
+#else
+  let scale = 1.0;
+#endif
+  var acc = dot4(min(rows, vec4<u32>(params.n - 1u)), x0, scale);
+#if HAS_BIAS
+  for (var j = 0u; j < 4u; j++) { if (rows[j] < params.n) { acc[j] += bias[rows[j]]; } }
+#endif
+#if ROPE
+  // Local rows r0, r0+1 and r0+2, r0+3 are two RoPE pairs (row_of).
+  let half = params.head_dim >> 1u;
+  let p0 = g * (ROWS >> 1u) + (r0 >> 1u);
+  let a = rotate_pair(acc.x, acc.y, f32(pos) * inv_freq[p0 % half]);
+  let c = rotate_pair(acc.z, acc.w, f32(pos) * inv_freq[(p0 + 1u) % half]);
+  acc = vec4<f32>(a, c);
+#endif
+  for (var j = 0u; j < 4u; j++) {
+    if (rows[j] < params.n) {
+      write_out(out_base(pos) + rows[j], acc[j]);
+    }
+  }
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
 #if SUBGROUPS
         @builtin(subgroup_invocation_id) sg_lane: u32,
 #endif
         @builtin(local_invocation_index) lid: u32) {
-  // tpr == 1 (one thread per row, ROWS == WG) is a layout for CPU adapters, where barriers cost far more than
-  // the arithmetic: it runs without any reduction. The branches on tpr are uniform (override constants).
+  // tpr == 1 (one thread per row, ROWS == WG) runs without any reduction (CPU adapters use ROWS4 above instead).
+  // The branches on tpr are uniform (override constants).
   let tpr = WG / ROWS;
   let r = lid / tpr;
 #if SUBGROUPS
@@ -142,10 +234,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
     if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
 #endif
-#if OUT_AT_POS
-    write_out(pos * params.n + row, v);
-#else
-    write_out(row, v);
-#endif
+    write_out(out_base(pos) + row, v);
   }
 }
+#endif

@@ -1,10 +1,10 @@
 // Rotary position embedding, in place, one invocation per (token, head, frequency).
 // Variants: NEOX (pairs (i, i + d/2), HF rotate-half) or the GGUF "normal" adjacent pairs (2i, 2i+1);
-// AT_POS (rows start at pos0: K is rotated inside the KV cache).
+// params.at_pos != 0 (run time): rows start at pos0 (K is rotated inside the KV cache).
 // inv_freq[i] = theta^(-2i/d) / scaling factor is computed on the CPU in f64 (src/model/rope.ts): GPU pow() is too
 // coarse once multiplied by positions in the thousands. The rotation itself is rotary.wgsl's.
 
-struct Params { n_heads: u32, head_dim: u32, _pad0: u32, _pad1: u32 }
+struct Params { n_heads: u32, head_dim: u32, at_pos: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<storage, read> inv_freq: array<f32>;
@@ -18,11 +18,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let h = (idx / half) % params.n_heads;
   let t = idx / (half * params.n_heads);
   let pos = step.pos0 + t;
-#if AT_POS
-  let row = pos;
-#else
-  let row = t;
-#endif
+  let row = select(t, pos, params.at_pos != 0u);
   let base = (row * params.n_heads + h) * params.head_dim;
 #if NEOX
   let a = base + i;

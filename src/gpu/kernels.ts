@@ -45,6 +45,8 @@ export interface Tuning {
   matvecRows: number;
   /** Reduce matvec rows with subgroupAdd: only when WG / rows is the adapter's fixed subgroup size. */
   matvecSubgroups: boolean;
+  /** matvec.wgsl ROWS4: each thread computes 4 rows alone (then matvecRows must be 4 * matvecWG). */
+  matvecRows4: boolean;
   /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
   attentionSerial: boolean;
   /** Threads per rmsnorm row (a power of two). */
@@ -62,13 +64,14 @@ export interface Tuning {
  */
 export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tuning {
   if (caps.cpu) {
-    // Measured on SwiftShader: one thread per row beats a subgroup (4 lanes) or a tree per row.
-    return { matvecWG: 64, matvecRows: 64, matvecSubgroups: false, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
+    // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
+    // per row; 16 threads keep a workgroup at 64 rows.
+    return { matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
   }
   const sg = caps.subgroupSize;
   // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
   const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
-  return { matvecWG: 64, ...matvec, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
+  return { matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
 }
 
 /**
@@ -146,10 +149,12 @@ export class Kernels {
     if (o.norm) defines.push('NORM');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
-    if (o.w.format === 'q8_0' || o.w.format === 'q4_0') defines.push('BLOCKED');
-    const params = new ArrayBuffer(16);
+    if (this.tuning.matvecRows4) defines.push('ROWS4');
+    if (isBlockQuant(o.w.format)) defines.push('BLOCKED');
+    const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
+    new Uint32Array(params, 16, 2).set([outMode(o), o.outAtPos ? 1 : 0]);
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
@@ -162,8 +167,9 @@ export class Kernels {
   matmul(o: LinearOptions): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
-      label: `${o.label}.mat`, defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
-      params: new Uint32Array([o.w.rows, o.w.cols, 0, 0]).buffer,
+      label: `${o.label}.mat`,
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(direct && isBlockQuant(o.w.format) ? ['BLOCKED'] : [])],
+      params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
       grid: (n) => (direct ? grid1d(ceilDiv(ceilDiv(o.w.rows, 4) * ceilDiv(n, 4), 16)) : [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1]),
@@ -192,9 +198,8 @@ export class Kernels {
   rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer }): Promise<Dispatch> {
     const defines: string[] = [];
     if (o.neox) defines.push('NEOX');
-    if (o.atPos) defines.push('AT_POS');
     return this.make('rope', {
-      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, 0, 0]).buffer,
+      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, o.atPos ? 1 : 0, 0]).buffer,
       buffers: { 2: o.x, 4: o.invFreq },
       grid: (n) => grid1d(ceilDiv((n * o.nHeads * o.headDim) / 2, 64)),
     });
@@ -247,11 +252,19 @@ export interface LinearOptions {
   outAtPos?: boolean;
 }
 
+/**
+ * Compile-time variants of a projection. How the output is written (mode, KV-cache row) is a run-time parameter
+ * instead (linear_out.wgsl): it only touches the epilogue, and each variant costs a pipeline compiled at load.
+ */
 function linearDefines(o: LinearOptions): string[] {
   const defines = [formatDefine(o.w.format)];
   if (o.bias) defines.push('HAS_BIAS');
-  if (o.accumulate) defines.push('ACCUMULATE');
-  if (o.gateMul) defines.push('GATE_MUL');
-  if (o.outAtPos) defines.push('OUT_AT_POS');
   return defines;
+}
+
+const isBlockQuant = (f: GpuWeight['format']) => f === 'q8_0' || f === 'q4_0';
+
+/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL. */
+function outMode(o: LinearOptions): number {
+  return o.accumulate ? 1 : o.gateMul ? 2 : 0;
 }

@@ -102,8 +102,13 @@ export class Transformer {
     const eps = c.normEps;
 
     const emb = w.matrix('token_embd.weight');
-    const embed = await k.embedding({ label: 'embd', table: emb, ids: this.ids, out: x });
+    const embed = k.embedding({ label: 'embd', table: emb, ids: this.ids, out: x });
 
+    const outW = c.tiedEmbeddings ? emb : w.matrix('output.weight');
+    const head = Promise.all([
+      k.matvec({ label: 'output', w: outW, x, y: this.logits, norm: { weight: w.vector('output_norm.weight'), eps } }),
+      k.argmax({ label: 'argmax', logits: this.logits, result: this.tokenOut, n: c.vocabSize }),
+    ]);
     // Build all layers concurrently: pipelines are shared, so this mostly overlaps compilation of the variants.
     const layers = await Promise.all(Array.from({ length: c.nLayers }, async (_, i) => {
       const p = `blk.${i}.`;
@@ -118,17 +123,19 @@ export class Transformer {
       const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
       const ffnNorm = { weight: w.vector(`${p}ffn_norm.weight`), eps };
       const qkRope = c.qkNorm ? undefined : rope;
+      // Every dispatch of the layer is requested before any is awaited, so the pipelines of all variants compile
+      // concurrently instead of one after another.
       const qkNorm = c.qkNorm
         ? [
-            await k.rmsnorm({ label: `${p}q_norm`, x: q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
-            await k.rmsnorm({ label: `${p}k_norm`, x: kCache, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
+            k.rmsnorm({ label: `${p}q_norm`, x: q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
+            k.rmsnorm({ label: `${p}k_norm`, x: kCache, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
           ]
         : [];
       const ropes = [
-        await k.rope({ label: `${p}rope_q`, x: q, nHeads: c.nHeads, headDim: c.headDim, neox, invFreq }),
-        await k.rope({ label: `${p}rope_k`, x: kCache, nHeads: c.nKvHeads, headDim: c.headDim, neox, atPos: true, invFreq }),
+        k.rope({ label: `${p}rope_q`, x: q, nHeads: c.nHeads, headDim: c.headDim, neox, invFreq }),
+        k.rope({ label: `${p}rope_k`, x: kCache, nHeads: c.nKvHeads, headDim: c.headDim, neox, atPos: true, invFreq }),
       ];
-      const attention = await k.attention({ label: `${p}attn`, q, out: att, kCache, vCache, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
+      const attention = k.attention({ label: `${p}attn`, q, out: att, kCache, vCache, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
       const qo = { label: `${p}q`, w: wq, x, y: q, bias: bias('attn_q') };
       const ko = { label: `${p}k`, w: wk, x, y: kCache, bias: bias('attn_k'), outAtPos: true };
       const vo = { label: `${p}v`, w: wv, x, y: vCache, bias: bias('attn_v'), outAtPos: true };
@@ -136,42 +143,38 @@ export class Transformer {
       const go = { label: `${p}gate`, w: wg, x, y: gate };
       const uo = { label: `${p}up`, w: wu, x, y: gate, gateMul: true };
       const dn = { label: `${p}down`, w: wd, x: gate, y: x, accumulate: true };
-      const decode: Dispatch[] = [
-        await k.matvec({ ...qo, norm: attnNorm, rope: qkRope }),
-        await k.matvec({ ...ko, norm: attnNorm, rope: qkRope }),
-        await k.matvec({ ...vo, norm: attnNorm }),
+      const decode = Promise.all([
+        k.matvec({ ...qo, norm: attnNorm, rope: qkRope }),
+        k.matvec({ ...ko, norm: attnNorm, rope: qkRope }),
+        k.matvec({ ...vo, norm: attnNorm }),
         ...qkNorm,
         ...(qkRope ? [] : ropes),
         attention,
-        await k.matvec(oo),
-        await k.matvec({ ...go, norm: ffnNorm }),
-        await k.matvec({ ...uo, norm: ffnNorm }),
-        await k.matvec(dn),
-      ];
-      const prefill: Dispatch[] = [
-        await k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: attnNorm.weight, dim: c.dim, eps }),
-        await k.matmul({ ...qo, x: xn }),
-        await k.matmul({ ...ko, x: xn }),
-        await k.matmul({ ...vo, x: xn }),
+        k.matvec(oo),
+        k.matvec({ ...go, norm: ffnNorm }),
+        k.matvec({ ...uo, norm: ffnNorm }),
+        k.matvec(dn),
+      ]);
+      const prefill = Promise.all([
+        k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: attnNorm.weight, dim: c.dim, eps }),
+        k.matmul({ ...qo, x: xn }),
+        k.matmul({ ...ko, x: xn }),
+        k.matmul({ ...vo, x: xn }),
         ...qkNorm,
         ...ropes,
         attention,
-        await k.matmul(oo),
-        await k.rmsnorm({ label: `${p}ffn_norm`, x, out: xn, weight: ffnNorm.weight, dim: c.dim, eps }),
-        await k.matmul({ ...go, x: xn }),
-        await k.matmul({ ...uo, x: xn }),
-        await k.matmul(dn),
-      ];
-      return { decode, prefill };
+        k.matmul(oo),
+        k.rmsnorm({ label: `${p}ffn_norm`, x, out: xn, weight: ffnNorm.weight, dim: c.dim, eps }),
+        k.matmul({ ...go, x: xn }),
+        k.matmul({ ...uo, x: xn }),
+        k.matmul(dn),
+      ]);
+      return { decode: await decode, prefill: await prefill };
     }));
 
-    const outW = c.tiedEmbeddings ? emb : w.matrix('output.weight');
-    this.headList = [
-      await k.matvec({ label: 'output', w: outW, x, y: this.logits, norm: { weight: w.vector('output_norm.weight'), eps } }),
-      await k.argmax({ label: 'argmax', logits: this.logits, result: this.tokenOut, n: c.vocabSize }),
-    ];
-    this.decodeList = [embed, ...layers.flatMap((l) => l.decode)];
-    this.prefillList = [embed, ...layers.flatMap((l) => l.prefill)];
+    this.headList = await head;
+    this.decodeList = [await embed, ...layers.flatMap((l) => l.decode)];
+    this.prefillList = [await embed, ...layers.flatMap((l) => l.prefill)];
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + this.headList.length);
     }

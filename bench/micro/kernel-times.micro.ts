@@ -1,0 +1,49 @@
+/**
+ * Microbench: the project's own projection kernels (Kernels.matvec for one token, Kernels.matmul for 128) with the
+ * adapter's default Tuning, per weight format. Prints ms per dispatch (best of 8 submits) and M multiply-adds/s.
+ * Run: `npm run bench:micro`; compare builds by running it on each, alternately (the machine's load moves the
+ * figures by up to 2x).
+ */
+import { test } from 'vitest';
+import { GgmlType } from '../../src/model/types.ts';
+import { quantize } from '../../src/formats/quant.ts';
+import { uploadWeight } from '../../src/gpu/weights.ts';
+import { encodeDispatch } from '../../src/gpu/kernels.ts';
+import { testKernels, gpuBuffer, randn } from '../../test/gpu-harness.ts';
+
+test('projection kernel times', async () => {
+  const k = await testKernels();
+  const device = k.device;
+  const lines: string[] = [];
+  for (const [fname, type] of [['f32', GgmlType.F32], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0]] as const) {
+    for (const [M, N, K] of [[1, 768, 256], [1, 256, 768], [128, 768, 256]]) {
+      const w = uploadWeight(device, 'w', type, [N, K], quantize(type, randn(N * K, 1, 0.5)));
+      const x = gpuBuffer(device, randn(M * K, 2));
+      const y = gpuBuffer(device, M * N * 4);
+      const d = M === 1 ? await k.matvec({ label: 'l', w, x, y }) : await k.matmul({ label: 'l', w, x, y });
+      device.queue.writeBuffer(k.stepBuffer, 0, new Uint32Array([M, 0, M, 0]));
+      const reps = M === 1 ? 40 : 4;
+      const run = async () => {
+        const enc = device.createCommandEncoder();
+        const p = enc.beginComputePass();
+        for (let i = 0; i < reps; i++) encodeDispatch(p, d, M);
+        p.end();
+        device.queue.submit([enc.finish()]);
+        await device.queue.onSubmittedWorkDone();
+      };
+      await run();
+      let best = Infinity;
+      for (let r = 0; r < 8; r++) {
+        const t = performance.now();
+        await run();
+        best = Math.min(best, (performance.now() - t) / reps);
+      }
+      lines.push(`${fname} M=${M} ${N}x${K}: ${best.toFixed(3)} ms, ${(M * N * K / best / 1e3).toFixed(0)} M MAC/s`);
+      w.data.destroy();
+      w.scales?.destroy();
+      x.destroy();
+      y.destroy();
+    }
+  }
+  console.log(lines.join('\n'));
+});
