@@ -22,6 +22,11 @@ fn store(m: u32, n: u32, acc: f32) {
 #if DIRECT
 const DWG: u32 = 16u;
 
+// One token's input slice against 4 rows' weights: its 4 partial dots.
+fn dots4(x4: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(x4, w0), dot(x4, w1), dot(x4, w2), dot(x4, w3));
+}
+
 @compute @workgroup_size(DWG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * DWG;
@@ -71,10 +76,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let y1 = x[t.y + k4 + 4u];
       let y2 = x[t.z + k4 + 4u];
       let y3 = x[t.w + k4 + 4u];
-      s0 += vec4<f32>(dot(x0, l0) + dot(y0, h0), dot(x0, l1) + dot(y0, h1), dot(x0, l2) + dot(y0, h2), dot(x0, l3) + dot(y0, h3));
-      s1 += vec4<f32>(dot(x1, l0) + dot(y1, h0), dot(x1, l1) + dot(y1, h1), dot(x1, l2) + dot(y1, h2), dot(x1, l3) + dot(y1, h3));
-      s2 += vec4<f32>(dot(x2, l0) + dot(y2, h0), dot(x2, l1) + dot(y2, h1), dot(x2, l2) + dot(y2, h2), dot(x2, l3) + dot(y2, h3));
-      s3 += vec4<f32>(dot(x3, l0) + dot(y3, h0), dot(x3, l1) + dot(y3, h1), dot(x3, l2) + dot(y3, h2), dot(x3, l3) + dot(y3, h3));
+      s0 += dots4(x0, l0, l1, l2, l3) + dots4(y0, h0, h1, h2, h3);
+      s1 += dots4(x1, l0, l1, l2, l3) + dots4(y1, h0, h1, h2, h3);
+      s2 += dots4(x2, l0, l1, l2, l3) + dots4(y2, h0, h1, h2, h3);
+      s3 += dots4(x3, l0, l1, l2, l3) + dots4(y3, h0, h1, h2, h3);
     }
     let sc = vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
     a0 += s0 * sc;
@@ -101,10 +106,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let x1 = x[t.y + k4];
       let x2 = x[t.z + k4];
       let x3 = x[t.w + k4];
-      s0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
-      s1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
-      s2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
-      s3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+      s0 += dots4(x0, w0, w1, w2, w3);
+      s1 += dots4(x1, w0, w1, w2, w3);
+      s2 += dots4(x2, w0, w1, w2, w3);
+      s3 += dots4(x3, w0, w1, w2, w3);
     }
     let sc = vec4<f32>(w_scale_at(r.x * bpr + b), w_scale_at(r.y * bpr + b), w_scale_at(r.z * bpr + b), w_scale_at(r.w * bpr + b));
     a0 += s0 * sc;
@@ -123,10 +128,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let x1 = x[t.y + k4];
     let x2 = x[t.z + k4];
     let x3 = x[t.w + k4];
-    a0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
-    a1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
-    a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
-    a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+    a0 += dots4(x0, w0, w1, w2, w3);
+    a1 += dots4(x1, w0, w1, w2, w3);
+    a2 += dots4(x2, w0, w1, w2, w3);
+    a3 += dots4(x3, w0, w1, w2, w3);
   }
 #endif
   let acc = mat4x4<f32>(a0, a1, a2, a3);
