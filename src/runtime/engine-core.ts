@@ -323,7 +323,7 @@ export class EngineCore {
         break;
       }
       this.checkLost();
-      await this.transformer.forward(feed.slice(0, B), pos, false);
+      await this.transformer.fill(feed.slice(0, B), pos);
       this.cached.push(...feed.slice(0, B));
       pos += B;
       feed = feed.slice(B);

@@ -193,7 +193,32 @@ export class Transformer {
    * position, and its logits when `wantLogits`.
    */
   async forward(tokens: readonly number[], pos0: number, wantLogits = false): Promise<{ token: number; logits?: Float32Array }> {
-    if (tokens.length === 0) throw new InvalidRequestError('forward() needs at least one token.');
+    await this.submit(tokens, pos0, true, wantLogits);
+    const reads: Promise<void>[] = [this.tokenStaging.mapAsync(GPUMapMode.READ)];
+    if (wantLogits) reads.push(this.logitsStaging.mapAsync(GPUMapMode.READ));
+    await Promise.all(reads);
+    const token = new Uint32Array(this.tokenStaging.getMappedRange())[0];
+    this.tokenStaging.unmap();
+    let logits: Float32Array | undefined;
+    if (wantLogits) {
+      logits = new Float32Array(this.logitsStaging.getMappedRange().slice(0));
+      this.logitsStaging.unmap();
+    }
+    return { token, logits };
+  }
+
+  /**
+   * Only fills the KV cache for `tokens` at pos0.. (no logits head, no readback) and resolves when the GPU is done:
+   * the prefill of a long prompt, chunk by chunk, with a chance to abort between chunks.
+   */
+  async fill(tokens: readonly number[], pos0: number): Promise<void> {
+    await this.submit(tokens, pos0, false, false);
+    await this.k.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Encodes and submits `tokens` in maxBatch chunks; the logits head (and its copies out) only after the last. */
+  private async submit(tokens: readonly number[], pos0: number, withHead: boolean, wantLogits: boolean): Promise<void> {
+    if (tokens.length === 0) throw new InvalidRequestError('The model needs at least one token to run.');
     if (pos0 + tokens.length > this.options.contextLength) {
       throw new InvalidRequestError(
         `Positions ${pos0}..${pos0 + tokens.length - 1} do not fit the context of ${this.options.contextLength} tokens; ` +
@@ -205,7 +230,7 @@ export class Transformer {
     for (let s = 0; s < tokens.length; s += B) {
       const chunk = tokens.slice(s, s + B);
       const n = chunk.length;
-      const isLast = s + B >= tokens.length;
+      const isLast = withHead && s + B >= tokens.length;
       device.queue.writeBuffer(this.ids, 0, new Uint32Array(chunk));
       device.queue.writeBuffer(this.k.stepBuffer, 0, new Uint32Array([n, pos0 + s, pos0 + s + n, 0]));
       const enc = device.createCommandEncoder();
@@ -226,17 +251,6 @@ export class Transformer {
       device.queue.submit([enc.finish()]);
       if (this.profiler) await this.profiler.collect();
     }
-    const reads: Promise<void>[] = [this.tokenStaging.mapAsync(GPUMapMode.READ)];
-    if (wantLogits) reads.push(this.logitsStaging.mapAsync(GPUMapMode.READ));
-    await Promise.all(reads);
-    const token = new Uint32Array(this.tokenStaging.getMappedRange())[0];
-    this.tokenStaging.unmap();
-    let logits: Float32Array | undefined;
-    if (wantLogits) {
-      logits = new Float32Array(this.logitsStaging.getMappedRange().slice(0));
-      this.logitsStaging.unmap();
-    }
-    return { token, logits };
   }
 
   destroy(): void {
