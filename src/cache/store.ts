@@ -6,7 +6,7 @@
  *   ['m', key]     a model: the files one load() read, with sizes and times (what cache.list() shows)
  * Chunks are fixed-size, so a resume restarts at a chunk boundary and a corrupt chunk is re-fetched alone.
  */
-import { createStore, get, set, del, delMany, type UseStore } from 'idb-keyval';
+import { createStore, get, set, del, type UseStore } from 'idb-keyval';
 
 export interface ChunkRecord {
   bytes: Uint8Array;
@@ -95,8 +95,6 @@ export function listModels(): Promise<CachedModel[]> {
 export async function listPartials(): Promise<PartialRecord[]> {
   return db()('readonly', (s) => promisifyRequest(s.getAll(IDBKeyRange.bound(['p'], ['p', []]))) as Promise<PartialRecord[]>);
 }
-
-export const deleteMany = (keys: IDBValidKey[]) => delMany(keys, db());
 
 /** Drops the whole database's contents. */
 export function clearAll(): Promise<void> {

@@ -99,15 +99,6 @@ export function advance(state: GrammarState, b: number): GrammarState {
   return out;
 }
 
-export function advanceBytes(state: GrammarState, bytes: Uint8Array): GrammarState {
-  let s = state;
-  for (const b of bytes) {
-    s = advance(s, b);
-    if (s.length === 0) break;
-  }
-  return s;
-}
-
 /** Whether the bytes so far form a complete document. */
 export function isComplete(state: GrammarState): boolean {
   return closure(state).complete;
