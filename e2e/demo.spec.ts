@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { url, shot, collectErrors, pickAndLoad, setSettings } from './helpers.ts';
-import { makeSafetensorsFixture } from '../src/formats/fixture.ts';
+import { makeSafetensorsFixture } from '../test/fixtures/fixture.ts';
 import { fixtureOptions } from '../test/fixture-server.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

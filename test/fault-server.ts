@@ -21,7 +21,7 @@ import { resolve, normalize, sep } from 'node:path';
 import { parseRange } from './http-range.ts';
 import { splitGguf, splitSafetensors } from './split-model.ts';
 import { fixtureOptions } from './fixture-server.ts';
-import { makeSafetensorsFixture } from '../src/formats/fixture.ts';
+import { makeSafetensorsFixture } from './fixtures/fixture.ts';
 
 export interface Faults {
   /** Answer every request with this HTTP status (404, 416, 500…). */

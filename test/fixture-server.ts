@@ -6,7 +6,7 @@
  */
 import type { Connect } from 'vite';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FIXTURE_SHAPES, makeFixture, makeSafetensorsFixture, type FixtureOptions, type FixtureType } from '../src/formats/fixture.ts';
+import { FIXTURE_SHAPES, makeFixture, makeSafetensorsFixture, type FixtureOptions, type FixtureType } from './fixtures/fixture.ts';
 import type { Architecture } from '../src/model/types.ts';
 import { parseRange } from './http-range.ts';
 

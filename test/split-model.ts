@@ -4,7 +4,7 @@
  * so tests can load a split model without shipping one. Test-server side only.
  */
 import { parseGgufHeader, type GgufHeader } from '../src/formats/gguf.ts';
-import { writeGguf, type GgufKind, type GgufWriteValue } from '../src/formats/gguf-writer.ts';
+import { writeGguf, type GgufKind, type GgufWriteValue } from './fixtures/gguf-writer.ts';
 
 const SCALAR: Record<number, GgufKind> = { 0: 'u8', 1: 'i8', 2: 'u16', 3: 'i16', 4: 'u32', 5: 'i32', 6: 'f32', 7: 'bool', 8: 'string', 10: 'u64', 11: 'i64', 12: 'f64' };
 const WIDTH: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };

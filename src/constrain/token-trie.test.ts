@@ -4,7 +4,7 @@
  * a token; it may only leave out incomplete UTF-8 pieces and specials.
  */
 import { describe, expect, test } from 'vitest';
-import { makeFixtureVocab, ggufTokenizerMetadata, hfTokenizerJson, hfTokenizerConfigJson } from '../formats/fixture-tokenizer.ts';
+import { makeFixtureVocab, ggufTokenizerMetadata, hfTokenizerJson, hfTokenizerConfigJson } from '../../test/fixtures/fixture-tokenizer.ts';
 import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import type { GgufMetadata } from '../formats/gguf.ts';

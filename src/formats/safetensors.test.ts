@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
-import { canonicalTensorName, hfTensorName, parseSafetensorsHeader, writeSafetensors, type SafetensorsHeader } from './safetensors.ts';
+import { canonicalTensorName, hfTensorName, parseSafetensorsHeader, type SafetensorsHeader } from './safetensors.ts';
+import { writeSafetensors } from '../../test/fixtures/safetensors-writer.ts';
 
 /** A safetensors file built by hand: 8-byte LE length, JSON, data. */
 function file(header: Record<string, unknown>, dataBytes: number): Uint8Array {

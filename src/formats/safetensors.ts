@@ -15,7 +15,8 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-const DTYPES: Record<string, { type: GgmlType; bytes: number }> = {
+/** safetensors dtypes llmo reads, with their ggml type and element size. */
+export const SAFETENSORS_DTYPES: Record<string, { type: GgmlType; bytes: number }> = {
   F32: { type: GgmlType.F32, bytes: 4 },
   F16: { type: GgmlType.F16, bytes: 2 },
   BF16: { type: GgmlType.BF16, bytes: 2 },
@@ -124,7 +125,7 @@ export function parseSafetensorsHeader(
     if (!isRecord(entry)) throw new ModelFormatError(`safetensors entry "${name}" is not an object.`);
     const { dtype, shape, data_offsets: range } = entry;
     if (typeof dtype !== 'string') throw new ModelFormatError(`safetensors tensor "${name}" has no dtype.`);
-    const dt = DTYPES[dtype];
+    const dt = SAFETENSORS_DTYPES[dtype];
     if (!dt) {
       throw new UnsupportedModelError(
         `safetensors tensor "${name}" has dtype ${dtype}; llmo reads F32, F16 and BF16 safetensors only. Convert the model to one of those (or to GGUF).`,
@@ -167,45 +168,4 @@ export function parseSafetensorsHeader(
     }
   }
   return { tensors, dataOffset, metadata };
-}
-
-export interface SafetensorsTensorInput {
-  /** Name as written to the file (HF names for fixtures). */
-  name: string;
-  dtype: 'F32' | 'F16' | 'BF16';
-  shape: readonly number[];
-  data: Uint8Array;
-}
-
-/** Serialize tensors (in the given order) as a safetensors file; the JSON header is space-padded to 8 bytes. */
-export function writeSafetensors(tensors: readonly SafetensorsTensorInput[], metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
-  for (const t of tensors) {
-    const dt = DTYPES[t.dtype];
-    const need = t.shape.reduce((a, b) => a * b, 1) * dt.bytes;
-    if (t.data.byteLength !== need) {
-      throw new ModelFormatError(`safetensors tensor "${t.name}" (${t.dtype} [${t.shape.join(', ')}]) needs ${need} bytes, got ${t.data.byteLength}.`);
-    }
-    if (t.name in header) throw new ModelFormatError(`safetensors tensor "${t.name}" given twice.`);
-    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + need] };
-    offset += need;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const t of tensors) {
-    out.set(t.data, at);
-    at += t.data.byteLength;
-  }
-  return out;
 }

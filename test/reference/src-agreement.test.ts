@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromGguf, ropeFreqFactors } from '../../src/formats/model-config.ts';
 import { parseGgufHeader } from '../../src/formats/gguf.ts';
-import { makeFixture } from '../../src/formats/fixture.ts';
+import { makeFixture } from '../fixtures/fixture.ts';
 import { fixtureOptions } from '../fixture-server.ts';
 import type { ModelConfig, RopeScaling } from '../../src/model/types.ts';
 import { referenceConfigFromGguf, loadGguf } from './gguf-weights.ts';
