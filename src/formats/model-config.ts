@@ -2,27 +2,11 @@
  * ModelConfig from GGUF metadata or an HF `config.json`, the check that a model's tensors are what the
  * engine can run, and the per-frequency RoPE divisors shared by the runtime and the reference.
  */
-import {
-  GgmlType,
-  SUPPORTED_ARCHITECTURES,
-  SUPPORTED_TENSOR_TYPES,
-  type Architecture,
-  type ModelConfig,
-  type RopeScaling,
-  type TensorInfo,
-} from '../model/types.ts';
+import { GgmlType, SUPPORTED_TENSOR_TYPES, type ModelConfig, type RopeScaling, type TensorInfo } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { ggmlTypeName } from './ggml-types.ts';
 import { ggufNumber, ggufString, type GgufHeader } from './gguf.ts';
-
-function checkArchitecture(arch: string, source: string): Architecture {
-  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new UnsupportedModelError(
-      `${source} architecture "${arch}" is not supported; llmo runs ${SUPPORTED_ARCHITECTURES.join(', ')}.`,
-    );
-  }
-  return arch as Architecture;
-}
+import { familyOf, familyOfHf } from '../families/index.ts';
 
 function positiveInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
@@ -57,7 +41,8 @@ function hasTensor(tensors: readonly TensorInfo[], name: string): boolean {
  */
 export function configFromGguf(header: GgufHeader): ModelConfig {
   const meta = header.metadata;
-  const arch = checkArchitecture(ggufString(meta, 'general.architecture'), 'GGUF');
+  const family = familyOf(ggufString(meta, 'general.architecture'), 'GGUF');
+  const arch = family.arch;
   const key = (k: string): string => `${arch}.${k}`;
   const int = (k: string, fallback?: number): number => {
     const v = fallback === undefined ? ggufNumber(meta, key(k)) : ggufNumber(meta, key(k), fallback);
@@ -99,14 +84,13 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
     contextLength: int('context_length'),
     normEps: positiveNumber(ggufNumber(meta, key('attention.layer_norm_rms_epsilon')), `GGUF ${key('attention.layer_norm_rms_epsilon')}`),
     ropeTheta: positiveNumber(ggufNumber(meta, key('rope.freq_base'), 10000), `GGUF ${key('rope.freq_base')}`),
-    // llama.cpp's converter permutes llama Q/K rows to adjacent pairs; qwen GGUFs keep HF's halves layout.
-    ropeStyle: arch === 'llama' ? 'normal' : 'neox',
+    ropeStyle: family.ggufRopeStyle,
     tiedEmbeddings: !hasTensor(tensors, 'output.weight'),
     qkvBias: hasTensor(tensors, 'blk.0.attn_q.bias'),
     qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
   };
   if (ropeScaling) config.ropeScaling = ropeScaling;
-  return config;
+  return { ...config, ...family.configFromGguf?.(meta, config) };
 }
 
 /** The HF `config.json` fields this module reads. */
@@ -162,7 +146,8 @@ function hfRopeScaling(s: HfConfigJson['rope_scaling']): RopeScaling | undefined
  */
 export function configFromHf(configJson: object, tensors: readonly TensorInfo[]): ModelConfig {
   const c = configJson as HfConfigJson;
-  const arch = checkArchitecture(String(c.model_type), 'config.json model_type');
+  const family = familyOfHf(String(c.model_type));
+  const arch = family.arch;
   const dim = positiveInt(c.hidden_size, 'config.json hidden_size');
   const nHeads = positiveInt(c.num_attention_heads, 'config.json num_attention_heads');
   const hasOutput = hasTensor(tensors, 'output.weight');
@@ -186,41 +171,12 @@ export function configFromHf(configJson: object, tensors: readonly TensorInfo[])
   };
   const scaling = hfRopeScaling(c.rope_scaling);
   if (scaling) config.ropeScaling = scaling;
-  return config;
+  return { ...config, ...family.configFromHf?.(c, config) };
 }
 
-/** Expected shape of every tensor the engine reads, row-major. */
+/** Expected shape of every tensor the engine reads, row-major (the family's tensor list). */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
-  const { vocabSize: vocab, dim, nHeads, nKvHeads, headDim, ffnDim } = config;
-  const q = nHeads * headDim;
-  const kv = nKvHeads * headDim;
-  const shapes = new Map<string, number[]>([
-    ['token_embd.weight', [vocab, dim]],
-    ['output_norm.weight', [dim]],
-  ]);
-  if (!config.tiedEmbeddings) shapes.set('output.weight', [vocab, dim]);
-  for (let i = 0; i < config.nLayers; i++) {
-    const p = `blk.${i}.`;
-    shapes.set(`${p}attn_norm.weight`, [dim]);
-    shapes.set(`${p}attn_q.weight`, [q, dim]);
-    shapes.set(`${p}attn_k.weight`, [kv, dim]);
-    shapes.set(`${p}attn_v.weight`, [kv, dim]);
-    shapes.set(`${p}attn_output.weight`, [dim, q]);
-    shapes.set(`${p}ffn_norm.weight`, [dim]);
-    shapes.set(`${p}ffn_gate.weight`, [ffnDim, dim]);
-    shapes.set(`${p}ffn_up.weight`, [ffnDim, dim]);
-    shapes.set(`${p}ffn_down.weight`, [dim, ffnDim]);
-    if (config.qkvBias) {
-      shapes.set(`${p}attn_q.bias`, [q]);
-      shapes.set(`${p}attn_k.bias`, [kv]);
-      shapes.set(`${p}attn_v.bias`, [kv]);
-    }
-    if (config.qkNorm) {
-      shapes.set(`${p}attn_q_norm.weight`, [headDim]);
-      shapes.set(`${p}attn_k_norm.weight`, [headDim]);
-    }
-  }
-  return shapes;
+  return new Map(familyOf(config.arch).tensors(config).map((t) => [t.name, t.shape]));
 }
 
 /**
@@ -228,7 +184,7 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
  * inconsistent config, a missing required tensor or a tensor of the wrong shape.
  */
 export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[]): void {
-  checkArchitecture(config.arch, 'Model');
+  familyOf(config.arch);
   for (const t of tensors) {
     if (!SUPPORTED_TENSOR_TYPES.includes(t.type)) {
       throw new UnsupportedModelError(

@@ -5,6 +5,9 @@
  */
 import { GgmlType, type TensorInfo } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import type { HfNameMap } from '../families/spec.ts';
+import { canonicalName, hfName } from '../families/tensors.ts';
+import { llama } from '../families/llama.ts';
 
 export interface SafetensorsHeader {
   /** Tensors with canonical GGUF names, absolute offsets, in file order. */
@@ -25,49 +28,14 @@ export const SAFETENSORS_DTYPES: Record<string, { type: GgmlType; bytes: number 
 /** Headers larger than this are not plausible model files (HF caps them at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-const LAYER_NAMES: Record<string, string> = {
-  'input_layernorm.weight': 'attn_norm.weight',
-  'self_attn.q_proj.weight': 'attn_q.weight',
-  'self_attn.k_proj.weight': 'attn_k.weight',
-  'self_attn.v_proj.weight': 'attn_v.weight',
-  'self_attn.q_proj.bias': 'attn_q.bias',
-  'self_attn.k_proj.bias': 'attn_k.bias',
-  'self_attn.v_proj.bias': 'attn_v.bias',
-  'self_attn.o_proj.weight': 'attn_output.weight',
-  'self_attn.q_norm.weight': 'attn_q_norm.weight',
-  'self_attn.k_norm.weight': 'attn_k_norm.weight',
-  'post_attention_layernorm.weight': 'ffn_norm.weight',
-  'mlp.gate_proj.weight': 'ffn_gate.weight',
-  'mlp.up_proj.weight': 'ffn_up.weight',
-  'mlp.down_proj.weight': 'ffn_down.weight',
-};
-
-const GLOBAL_NAMES: Record<string, string> = {
-  'model.embed_tokens.weight': 'token_embd.weight',
-  'model.norm.weight': 'output_norm.weight',
-  'lm_head.weight': 'output.weight',
-};
-
-/** HF transformers tensor name -> canonical GGUF name; names we do not know are returned unchanged. */
-export function canonicalTensorName(hfName: string): string {
-  const global = GLOBAL_NAMES[hfName];
-  if (global) return global;
-  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hfName);
-  if (m) {
-    const local = LAYER_NAMES[m[2]];
-    if (local) return `blk.${m[1]}.${local}`;
-  }
-  return hfName;
+/** HF transformers tensor name -> canonical GGUF name (llama's names unless `map` is given); unknown names unchanged. */
+export function canonicalTensorName(name: string, map: HfNameMap = llama.hfNames): string {
+  return canonicalName(name, map);
 }
 
 /** Canonical GGUF name -> HF transformers name (inverse of `canonicalTensorName`); unknown names unchanged. */
-export function hfTensorName(canonical: string): string {
-  for (const [hf, c] of Object.entries(GLOBAL_NAMES)) if (c === canonical) return hf;
-  const m = /^blk\.(\d+)\.(.+)$/.exec(canonical);
-  if (m) {
-    for (const [hf, c] of Object.entries(LAYER_NAMES)) if (c === m[2]) return `model.layers.${m[1]}.${hf}`;
-  }
-  return canonical;
+export function hfTensorName(canonical: string, map: HfNameMap = llama.hfNames): string {
+  return hfName(canonical, map);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -80,11 +48,12 @@ function isNonNegInt(v: unknown): v is number {
 
 /**
  * Parse the header of a safetensors file from its first bytes. Returns `{needBytes}` (the total prefix length
- * needed) when `bytes` is too short to hold the header. With `fileSize`, tensor ranges are checked against it.
+ * needed) when `bytes` is too short to hold the header. With `fileSize`, tensor ranges are checked against it;
+ * `names` is the family's HF name map (families/*.ts; llama's by default).
  */
 export function parseSafetensorsHeader(
   bytes: Uint8Array,
-  options: { fileSize?: number; fileIndex?: number } = {},
+  options: { fileSize?: number; fileIndex?: number; names?: HfNameMap } = {},
 ): SafetensorsHeader | { needBytes: number } {
   if (bytes.byteLength < 8) return { needBytes: 8 };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -150,7 +119,7 @@ export function parseSafetensorsHeader(
         `safetensors tensor "${name}" ends at byte ${dataOffset + range[1]} but the file has ${options.fileSize} bytes: the file is truncated.`,
       );
     }
-    const canonical = canonicalTensorName(name);
+    const canonical = canonicalTensorName(name, options.names);
     const prev = seen.get(canonical);
     if (prev !== undefined) {
       throw new ModelFormatError(`safetensors tensors "${prev}" and "${name}" both map to "${canonical}".`);

@@ -8,6 +8,7 @@ import type { ModelConfig, TensorInfo } from '../model/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { parseGgufHeader, ggufString, type GgufHeader } from '../formats/gguf.ts';
 import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safetensors.ts';
+import { familyOfHf } from '../families/index.ts';
 import { configFromGguf, configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
 import { dequantize } from '../formats/quant.ts';
 import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
@@ -237,8 +238,10 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
         await files.json(siblingUrl(main, 'tokenizer.json'), false, needs),
         await files.json(siblingUrl(main, 'tokenizer_config.json'), true),
       ];
+      // HF names are mapped to GGUF names by the family's table (config.json names the family).
+      const names = familyOfHf(String((configJson as { model_type?: unknown }).model_type)).hfNames;
       for (const p of parts) {
-        const h = await readHeader<SafetensorsHeader>(p.reader, (b) => parseSafetensorsHeader(b, { fileSize: p.size }), p.name);
+        const h = await readHeader<SafetensorsHeader>(p.reader, (b) => parseSafetensorsHeader(b, { fileSize: p.size, names }), p.name);
         perPart.push(h.tensors);
       }
       const tensors = perPart.flat();

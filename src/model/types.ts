@@ -49,8 +49,8 @@ export interface TensorInfo {
   fileIndex?: number;
 }
 
-export type Architecture = 'llama' | 'qwen2' | 'qwen3';
-export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3'];
+/** A model family's GGUF architecture name (`llama`, `qwen2`, …): src/families/index.ts lists the ones llmo runs. */
+export type Architecture = string;
 
 /**
  * How RoPE pairs dimensions within a head:

@@ -1,17 +1,10 @@
 /**
- * The llama-family forward pass (llama, qwen2: QKV bias, qwen3: q/k RMSNorm) as two fixed lists of GPU dispatches,
- * one for a single decoded token and one for a prefill chunk. Everything — buffers, bind groups, pipelines — is
- * made in `create`; a step writes two small buffers (token ids, step uniform), encodes one list into one command
- * buffer and reads back one u32 (or the logits when asked).
- *
- * Decode (one token), per layer i — 8 dispatches, the small ops fused into the projections (matvec.wgsl):
- *   [q (+attn_norm, +rope) → k→cache (+attn_norm, +rope) → v→cache (+attn_norm) → attention →
- *    o (+= residual) → gate (+ffn_norm) → up (+ffn_norm, gate = silu(gate)·up) → down (+= residual)] × L
- *   with embedding before and logits (+output_norm) → argmax after. qwen3 keeps q_norm/k_norm and rope apart
- *   (the per-head norm sits between projection and rotation).
- * Prefill (n tokens): embedding → [attn_norm → q, k→cache, v→cache (tiled matmul) → (q_norm, k_norm) → rope q,
- *   rope k → attention → o (+=) → ffn_norm → gate, up (gate = silu(gate)·up) → down (+=)] × L → logits (last row,
- *   +output_norm) → argmax.
+ * One loaded model's forward pass as two fixed lists of GPU dispatches, one for a single decoded token and one for a
+ * prefill chunk, plus the logits head. The lists come from the model family's graph (families/<name>.ts names it;
+ * runtime/graphs/*.ts build it from the pieces in runtime/layers.ts); this class owns the buffers, the KV cache and
+ * the submission. Everything — buffers, bind groups, pipelines — is made in `create`; a step writes two small
+ * buffers (token ids, step uniform), encodes one list into one command buffer and reads back one u32 (or the
+ * logits when asked). ARCHITECTURE.md numbers a decoded token's dispatches.
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ropeInvFreq } from '../model/rope.ts';
@@ -19,6 +12,8 @@ import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError } from '../errors.ts';
+import { familyOf } from '../families/index.ts';
+import type { GraphContext } from './layers.ts';
 
 export interface TransformerOptions {
   /** KV cache length (tokens). */
@@ -83,11 +78,6 @@ export class Transformer {
     const f32 = 4;
 
     this.ids = this.buffer('ids', B * 4);
-    const x = this.buffer('x', B * c.dim * f32);
-    const xn = this.buffer('xn', B * c.dim * f32);
-    const q = this.buffer('q', B * qDim * f32);
-    const att = this.buffer('att', B * qDim * f32);
-    const gate = this.buffer('gate', B * c.ffnDim * f32);
     this.logits = this.buffer('logits', c.vocabSize * f32);
     this.tokenOut = this.buffer('token', 4);
     this.tokenStaging = k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -97,84 +87,28 @@ export class Transformer {
     const factors = w.vectors.get('rope_freqs.weight')?.values ?? this.options.ropeFactors;
     const invFreq = uploadF32(k.device, 'rope.inv_freq', ropeInvFreq(c.headDim, c.ropeTheta, factors));
     this.owned.push(invFreq);
-    const neox = c.ropeStyle === 'neox';
-    const rope = { headDim: c.headDim, neox, invFreq };
-    const eps = c.normEps;
-
-    const emb = w.matrix('token_embd.weight');
-    const embed = k.embedding({ label: 'embd', table: emb, ids: this.ids, out: x });
-
-    const outW = c.tiedEmbeddings ? emb : w.matrix('output.weight');
-    const head = Promise.all([
-      k.matvec({ label: 'output', w: outW, x, y: this.logits, norm: { weight: w.vector('output_norm.weight'), eps } }),
-      k.argmax({ label: 'argmax', logits: this.logits, result: this.tokenOut, n: c.vocabSize }),
+    this.kvRowBytes = kvDim * f32;
+    const g: GraphContext = {
+      k, c, w,
+      a: {
+        ids: this.ids, logits: this.logits, tokenOut: this.tokenOut,
+        x: this.buffer('x', B * c.dim * f32),
+        xn: this.buffer('xn', B * c.dim * f32),
+        q: this.buffer('q', B * qDim * f32),
+        att: this.buffer('att', B * qDim * f32),
+        gate: this.buffer('gate', B * c.ffnDim * f32),
+      },
+      rope: { headDim: c.headDim, neox: c.ropeStyle === 'neox', invFreq },
+      kv: (i) => (this.kvBuffers[i] ??= {
+        k: this.buffer(`blk.${i}.k_cache`, ctx * kvDim * f32),
+        v: this.buffer(`blk.${i}.v_cache`, ctx * kvDim * f32),
+      }),
+    };
+    // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
+    const lists = familyOf(c.arch).graph(g);
+    [this.decodeList, this.prefillList, this.headList] = await Promise.all([
+      Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
     ]);
-    // Build all layers concurrently: pipelines are shared, so this mostly overlaps compilation of the variants.
-    const layers = await Promise.all(Array.from({ length: c.nLayers }, async (_, i) => {
-      const p = `blk.${i}.`;
-      const kCache = this.buffer(`${p}k_cache`, ctx * kvDim * f32);
-      const vCache = this.buffer(`${p}v_cache`, ctx * kvDim * f32);
-      this.kvBuffers[i] = { k: kCache, v: vCache };
-      this.kvRowBytes = kvDim * f32;
-      const bias = (n: string) => (c.qkvBias ? w.vector(`${p}${n}.bias`) : undefined);
-      const wq = w.matrix(`${p}attn_q.weight`), wk = w.matrix(`${p}attn_k.weight`), wv = w.matrix(`${p}attn_v.weight`);
-      const wo = w.matrix(`${p}attn_output.weight`);
-      const wg = w.matrix(`${p}ffn_gate.weight`), wu = w.matrix(`${p}ffn_up.weight`), wd = w.matrix(`${p}ffn_down.weight`);
-      const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
-      const ffnNorm = { weight: w.vector(`${p}ffn_norm.weight`), eps };
-      const qkRope = c.qkNorm ? undefined : rope;
-      // Every dispatch of the layer is requested before any is awaited, so the pipelines of all variants compile
-      // concurrently instead of one after another.
-      const qkNorm = c.qkNorm
-        ? [
-            k.rmsnorm({ label: `${p}q_norm`, x: q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
-            k.rmsnorm({ label: `${p}k_norm`, x: kCache, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
-          ]
-        : [];
-      const ropes = [
-        k.rope({ label: `${p}rope_q`, x: q, nHeads: c.nHeads, headDim: c.headDim, neox, invFreq }),
-        k.rope({ label: `${p}rope_k`, x: kCache, nHeads: c.nKvHeads, headDim: c.headDim, neox, atPos: true, invFreq }),
-      ];
-      const attention = k.attention({ label: `${p}attn`, q, out: att, kCache, vCache, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
-      const qo = { label: `${p}q`, w: wq, x, y: q, bias: bias('attn_q') };
-      const ko = { label: `${p}k`, w: wk, x, y: kCache, bias: bias('attn_k'), outAtPos: true };
-      const vo = { label: `${p}v`, w: wv, x, y: vCache, bias: bias('attn_v'), outAtPos: true };
-      const oo = { label: `${p}o`, w: wo, x: att, y: x, accumulate: true };
-      const go = { label: `${p}gate`, w: wg, x, y: gate };
-      const uo = { label: `${p}up`, w: wu, x, y: gate, gateMul: true };
-      const dn = { label: `${p}down`, w: wd, x: gate, y: x, accumulate: true };
-      const decode = Promise.all([
-        k.matvec({ ...qo, norm: attnNorm, rope: qkRope }),
-        k.matvec({ ...ko, norm: attnNorm, rope: qkRope }),
-        k.matvec({ ...vo, norm: attnNorm }),
-        ...qkNorm,
-        ...(qkRope ? [] : ropes),
-        attention,
-        k.matvec(oo),
-        k.matvec({ ...go, norm: ffnNorm }),
-        k.matvec({ ...uo, norm: ffnNorm }),
-        k.matvec(dn),
-      ]);
-      const prefill = Promise.all([
-        k.rmsnorm({ label: `${p}attn_norm`, x, out: xn, weight: attnNorm.weight, dim: c.dim, eps }),
-        k.matmul({ ...qo, x: xn }),
-        k.matmul({ ...ko, x: xn }),
-        k.matmul({ ...vo, x: xn }),
-        ...qkNorm,
-        ...ropes,
-        attention,
-        k.matmul(oo),
-        k.rmsnorm({ label: `${p}ffn_norm`, x, out: xn, weight: ffnNorm.weight, dim: c.dim, eps }),
-        k.matmul({ ...go, x: xn }),
-        k.matmul({ ...uo, x: xn }),
-        k.matmul(dn),
-      ]);
-      return { decode: await decode, prefill: await prefill };
-    }));
-
-    this.headList = await head;
-    this.decodeList = [await embed, ...layers.flatMap((l) => l.decode)];
-    this.prefillList = [await embed, ...layers.flatMap((l) => l.prefill)];
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + this.headList.length);
     }

@@ -1,0 +1,49 @@
+/**
+ * What llmo knows about one model family, in one place (llama.cpp keeps the same facts in src/llama-arch.cpp and one
+ * src/models/*.cpp per family): its names in GGUF and HF files, the tensors a config implies, the config keys only
+ * it has, and the graph that runs it. The loader (formats/model-config.ts, the safetensors name map), the runtime
+ * (runtime/transformer.ts), the test fixture generator and the reference all read a family from here.
+ */
+import type { ModelConfig, RopeStyle } from '../model/types.ts';
+import type { GgufMetadata } from '../formats/gguf.ts';
+import type { Graph } from '../runtime/layers.ts';
+
+/** How the fixture generator fills a tensor with random values (and what kind of tensor it is). */
+export type TensorInit = 'matrix' | 'embed' | 'norm' | 'bias';
+
+export interface TensorSpec {
+  /** Canonical GGUF name, e.g. `blk.3.attn_q.weight`. */
+  name: string;
+  /** Row-major shape. */
+  shape: number[];
+  init: TensorInit;
+  /**
+   * Q/K rows (or per-head norm weights) laid out by RoPE pair: number of heads the rows span. GGUF files of a
+   * family whose `ggufRopeStyle` is `normal` hold these rows permuted to adjacent pairs (llama.cpp's converter).
+   */
+  ropeHeads?: number;
+}
+
+/** HF transformers tensor names → canonical GGUF names: whole names, and the part after `model.layers.N.`. */
+export interface HfNameMap {
+  global: Readonly<Record<string, string>>;
+  layer: Readonly<Record<string, string>>;
+}
+
+export interface FamilySpec {
+  /** GGUF `general.architecture`, also `ModelConfig.arch`. */
+  arch: string;
+  /** HF `config.json` `model_type` and the class name in `architectures`. */
+  hf: { modelType: string; architecture: string };
+  /** RoPE pairing of Q/K rows in GGUF files (llama.cpp's converter permutes them only for some families). */
+  ggufRopeStyle: RopeStyle;
+  hfNames: HfNameMap;
+  /** Family-only fields of the config from GGUF metadata (keys are `${arch}.…`). */
+  configFromGguf?(meta: GgufMetadata, base: ModelConfig): Partial<ModelConfig>;
+  /** Family-only fields of the config from an HF `config.json`. */
+  configFromHf?(json: Record<string, unknown>, base: ModelConfig): Partial<ModelConfig>;
+  /** Every tensor the graph reads, with its shape (the loader checks files against this; fixtures are made from it). */
+  tensors(config: ModelConfig): TensorSpec[];
+  /** The forward pass as recorded dispatches, built from runtime/layers.ts pieces. */
+  graph: Graph;
+}

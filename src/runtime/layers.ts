@@ -1,0 +1,159 @@
+/**
+ * Shared layer pieces that family graphs (runtime/graphs/*.ts) are built from, the way llama.cpp builds a family
+ * from build_norm / build_attn / build_ffn. Each piece returns a `Stage`: the dispatches it adds to the decode list
+ * (one token, small ops fused into matvec epilogues) and to the prefill list (n tokens, tiled matmul). Pieces only
+ * request dispatches (promises); the Transformer awaits them all together, so pipeline variants compile concurrently.
+ */
+import type { ModelConfig } from '../model/types.ts';
+import type { Dispatch, Kernels } from '../gpu/kernels.ts';
+import type { WeightStore } from '../gpu/weights.ts';
+
+/** Activation buffers every graph shares (sized for maxBatch tokens by the Transformer). */
+export interface Activations {
+  /** Token ids of the step. */
+  ids: GPUBuffer;
+  /** Residual stream [B, dim]. */
+  x: GPUBuffer;
+  /** Normalized residual [B, dim] (prefill only: decode fuses the norm into the projection). */
+  xn: GPUBuffer;
+  /** Queries [B, nHeads·headDim]. */
+  q: GPUBuffer;
+  /** Attention output [B, nHeads·headDim]. */
+  att: GPUBuffer;
+  /** FFN hidden [B, ffnDim]. */
+  gate: GPUBuffer;
+  /** Logits of the last row [vocab]. */
+  logits: GPUBuffer;
+  /** Argmax token id (one u32). */
+  tokenOut: GPUBuffer;
+}
+
+/** RoPE tables: the head size rotated, the pairing and the inverse frequencies on the GPU. */
+export interface RopeTable {
+  headDim: number;
+  neox: boolean;
+  invFreq: GPUBuffer;
+}
+
+/** What a graph builder is given. */
+export interface GraphContext {
+  k: Kernels;
+  c: ModelConfig;
+  w: WeightStore;
+  a: Activations;
+  rope: RopeTable;
+  /** The K and V cache of layer i ([contextLength, nKvHeads·headDim] each, position-major), made on first use. */
+  kv(i: number): { k: GPUBuffer; v: GPUBuffer };
+}
+
+/** Dispatches a piece adds to the decode list and to the prefill list. */
+export interface Stage {
+  decode: Promise<Dispatch>[];
+  prefill: Promise<Dispatch>[];
+}
+
+/** A family's forward pass: the body (embedding and layers) and the logits head (run only after the last chunk). */
+export interface GraphLists {
+  body: Stage;
+  head: Promise<Dispatch>[];
+}
+
+export type Graph = (g: GraphContext) => GraphLists;
+
+export function stages(...parts: Stage[]): Stage {
+  return { decode: parts.flatMap((p) => p.decode), prefill: parts.flatMap((p) => p.prefill) };
+}
+
+/** Token embedding into the residual stream. */
+export function embed(g: GraphContext): Stage {
+  const d = g.k.embedding({ label: 'embd', table: g.w.matrix('token_embd.weight'), ids: g.a.ids, out: g.a.x });
+  return { decode: [d], prefill: [d] };
+}
+
+export interface AttentionOptions {
+  /** Q/K/V biases (qwen2). */
+  bias?: boolean;
+  /** Per-head RMSNorm of q and k before RoPE (qwen3). */
+  qkNorm?: boolean;
+}
+
+/**
+ * Pre-norm self-attention, residual added: x += o(attention(rope(q(norm(x))), rope(k(…)), v(…))). K and V go
+ * straight into the layer's KV cache rows. Decode fuses the norm and RoPE into the q/k projections (with q/k norms,
+ * RoPE runs apart, after the per-head norm).
+ */
+export function attention(g: GraphContext, i: number, o: AttentionOptions = {}): Stage {
+  const { k, c, w, a, rope } = g;
+  const p = `blk.${i}.`;
+  const eps = c.normEps;
+  const cache = g.kv(i);
+  const bias = (n: string) => (o.bias ? w.vector(`${p}${n}.bias`) : undefined);
+  const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
+  const qo = { label: `${p}q`, w: w.matrix(`${p}attn_q.weight`), x: a.x, y: a.q, bias: bias('attn_q') };
+  const ko = { label: `${p}k`, w: w.matrix(`${p}attn_k.weight`), x: a.x, y: cache.k, bias: bias('attn_k'), outAtPos: true };
+  const vo = { label: `${p}v`, w: w.matrix(`${p}attn_v.weight`), x: a.x, y: cache.v, bias: bias('attn_v'), outAtPos: true };
+  const oo = { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, accumulate: true };
+  const qkNorm = o.qkNorm
+    ? [
+        k.rmsnorm({ label: `${p}q_norm`, x: a.q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
+        k.rmsnorm({ label: `${p}k_norm`, x: cache.k, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
+      ]
+    : [];
+  const ropes = [
+    k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, headDim: rope.headDim, neox: rope.neox, invFreq: rope.invFreq }),
+    k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, headDim: rope.headDim, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
+  ];
+  const att = k.attention({ label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
+  // RoPE fused into the projection only when nothing sits between them.
+  const fusedRope = o.qkNorm ? undefined : rope;
+  return {
+    decode: [
+      k.matvec({ ...qo, norm: attnNorm, rope: fusedRope }),
+      k.matvec({ ...ko, norm: attnNorm, rope: fusedRope }),
+      k.matvec({ ...vo, norm: attnNorm }),
+      ...qkNorm,
+      ...(fusedRope ? [] : ropes),
+      att,
+      k.matvec(oo),
+    ],
+    prefill: [
+      k.rmsnorm({ label: `${p}attn_norm`, x: a.x, out: a.xn, weight: attnNorm.weight, dim: c.dim, eps }),
+      k.matmul({ ...qo, x: a.xn }),
+      k.matmul({ ...ko, x: a.xn }),
+      k.matmul({ ...vo, x: a.xn }),
+      ...qkNorm,
+      ...ropes,
+      att,
+      k.matmul(oo),
+    ],
+  };
+}
+
+/** Pre-norm gated FFN, residual added: x += down(silu(gate(norm(x))) · up(norm(x))). */
+export function ffn(g: GraphContext, i: number): Stage {
+  const { k, c, w, a } = g;
+  const p = `blk.${i}.`;
+  const norm = { weight: w.vector(`${p}ffn_norm.weight`), eps: c.normEps };
+  const go = { label: `${p}gate`, w: w.matrix(`${p}ffn_gate.weight`), x: a.x, y: a.gate };
+  const uo = { label: `${p}up`, w: w.matrix(`${p}ffn_up.weight`), x: a.x, y: a.gate, gateMul: true };
+  const dn = { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.x, accumulate: true };
+  return {
+    decode: [k.matvec({ ...go, norm }), k.matvec({ ...uo, norm }), k.matvec(dn)],
+    prefill: [
+      k.rmsnorm({ label: `${p}ffn_norm`, x: a.x, out: a.xn, weight: norm.weight, dim: c.dim, eps: c.normEps }),
+      k.matmul({ ...go, x: a.xn }),
+      k.matmul({ ...uo, x: a.xn }),
+      k.matmul(dn),
+    ],
+  };
+}
+
+/** Logits of the last row (output_norm fused into the projection; tied heads read token_embd) and their argmax. */
+export function head(g: GraphContext): Promise<Dispatch>[] {
+  const { k, c, w, a } = g;
+  const outW = c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight');
+  return [
+    k.matvec({ label: 'output', w: outW, x: a.x, y: a.logits, norm: { weight: w.vector('output_norm.weight'), eps: c.normEps } }),
+    k.argmax({ label: 'argmax', logits: a.logits, result: a.tokenOut, n: c.vocabSize }),
+  ];
+}
