@@ -4,6 +4,7 @@ import { resolve, normalize, sep } from 'node:path';
 import { fixtureMiddleware } from './test/fixture-server.ts';
 import { parseRange } from './test/http-range.ts';
 import { faultMiddleware } from './test/fault-server.ts';
+import { encoderFixtureMiddleware } from './test/encoder-fixture-server.ts';
 
 /** Repo-relative folder with the offline test data (models, tokenizers, templates). Never copied into the repo. */
 export const SHARED_DIR = resolve(import.meta.dirname, '..', 'shared');
@@ -49,6 +50,7 @@ export function serveShared(): Plugin {
       });
       // Random-weight fixture models, generated on request (test/fixture-server.ts).
       server.middlewares.use('/fixtures', fixtureMiddleware);
+      server.middlewares.use('/encoder-fixtures', encoderFixtureMiddleware);
       // ../shared with switchable download faults, for the cache/resume tests (test/fault-server.ts).
       server.middlewares.use(faultMiddleware);
     },
