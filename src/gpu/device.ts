@@ -23,19 +23,27 @@ export interface Gpu {
   lostError?: GPUDeviceLostError;
 }
 
+/** The WebGPU entry point where `navigator.gpu` is missing (Node: Dawn from the `webgpu` package; src/node.ts). */
+let providedGpu: GPU | undefined;
+
+/** Makes `openGpu` use `gpu` when the environment has no `navigator.gpu` (Node). */
+export function provideGpu(gpu: GPU): void {
+  providedGpu = gpu;
+}
+
 /**
  * Opens a GPU device with the largest buffer limits the adapter allows (models need big bindings) and the
  * optional features we have kernels for.
  */
 export async function openGpu(options: { powerPreference?: GPUPowerPreference } = {}): Promise<Gpu> {
-  const nav = (globalThis as { navigator?: Navigator }).navigator;
-  if (!nav?.gpu) {
+  const api = (globalThis as { navigator?: Navigator }).navigator?.gpu ?? providedGpu;
+  if (!api) {
     throw new WebGPUUnavailableError(
       'WebGPU is not available in this browser. Use a recent Chrome, Edge or Safari 26+; on Linux start Chrome with ' +
         '--enable-unsafe-webgpu --enable-features=Vulkan or enable chrome://flags/#enable-unsafe-webgpu.',
     );
   }
-  const adapter = await nav.gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  const adapter = await api.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
     throw new WebGPUUnavailableError(
       'WebGPU is present but no GPU adapter was found (blocklisted driver or GPU process crash). Update the GPU driver, ' +

@@ -60,7 +60,7 @@ export class PickedFileSet {
 
   /** The folder the files came from (`webkitdirectory`), else the entry file's name without its extension. */
   displayName(entry: string): string {
-    const root = this.get(entry)?.webkitRelativePath.split('/');
+    const root = this.get(entry)?.webkitRelativePath?.split('/'); // Node's File has no webkitRelativePath
     return root && root.length > 1 ? root[0] : entry.replace(/(-\d{5}-of-\d{5})?\.(gguf|safetensors(\.index\.json)?)$/, '');
   }
 }

@@ -1,0 +1,12 @@
+/** Everything the package exports besides `load`: shared by the browser entry (index.ts) and the Node one (node.ts). */
+export { Engine, GenerationStream, type GenerateCallOptions } from './engine.ts';
+export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat } from './runtime/engine-core.ts';
+export type * from './api/types.ts';
+export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';
+export type { LoadProgress, LoadPhase } from './loader/load-model.ts';
+export type { ModelSource, HfFileSource, SourceOptions } from './loader/source.ts';
+export type { PickedFiles } from './loader/picked-files.ts';
+export { cache, type CachedModel, type CacheUsage } from './cache/index.ts';
+export type { KernelTime } from './gpu/profiler.ts';
+export type { ModelConfig, Architecture } from './model/types.ts';
+export * from './errors.ts';
