@@ -5,7 +5,7 @@
  * figures by up to 2x).
  */
 import { test } from 'vitest';
-import { GgmlType } from '../../src/model/types.ts';
+import { WEIGHT_FORMATS } from '../../src/formats/weight-formats.ts';
 import { quantize } from '../../src/formats/quant.ts';
 import { uploadWeight } from '../../src/gpu/weights.ts';
 import { encodeDispatch } from '../../src/gpu/kernels.ts';
@@ -15,7 +15,9 @@ test('projection kernel times', async () => {
   const k = await testKernels();
   const device = k.device;
   const lines: string[] = [];
-  for (const [fname, type] of [['f32', GgmlType.F32], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0]] as const) {
+  // VITE_MICRO_FORMATS=q4_k,q6_k picks formats of the table (src/formats/weight-formats.ts); default f32, q8_0, q4_0.
+  const ids = ((import.meta.env.VITE_MICRO_FORMATS as string | undefined) ?? 'f32,q8_0,q4_0').split(',');
+  for (const { id: fname, type } of WEIGHT_FORMATS.filter((f) => ids.includes(f.id))) {
     for (const [M, N, K] of [[1, 768, 256], [1, 256, 768], [128, 768, 256]]) {
       const w = uploadWeight(device, 'w', type, [N, K], quantize(type, randn(N * K, 1, 0.5)));
       const x = gpuBuffer(device, randn(M * K, 2));

@@ -2,9 +2,10 @@
  * ModelConfig from GGUF metadata or an HF `config.json`, the check that a model's tensors are what the
  * engine can run, and the per-frequency RoPE divisors shared by the runtime and the reference.
  */
-import { GgmlType, SUPPORTED_TENSOR_TYPES, type ModelConfig, type RopeScaling, type TensorInfo } from '../model/types.ts';
+import { GgmlType, type ModelConfig, type RopeScaling, type TensorInfo } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { ggmlTypeName } from './ggml-types.ts';
+import { SUPPORTED_TENSOR_TYPES } from './weight-formats.ts';
 import { ggufNumber, ggufString, type GgufHeader } from './gguf.ts';
 import { familyOf, familyOfHf } from '../families/index.ts';
 

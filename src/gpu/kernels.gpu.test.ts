@@ -6,6 +6,7 @@
 import { describe, test, expect, beforeAll } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
+import { WEIGHT_FORMATS } from '../formats/weight-formats.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Dispatch, type Kernels, type LinearOptions, type Tuning } from './kernels.ts';
 import type { GpuCaps } from './device.ts';
@@ -21,9 +22,8 @@ beforeAll(async () => {
   device = k.device;
 });
 
-const FORMATS: [string, GgmlType][] = [
-  ['f32', GgmlType.F32], ['f16', GgmlType.F16], ['bf16', GgmlType.BF16], ['q8_0', GgmlType.Q8_0], ['q4_0', GgmlType.Q4_0],
-];
+/** Every format of the table (src/formats/weight-formats.ts), by id. */
+const FORMATS: [string, GgmlType][] = WEIGHT_FORMATS.map((f) => [f.id, f.type]);
 
 /**
  * Every kernel runs in both launch layouts (defaultTuning): GPUs' workgroup reductions (16 threads per matvec row,

@@ -1,7 +1,7 @@
 import type { Gpu } from './device.ts';
 import { kernelSource, type KernelName } from './shaders.ts';
 import { declaredBindings } from './preprocess.ts';
-import { formatDefine, type GpuWeight } from './weights.ts';
+import { formatDefine, isBlockFormat, type GpuWeight } from './weights.ts';
 
 /** One recorded dispatch: pipeline and bind group made once at load, grid computed per step from the token count. */
 export interface Dispatch {
@@ -150,7 +150,7 @@ export class Kernels {
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
-    if (isBlockQuant(o.w.format)) defines.push('BLOCKED');
+    if (isBlockFormat(o.w.format)) defines.push('BLOCKED');
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
@@ -168,7 +168,7 @@ export class Kernels {
     const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
       label: `${o.label}.mat`,
-      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(direct && isBlockQuant(o.w.format) ? ['BLOCKED'] : [])],
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(direct && isBlockFormat(o.w.format) ? ['BLOCKED'] : [])],
       params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
@@ -261,8 +261,6 @@ function linearDefines(o: LinearOptions): string[] {
   if (o.bias) defines.push('HAS_BIAS');
   return defines;
 }
-
-const isBlockQuant = (f: GpuWeight['format']) => f === 'q8_0' || f === 'q4_0';
 
 /** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL. */
 function outMode(o: LinearOptions): number {

@@ -1,35 +1,31 @@
-import { GgmlType } from '../model/types.ts';
+import type { GgmlType } from '../model/types.ts';
 import { ggmlTypeName } from '../formats/ggml-types.ts';
+import { blockShape, SUPPORTED_TENSOR_TYPES, weightFormat, type WeightFormatSpec } from '../formats/weight-formats.ts';
 import { ModelFormatError, ModelTooLargeError, UnsupportedModelError } from '../errors.ts';
-
-/** Storage formats the kernels read (each is a `FMT_*` variant of shaders/weights.wgsl). */
-export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
 
 /** A weight matrix [rows, cols] resident on the GPU in a kernel-readable layout. */
 export interface GpuWeight {
   name: string;
-  format: WeightFormat;
+  /** The format table's entry (its `id` selects the kernels' `FMT_*` variant). */
+  format: WeightFormatSpec;
   rows: number;
   cols: number;
-  /** Elements (f32/f16/bf16) or block quants (q8_0: 32 int8 per block; q4_0: 16 bytes of nibbles per block). */
+  /** The tensor's blocks (elements for f32/f16/bf16), less the f16 moved to `scales` where the format splits one. */
   data: GPUBuffer;
-  /** One f16 scale per 32-element block, for quantized formats. */
+  /** One f16 per block, for formats whose layout splits it out (`gpu.splitScaleAt`). */
   scales?: GPUBuffer;
   /** GPU bytes held. */
   bytes: number;
 }
 
-const FORMAT_OF: Partial<Record<GgmlType, WeightFormat>> = {
-  [GgmlType.F32]: 'f32',
-  [GgmlType.F16]: 'f16',
-  [GgmlType.BF16]: 'bf16',
-  [GgmlType.Q8_0]: 'q8_0',
-  [GgmlType.Q4_0]: 'q4_0',
-};
-
 /** The kernel define that selects a format's variant. */
-export function formatDefine(f: WeightFormat): string {
-  return `FMT_${f.toUpperCase()}`;
+export function formatDefine(f: WeightFormatSpec): string {
+  return `FMT_${f.id.toUpperCase()}`;
+}
+
+/** Block formats: kernels take whole blocks and apply their scales once per block (the BLOCKED variants). */
+export function isBlockFormat(f: WeightFormatSpec): boolean {
+  return blockShape(f).elems > 1;
 }
 
 const pad4 = (n: number) => (n + 3) & ~3;
@@ -42,15 +38,30 @@ function createFilled(device: GPUDevice, label: string, src: Uint8Array, usage: 
 }
 
 /**
- * Uploads a 2-D weight tensor. Quantized blocks (2-byte scale + quants, so 34 or 18 bytes: not word-aligned) are
- * split into a quants buffer and a scales buffer, which lets every kernel load whole u32 words.
+ * Splits each `blockBytes` block at `at` into its 2-byte f16 (to `scales`) and the rest (to `body`), so that blocks
+ * of 2 mod 4 bytes (Q8_0: 34, Q4_0: 18) become whole u32 words. Plain byte loops: per-block subarray()+set()
+ * allocates millions of views on a 100 MB tensor.
  */
+function splitScales(bytes: Uint8Array, nBlocks: number, blockBytes: number, at: number): { body: Uint8Array; scales: Uint8Array } {
+  const bodyBytes = blockBytes - 2;
+  const body = new Uint8Array(nBlocks * bodyBytes);
+  const scales = new Uint8Array(pad4(nBlocks * 2));
+  for (let b = 0, o = 0, q = 0; b < nBlocks; b++) {
+    for (let i = 0; i < at; i++) body[q++] = bytes[o++];
+    scales[2 * b] = bytes[o++];
+    scales[2 * b + 1] = bytes[o++];
+    for (let i = at + 2; i < blockBytes; i++) body[q++] = bytes[o++];
+  }
+  return { body, scales };
+}
+
+/** Uploads a 2-D weight tensor in its format's GPU layout (weight-formats.ts `gpu`). */
 export function uploadWeight(device: GPUDevice, name: string, type: GgmlType, shape: number[], bytes: Uint8Array): GpuWeight {
-  const format = FORMAT_OF[type];
+  const format = weightFormat(type);
   if (!format) {
     throw new UnsupportedModelError(
-      `Tensor ${name} is ${ggmlTypeName(type)}; llmo computes with F32, F16, BF16, Q8_0 and Q4_0. ` +
-        'Convert the model to one of those (e.g. llama-quantize model.gguf out.gguf Q4_0).',
+      `Tensor ${name} is ${ggmlTypeName(type)}; llmo computes with ${SUPPORTED_TENSOR_TYPES.map(ggmlTypeName).join(', ')}. ` +
+        'Convert the model to one of those (e.g. llama-quantize model.gguf out.gguf Q4_K_M).',
     );
   }
   const [rows, cols] = shape.length === 1 ? [1, shape[0]] : [shape.slice(0, -1).reduce((a, b) => a * b, 1), shape[shape.length - 1]];
@@ -58,19 +69,11 @@ export function uploadWeight(device: GPUDevice, name: string, type: GgmlType, sh
     throw new UnsupportedModelError(`Tensor ${name} has rows of ${cols} values; llmo's kernels need a multiple of 4.`);
   }
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-  if (format === 'q8_0' || format === 'q4_0') {
-    const blockBytes = format === 'q8_0' ? 34 : 18;
-    const qBytes = blockBytes - 2;
-    const nBlocks = (rows * cols) / 32;
-    const quants = new Uint8Array(nBlocks * qBytes);
-    const scales = new Uint8Array(pad4(nBlocks * 2));
-    // Plain byte loops: per-block subarray()+set() allocates millions of views on a 100 MB tensor.
-    for (let b = 0, o = 0, q = 0; b < nBlocks; b++) {
-      scales[2 * b] = bytes[o++];
-      scales[2 * b + 1] = bytes[o++];
-      for (let i = 0; i < qBytes; i++) quants[q++] = bytes[o++];
-    }
-    const data = createFilled(device, `${name}.q`, quants, usage);
+  const at = format.gpu.splitScaleAt;
+  if (at !== undefined) {
+    const { elems, bytes: blockBytes } = blockShape(format);
+    const { body, scales } = splitScales(bytes, (rows * cols) / elems, blockBytes, at);
+    const data = createFilled(device, `${name}.q`, body, usage);
     const sc = createFilled(device, `${name}.scales`, scales, usage);
     return { name, format, rows, cols, data, scales: sc, bytes: data.size + sc.size };
   }

@@ -20,6 +20,8 @@ export enum GgmlType {
   Q6_K = 14,
   Q8_K = 15,
   IQ2_XXS = 16,
+  IQ4_NL = 20,
+  IQ4_XS = 23,
   I8 = 24,
   I16 = 25,
   I32 = 26,
@@ -28,8 +30,7 @@ export enum GgmlType {
   BF16 = 30,
 }
 
-/** Types the engine can compute with (the GPU kernels have a variant for each). */
-export const SUPPORTED_TENSOR_TYPES: readonly GgmlType[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
+/* Which types the engine computes with is the weight-format table's business (src/formats/weight-formats.ts). */
 
 /** One tensor in a model file. */
 export interface TensorInfo {
