@@ -325,7 +325,6 @@ describe('parseGgufHeader on synthetic and corrupt input', () => {
     ['duplicate key', () => buildGguf({ kvs: [u32kv('x', 1), u32kv('x', 2)] }), /"x" appears twice/],
     ['bad alignment', () => buildGguf({ kvs: [u32kv('general.alignment', 48)] }), /power of two/],
     ['misaligned tensor offset', () => buildGguf({ tensors: [{ name: 'w', ne: [4], type: GgmlType.F32, offset: 8 }] }), /"w" has data offset 8/],
-    ['unknown tensor type id', () => buildGguf({ tensors: [{ name: 'w', ne: [4], type: 99, offset: 0 }] }), /"w".*type #99/],
     ['row not whole blocks', () => buildGguf({ tensors: [{ name: 'w', ne: [16, 2], type: GgmlType.Q8_0, offset: 0 }] }), /"w".*row length 16/],
     ['too many dims', () => buildGguf({ tensors: [{ name: 'w', ne: [1, 1, 1, 1, 1], type: 0, offset: 0 }] }), /"w" has 5 dimensions/],
     ['duplicate tensor', () => buildGguf({ tensors: [{ name: 'w', ne: [8], type: 0, offset: 0 }, { name: 'w', ne: [8], type: 0, offset: 32 }] }), /"w" appears twice/],
@@ -338,6 +337,61 @@ describe('parseGgufHeader on synthetic and corrupt input', () => {
 
   it('version 1 throws UnsupportedModelError', () => {
     expect(() => parseGgufHeader(buildGguf({ version: 1 }))).toThrow(UnsupportedModelError);
+  });
+
+  it('a type id ggml never defined is UnsupportedModelError naming the id and the tensor, not "corrupt"', () => {
+    const bytes = buildGguf({ tensors: [{ name: 'w', ne: [4], type: 99, offset: 0 }] });
+    expect(() => parseGgufHeader(bytes)).toThrow(UnsupportedModelError);
+    expect(() => parseGgufHeader(bytes)).toThrow(/"w".*type id 99 is not a ggml type llmo knows/);
+  });
+
+  it('types ggml defines but llmo does not compute with still parse, sized and named (refused later by validateModel)', () => {
+    const bytes = buildGguf({
+      tensors: [
+        { name: 'a', ne: [256, 2], type: GgmlType.IQ2_XXS, offset: 0 },
+        { name: 'b', ne: [32], type: 39, offset: 160 }, // MXFP4
+      ],
+    });
+    const h = parseGgufHeader(bytes) as GgufHeader;
+    expect(h.tensors.map((t) => t.byteLength)).toEqual([2 * 66, 17]);
+  });
+
+  describe('tensor table', () => {
+    const f32 = (name: string, n: number, offset: number) => ({ name, ne: [n], type: GgmlType.F32, offset });
+    const parse = (tensors: ReturnType<typeof f32>[], extra = 0) => {
+      const b = buildGguf({ tensors });
+      const dataOffset = Math.ceil(b.length / 32) * 32;
+      return () => parseGgufHeader(b, { fileSize: dataOffset + extra });
+    };
+
+    it('tensors packed in table order parse', () => {
+      expect(parse([f32('a', 8, 0), f32('b', 8, 32)], 64)()).toHaveProperty('tensors');
+    });
+    it('overlapping tensors are a ModelFormatError naming both', () => {
+      const run = parse([f32('a', 16, 0), f32('b', 8, 32)], 96);
+      expect(run).toThrow(ModelFormatError);
+      expect(run).toThrow(/"b".*starts at byte .*"a".*ends at byte/);
+    });
+    it('out-of-order offsets (as llama.cpp, refused) and gaps are caught', () => {
+      expect(parse([f32('b', 8, 32), f32('a', 8, 0)], 64)).toThrow(/"b".*starts at byte .*data section starts at byte/);
+      expect(parse([f32('a', 8, 0), f32('b', 8, 64)], 96)).toThrow(/"b".*starts at byte .*"a"/);
+    });
+    it('a type change that makes data run into the next tensor, or stop short of it, is caught', () => {
+      const grow = buildGguf({ tensors: [{ name: 'a', ne: [8], type: GgmlType.F64, offset: 0 }, f32('b', 8, 32)] });
+      expect(() => parseGgufHeader(grow)).toThrow(/"b".*"a" \(F64 \[8\]\), ends at byte/);
+      const shrink = buildGguf({ tensors: [{ name: 'a', ne: [32], type: GgmlType.Q8_0, offset: 0 }, f32('b', 8, 128)] });
+      expect(() => parseGgufHeader(shrink)).toThrow(/"b".*"a" \(Q8_0 \[32\]\)/);
+    });
+    it('a tensor past the end of the file is a ModelFormatError naming it', () => {
+      const run = parse([f32('a', 8, 0), f32('b', 8, 32)], 63);
+      expect(run).toThrow(ModelFormatError);
+      expect(run).toThrow(/"b".*runs to byte .* the file has/);
+    });
+    it('a header that claims more bytes than the file has fails at once instead of asking for them', () => {
+      const b = buildGguf({ kvs: [['x', 9, (w) => { w.u32(8); w.u64(1 << 27); }]] });
+      expect(() => parseGgufHeader(b, { fileSize: b.length })).toThrow(/runs past the end of the file/);
+      expect(parseGgufHeader(b)).toHaveProperty('needBytes');
+    });
   });
 
   it('corrupting the real file header is caught', () => {

@@ -227,20 +227,66 @@ function readValue(r: Reader, key: string): GgufValue {
  *
  * Returns `{ needBytes }` (a total prefix length worth having, always > `bytes.length`) when `bytes` ends inside
  * the header: read that many bytes (or the whole file if it is shorter) and call again. If the whole file was
- * given and it still asks for more, the file is truncated. Throws ModelFormatError for corrupt input and
- * UnsupportedModelError for GGUF v1.
+ * given and it still asks for more, the file is truncated. With `fileSize`, a header that claims more bytes than
+ * the file has fails at once, and every tensor's data must lie inside the file.
+ * Throws ModelFormatError for corrupt input (naming the tensor or key) and UnsupportedModelError for GGUF v1 and
+ * tensor type ids ggml does not define.
  */
-export function parseGgufHeader(bytes: Uint8Array): GgufHeader | { needBytes: number } {
+export function parseGgufHeader(bytes: Uint8Array, options: { fileSize?: number } = {}): GgufHeader | { needBytes: number } {
+  const { fileSize } = options;
   try {
-    return parse(new Reader(bytes));
+    const header = parse(new Reader(bytes));
+    checkTensorTable(header, fileSize);
+    return header;
   } catch (e) {
     if (e instanceof NeedMore) {
+      if (fileSize !== undefined && e.total > fileSize) {
+        throw new ModelFormatError(
+          `The GGUF header runs past the end of the file (it needs at least ${e.total} bytes, the file has ${fileSize}): ` +
+            'the file is truncated or a count or length in its header is corrupt.',
+        );
+      }
       // Grow geometrically so a streaming caller re-parses O(log n) times, not once per small read.
-      return { needBytes: Math.max(e.total, Math.min(bytes.length * 2, bytes.length + (64 << 20)), 4096) };
+      const want = Math.max(e.total, Math.min(bytes.length * 2, bytes.length + (64 << 20)), 4096);
+      return { needBytes: fileSize === undefined ? want : Math.min(want, Math.max(fileSize, e.total)) };
     }
     throw e;
   }
 }
+
+/**
+ * Tensor data is packed in table order, each tensor starting where the one before ends (rounded up to the
+ * alignment), and must end inside the file: what ggml writes and what llama.cpp requires. Checked here so that a
+ * corrupt offset, shape or type fails with the tensor's name, and the loader (which reads tensors in offset order)
+ * never meets a backwards seek or a short read.
+ */
+function checkTensorTable(h: GgufHeader, fileSize: number | undefined): void {
+  let expected = h.dataOffset;
+  let prev: TensorInfo | undefined;
+  for (const t of h.tensors) {
+    if (t.offset !== expected) {
+      const where = prev ? `the tensor before it, "${prev.name}" (${describe(prev)}), ends at byte ${expected}` : `the data section starts at byte ${expected}`;
+      throw new ModelFormatError(
+        `GGUF tensor "${t.name}" (${describe(t)}) starts at byte ${t.offset}, but ${where}: ` +
+          'a data offset, shape or type in the header is corrupt.',
+      );
+    }
+    const end = t.offset + t.byteLength;
+    if (fileSize !== undefined && end > fileSize) {
+      throw new ModelFormatError(
+        `GGUF tensor "${t.name}" (${describe(t)}) runs to byte ${end} but the file has ${fileSize} bytes: ` +
+          'the file is truncated (an interrupted download?) or its header is corrupt.',
+      );
+    }
+    expected = Math.ceil(end / h.alignment) * h.alignment;
+    if (!Number.isSafeInteger(expected)) {
+      throw new ModelFormatError(`GGUF tensor "${t.name}" (${describe(t)}) ends beyond 2^53 bytes: the file is corrupt.`);
+    }
+    prev = t;
+  }
+}
+
+const describe = (t: TensorInfo) => `${ggmlTypeName(t.type)} [${t.shape.join(', ')}]`;
 
 function parse(r: Reader): GgufHeader {
   const magic = r.u32();
@@ -325,6 +371,9 @@ function tensorBytes(name: string, type: number, ne: number[]): number {
     }
     return ggmlTypeByteLength(type, elems);
   } catch (e) {
+    if (e instanceof UnsupportedModelError) {
+      throw new UnsupportedModelError(`GGUF tensor "${name}": ${e.message}`, { cause: e });
+    }
     const why = e instanceof Error ? e.message : String(e);
     throw new ModelFormatError(`GGUF tensor "${name}" (type ${ggmlTypeName(type)}, shape ${ne.slice().reverse().join('x')}): ${why}`, { cause: e });
   }

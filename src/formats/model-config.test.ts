@@ -121,6 +121,33 @@ describe('validateModel', () => {
     expect(() => validateModel({ ...config, nKvHeads: 3 }, h.tensors)).toThrow(ModelFormatError);
   });
 
+  it('checks every count against the tensor table before building per-layer tables', () => {
+    // block_count 4 -> 1 would run one layer and ignore three; 2^32-1 used to build a 40-billion-entry table.
+    for (const nLayers of [1, 5, 0xffffffff]) {
+      const t0 = performance.now();
+      expect(() => validateModel({ ...config, nLayers }, h.tensors)).toThrow(ModelFormatError);
+      expect(() => validateModel({ ...config, nLayers }, h.tensors)).toThrow(`says the model has ${nLayers} layers`);
+      expect(performance.now() - t0).toBeLessThan(100);
+    }
+    expect(() => validateModel({ ...config, contextLength: 2 ** 40 }, h.tensors)).toThrow(/context is .* the header is corrupt/);
+    const meta = (k: string, v: number) => ({ ...h, metadata: new Map([...h.metadata, [k, v]]) });
+    expect(() => configFromGguf(meta('llama.attention.head_count', 7))).toThrow(/embedding_length 256 is not a multiple of .*head_count 7/);
+    const tokens = h.metadata.get('tokenizer.ggml.tokens') as string[];
+    const bigVocab = { ...h, metadata: new Map([...h.metadata, ['tokenizer.ggml.tokens', [...tokens, 'extra']]]) };
+    expect(() => configFromGguf(bigVocab)).toThrow(/4097 tokens but token_embd\.weight has only 4096 rows/);
+  });
+
+  it('refuses tensors the graph would not use, and quantized norm vectors, naming them', () => {
+    const extra = edit((ts) => [...ts, { ...ts[0], name: 'blk.0.ffn_gate_inp.weight' }]);
+    expect(() => validateModel(config, extra)).toThrow(UnsupportedModelError);
+    expect(() => validateModel(config, extra)).toThrow(/"blk\.0\.ffn_gate_inp\.weight"/);
+    const q8Norm = edit((ts) => ts.map((t) => (t.name === 'blk.1.ffn_norm.weight' ? { ...t, type: GgmlType.Q8_0 } : t)));
+    expect(() => validateModel(config, q8Norm)).toThrow(UnsupportedModelError);
+    expect(() => validateModel(config, q8Norm)).toThrow(/"blk\.1\.ffn_norm\.weight" is a vector .* Q8_0/);
+    // lm_head stored beside tied embeddings is a copy: ignoring it is right.
+    expect(() => validateModel({ ...config, tiedEmbeddings: true }, h.tensors)).not.toThrow();
+  });
+
   it('expects bias and Q/K-norm tensors when the config says so', () => {
     const shapes = expectedTensorShapes({ ...config, qkvBias: true, qkNorm: true });
     expect(shapes.get('blk.1.attn_k.bias')).toEqual([128]);

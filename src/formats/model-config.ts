@@ -53,6 +53,9 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
   const dim = int('embedding_length');
   const nHeads = int('attention.head_count');
   const nKvHeads = int('attention.head_count_kv', nHeads);
+  if (!meta.has(key('attention.key_length')) && dim % nHeads !== 0) {
+    throw new ModelFormatError(`GGUF ${key('embedding_length')} ${dim} is not a multiple of ${key('attention.head_count')} ${nHeads}: the header is corrupt.`);
+  }
   const headDim = int('attention.key_length', dim / nHeads);
   const valueDim = int('attention.value_length', headDim);
   if (valueDim !== headDim) {
@@ -91,6 +94,12 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
     qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
   };
   if (ropeScaling) config.ropeScaling = ropeScaling;
+  const tokens = meta.get('tokenizer.ggml.tokens');
+  if (Array.isArray(tokens) && tokens.length > config.vocabSize) {
+    throw new ModelFormatError(
+      `The tokenizer has ${tokens.length} tokens but token_embd.weight has only ${config.vocabSize} rows: the header is corrupt or the vocabulary does not belong to these weights.`,
+    );
+  }
   return { ...config, ...family.configFromGguf?.(meta, config) };
 }
 
@@ -180,9 +189,27 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
   return new Map(familyOf(config.arch).tensors(config).map((t) => [t.name, t.shape]));
 }
 
+/** Far above any real model; a larger value is a corrupt header, refused before per-layer tables are built. */
+const MAX_CONTEXT = 1 << 24;
+
+/** Types a vector (norm weight, bias, RoPE factors) may have: converters always keep them in float. */
+const VECTOR_TYPES: readonly GgmlType[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16];
+
+/** Blocks the tensor table has (`blk.N.` names: highest N + 1), bounded by the tensor count. */
+function blocksInFile(tensors: readonly TensorInfo[]): number {
+  let n = 0;
+  for (const t of tensors) {
+    const m = /^blk\.(\d+)\./.exec(t.name);
+    if (m) n = Math.max(n, Number(m[1]) + 1);
+  }
+  return n;
+}
+
 /**
- * Throws UnsupportedModelError for an architecture or tensor type llmo cannot run, and ModelFormatError for an
- * inconsistent config, a missing required tensor or a tensor of the wrong shape.
+ * Throws UnsupportedModelError for an architecture or tensor type llmo cannot run, or a tensor it would not use,
+ * and ModelFormatError for an inconsistent config, a missing required tensor or a tensor of the wrong shape.
+ * Every scalar is checked against the tensor table before anything per layer is built, so a corrupt count fails
+ * at once with bounded memory.
  */
 export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[]): void {
   familyOf(config.arch);
@@ -192,6 +219,21 @@ export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[
         `Tensor "${t.name}" has type ${ggmlTypeName(t.type)}; llmo supports ${SUPPORTED_TENSOR_TYPES.map(ggmlTypeName).join(', ')}. Use a model quantized to one of those.`,
       );
     }
+    if (t.shape.length === 1 && !VECTOR_TYPES.includes(t.type)) {
+      throw new UnsupportedModelError(
+        `Tensor "${t.name}" is a vector (norm weight or bias) stored as ${ggmlTypeName(t.type)}; llmo reads vectors stored as F32, F16 or BF16 (llama.cpp keeps them F32). Re-convert the model.`,
+      );
+    }
+  }
+  const blocks = blocksInFile(tensors);
+  if (config.nLayers !== blocks) {
+    throw new ModelFormatError(
+      `The config says the model has ${config.nLayers} layers (block_count / num_hidden_layers) but the file has tensors for ${blocks}: ` +
+        'the header is corrupt or the config does not belong to these weights.',
+    );
+  }
+  if (config.contextLength > MAX_CONTEXT) {
+    throw new ModelFormatError(`The config says the context is ${config.contextLength} tokens (more than ${MAX_CONTEXT}): the header is corrupt.`);
   }
   if (config.nHeads % config.nKvHeads !== 0) {
     throw new ModelFormatError(`The model has ${config.nHeads} attention heads and ${config.nKvHeads} KV heads; the first must be a multiple of the second.`);
@@ -210,6 +252,15 @@ export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[
     if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
       throw new ModelFormatError(`Tensor "${name}" has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}].`);
     }
+  }
+  // A checkpoint may carry lm_head beside tied embeddings (a copy): the only tensor it is right to ignore.
+  const ignorable = (name: string) => config.tiedEmbeddings && name === 'output.weight';
+  const unused = tensors.filter((t) => !shapes.has(t.name) && !ignorable(t.name)).map((t) => `"${t.name}"`);
+  if (unused.length) {
+    throw new UnsupportedModelError(
+      `The model has ${unused.length} tensor(s) llmo's ${config.arch} graph would not use (${unused.slice(0, 4).join(', ')}${unused.length > 4 ? ', ...' : ''}); ` +
+        'running without them would give wrong output. The model is a variant llmo does not support, or its file is damaged.',
+    );
   }
   if (rf && rf.type !== GgmlType.F32) {
     throw new UnsupportedModelError(`Tensor "rope_freqs.weight" has type ${ggmlTypeName(rf.type)}; it must be F32.`);

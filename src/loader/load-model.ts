@@ -211,7 +211,7 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
     const perPart: TensorInfo[][] = [];
     if (isGguf) {
       const headers: GgufHeader[] = [];
-      for (const p of parts) headers.push(await readHeader<GgufHeader>(p.reader, parseGgufHeader, p.name));
+      for (const p of parts) headers.push(await readHeader<GgufHeader>(p.reader, (b) => parseGgufHeader(b, { fileSize: p.size }), p.name));
       const splitCount = Number(headers[0].metadata.get('split.count') ?? 1);
       if (splitCount !== parts.length) {
         throw new ModelFormatError(`${first.name} says the model is split in ${splitCount} files, but ${parts.length} were given: load the first shard's URL (…-00001-of-0000N.gguf).`);

@@ -61,7 +61,10 @@ export class StreamReader {
 
   /** Skips forward to absolute `offset` (padding between tensors). */
   async skipTo(offset: number): Promise<void> {
-    if (offset < this.position) throw new Error(`StreamReader cannot seek backwards (${offset} < ${this.position})`);
+    // The header parsers reject overlapping tensors, so this means a parser let a bad table through.
+    if (offset < this.position) {
+      throw new ModelFormatError(`${this.name}: data at byte ${offset} lies before byte ${this.position}, already read: the tensor table is corrupt.`);
+    }
     let left = offset - this.position;
     while (left > 0) {
       if (this.buffered === 0 && (await this.fill(1)) === 0) {
