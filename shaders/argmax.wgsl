@@ -1,4 +1,5 @@
-// Index of the largest logit (lowest index on ties, as llama.cpp's greedy sampler), in one workgroup.
+// Index of the largest logit (lowest index on ties, as llama.cpp's greedy sampler), one workgroup per row: row r of
+// `logits` ([rows, n]) gives result[r]. The decode head runs one row; the per-row head (rows-head.ts) one per token.
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> logits: array<f32>;
@@ -10,11 +11,13 @@ var<workgroup> best_v: array<f32, WG>;
 var<workgroup> best_i: array<u32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let row = wid.x;
+  let base = row * params.n;
   var bv = -3.4e38;
   var bi = 0xffffffffu;
   for (var i = lid; i < params.n; i += WG) {
-    let v = logits[i];
+    let v = logits[base + i];
     if (v > bv) { bv = v; bi = i; }
   }
   best_v[lid] = bv;
@@ -31,5 +34,5 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     workgroupBarrier();
   }
-  if (lid == 0u) { result[0] = best_i[0]; }
+  if (lid == 0u) { result[row] = best_i[0]; }
 }

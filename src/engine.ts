@@ -4,7 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import type { KernelTime } from './gpu/profiler.ts';
-import type { EngineApi, GenerateRequestOptions } from './worker/api.ts';
+import type { EngineApi, EvaluateRequestOptions, GenerateRequestOptions } from './worker/api.ts';
+import type { EvaluateResult } from './runtime/evaluate.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
@@ -12,6 +13,11 @@ import { chatCompletions, completions, type ChatCompletions, type Completions, t
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
   /** Stops generation; the stream ends with finishReason 'abort'. */
+  signal?: AbortSignal;
+}
+
+export interface EvaluateCallOptions extends EvaluateRequestOptions {
+  /** Stops the evaluation between windows (the promise rejects with AbortError). */
   signal?: AbortSignal;
 }
 
@@ -98,6 +104,21 @@ export class Engine {
   logits(ids: number[]): Promise<Float32Array> {
     this.check();
     return this.api.logits(ids);
+  }
+
+  /**
+   * Perplexity of `text` (or token ids) and each scored token's negative log-likelihood, windowed as llama.cpp's
+   * `perplexity` tool does: `window` tokens per window (default: the context), second half scored; with `stride`,
+   * windows every `stride` tokens scoring their last `stride` predictions. Uses (and clears) the KV cache.
+   */
+  evaluate(text: string | number[], options: EvaluateCallOptions = {}): Promise<EvaluateResult> {
+    this.check();
+    const { signal, ...rest } = options;
+    const id = nextId++;
+    const stop = () => void this.api.abort(id);
+    if (signal?.aborted) return Promise.reject(new AbortError('The signal was already aborted.'));
+    signal?.addEventListener('abort', stop, { once: true });
+    return this.api.evaluate(id, text, rest).finally(() => signal?.removeEventListener('abort', stop));
   }
 
   /**

@@ -1,5 +1,6 @@
 /** Everything the package exports besides `load`: shared by the browser entry (index.ts) and the Node one (node.ts). */
-export { Engine, GenerationStream, type GenerateCallOptions } from './engine.ts';
+export { Engine, GenerationStream, type GenerateCallOptions, type EvaluateCallOptions } from './engine.ts';
+export type { EvaluateResult } from './runtime/evaluate.ts';
 export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat } from './runtime/engine-core.ts';
 export type * from './api/types.ts';
 export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';

@@ -245,6 +245,14 @@ for (const [layout, tuning] of LAYOUTS) {
         await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, tied), result: res, n: 1000 })], 1);
         expect((await readU32(device, res, 1))[0]).toBe(300);
       });
+      test('argmax per token: one id per row of [n_tokens, vocab]', async () => {
+        const rows = 7, n = 1000;
+        const logits = randn(rows * n, 84, 10);
+        const res = gpuBuffer(device, rows * 4);
+        await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, logits), result: res, n, perToken: true })], rows);
+        const expected = Array.from({ length: rows }, (_, r) => ref.argmax(logits.subarray(r * n, (r + 1) * n)));
+        expect([...await readU32(device, res, rows)]).toEqual(expected);
+      });
     });
   });
 }

@@ -228,11 +228,12 @@ export class Kernels {
     });
   }
 
-  argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number }): Promise<Dispatch> {
+  /** Argmax of one row of n logits, or with `perToken` of each of the step's rows ([n_tokens, n] → n_tokens ids). */
+  argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number; perToken?: boolean }): Promise<Dispatch> {
     return this.make('argmax', {
       label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer, constants: { WG: this.tuning.argmaxWG },
       buffers: { 2: o.logits, 3: o.result },
-      grid: () => [1, 1, 1],
+      grid: (nTokens) => [o.perToken ? nTokens : 1, 1, 1],
     });
   }
 }

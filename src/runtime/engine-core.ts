@@ -8,6 +8,7 @@ import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
+import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
 import { JsonConstraint } from '../constrain/json-constraint.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
@@ -202,6 +203,24 @@ export class EngineCore {
       this.cached = ids.slice();
       return r.logits!;
     });
+  }
+
+  /**
+   * Perplexity and per-token negative log-likelihoods of `text` (or token ids), windowed as llama.cpp's perplexity
+   * tool does (runtime/evaluate.ts). Text is tokenized like llama.cpp's tool: BOS as the model says, specials as text.
+   */
+  async evaluate(text: string | number[], options: EvaluateOptions = {}): Promise<EvaluateResult> {
+    return this.exclusive(async () => {
+      const tok = this.model.tokenizer;
+      const ids = typeof text === 'string' ? tok.encode(text, { parseSpecial: false }) : text.slice();
+      const window = options.window ?? this.contextLength;
+      if (window > this.contextLength) {
+        throw new InvalidRequestError(`window ${window} is longer than the context of ${this.contextLength} tokens; pass a smaller window or load with a larger contextLength.`);
+      }
+      // Windows overwrite the KV cache from position 0: nothing in it can be reused afterwards.
+      this.cached = [];
+      return evaluateTokens(this.transformer, ids, tok.addBosByDefault ? tok.bosId : undefined, { ...options, window });
+    }, options.signal);
   }
 
   async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: ChunkSink): Promise<GenerationResult> {

@@ -56,6 +56,17 @@ export interface Stage {
 export interface GraphLists {
   body: Stage;
   head: Promise<Dispatch>[];
+  /**
+   * The head over every row of the step, writing [n, vocab] logits and n argmax ids into `out` (evaluate and
+   * speculative decoding; built on first use by rows-head.ts). A family without one cannot run those.
+   */
+  rows?: (out: RowsOut) => Promise<Dispatch>[];
+}
+
+/** Where the per-row head writes: logits [rows, vocab] and one u32 id per row. */
+export interface RowsOut {
+  logits: GPUBuffer;
+  ids: GPUBuffer;
 }
 
 export type Graph = (g: GraphContext) => GraphLists;
@@ -155,5 +166,16 @@ export function head(g: GraphContext): Promise<Dispatch>[] {
   return [
     k.matvec({ label: 'output', w: outW, x: a.x, y: a.logits, norm: { weight: w.vector('output_norm.weight'), eps: c.normEps } }),
     k.argmax({ label: 'argmax', logits: a.logits, result: a.tokenOut, n: c.vocabSize }),
+  ];
+}
+
+/** The head over every row (see GraphLists.rows): output_norm of all rows into xn, the logits matmul, an argmax per row. */
+export function rowsHead(g: GraphContext, out: RowsOut): Promise<Dispatch>[] {
+  const { k, c, w, a } = g;
+  const outW = c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight');
+  return [
+    k.rmsnorm({ label: 'output_norm.rows', x: a.x, out: a.xn, weight: w.vector('output_norm.weight'), dim: c.dim, eps: c.normEps }),
+    k.matmul({ label: 'output.rows', w: outW, x: a.xn, y: out.logits }),
+    k.argmax({ label: 'argmax.rows', logits: out.logits, result: out.ids, n: c.vocabSize, perToken: true }),
   ];
 }

@@ -11,9 +11,10 @@ import { ropeInvFreq } from '../model/rope.ts';
 import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { familyOf } from '../families/index.ts';
-import type { GraphContext } from './layers.ts';
+import type { GraphContext, GraphLists } from './layers.ts';
+import { RowsHead } from './rows-head.ts';
 
 export interface TransformerOptions {
   /** KV cache length (tokens). */
@@ -41,6 +42,9 @@ export class Transformer {
   private tokenOut!: GPUBuffer;
   private tokenStaging!: GPUBuffer;
   private logitsStaging!: GPUBuffer;
+  /** The graph's head over every row, built on first use (rows-head.ts). */
+  private rowsGraph?: GraphLists['rows'];
+  private rowsHead?: Promise<RowsHead>;
   /** Bytes of activations + KV cache this instance allocated. */
   allocatedBytes = 0;
   /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
@@ -106,11 +110,12 @@ export class Transformer {
     };
     // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
     const lists = familyOf(c.arch).graph(g);
+    this.rowsGraph = lists.rows;
     [this.decodeList, this.prefillList, this.headList] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
     ]);
     if (this.options.profile && k.gpu.caps.timestampQuery) {
-      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + this.headList.length);
+      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + RowsHead.maxDispatches);
     }
   }
 
@@ -127,7 +132,13 @@ export class Transformer {
    * position, and its logits when `wantLogits`.
    */
   async forward(tokens: readonly number[], pos0: number, wantLogits = false): Promise<{ token: number; logits?: Float32Array }> {
-    await this.submit(tokens, pos0, true, wantLogits);
+    await this.submit(tokens, pos0, {
+      list: this.headList,
+      copyOut: (enc) => {
+        enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
+        if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
+      },
+    });
     const reads: Promise<void>[] = [this.tokenStaging.mapAsync(GPUMapMode.READ)];
     if (wantLogits) reads.push(this.logitsStaging.mapAsync(GPUMapMode.READ));
     await Promise.all(reads);
@@ -146,12 +157,35 @@ export class Transformer {
    * the prefill of a long prompt, chunk by chunk, with a chance to abort between chunks.
    */
   async fill(tokens: readonly number[], pos0: number): Promise<void> {
-    await this.submit(tokens, pos0, false, false);
+    await this.submit(tokens, pos0);
     await this.k.device.queue.onSubmittedWorkDone();
   }
 
-  /** Encodes and submits `tokens` in maxBatch chunks; the logits head (and its copies out) only after the last. */
-  private async submit(tokens: readonly number[], pos0: number, withHead: boolean, wantLogits: boolean): Promise<void> {
+  /** Most tokens one `forwardRows` call takes (the per-row head's logits buffer is bounded; see rows-head.ts). */
+  async rowsCapacity(): Promise<number> {
+    return (await this.rowsHeadReady()).rows;
+  }
+
+  /**
+   * Like `forward`, but with a prediction at every position: the argmax after each of `tokens` (at most
+   * `rowsCapacity()` of them), and their [n, vocab] logits when `wantLogits`. For perplexity and draft verification.
+   */
+  async forwardRows(tokens: readonly number[], pos0: number, wantLogits = false): Promise<{ tokens: Uint32Array; logits?: Float32Array }> {
+    const head = await this.rowsHeadReady();
+    if (tokens.length > head.rows) throw new InvalidRequestError(`forwardRows takes at most ${head.rows} tokens per call; got ${tokens.length}.`);
+    await this.submit(tokens, pos0, { list: head.list, copyOut: (enc) => head.encodeCopies(enc, tokens.length, wantLogits) });
+    return head.read(tokens.length, wantLogits);
+  }
+
+  private rowsHeadReady(): Promise<RowsHead> {
+    const build = this.rowsGraph;
+    if (!build) throw new UnsupportedModelError(`The ${this.config.arch} graph has no per-row logits head, which evaluate() and speculative decoding need.`);
+    this.rowsHead ??= RowsHead.create(this.k.device, { vocab: this.config.vocabSize, maxBatch: this.options.maxBatch, build });
+    return this.rowsHead;
+  }
+
+  /** Encodes and submits `tokens` in maxBatch chunks; the logits head (when given) and its copies out after the last. */
+  private async submit(tokens: readonly number[], pos0: number, head?: { list: Dispatch[]; copyOut: (enc: GPUCommandEncoder) => void }): Promise<void> {
     if (tokens.length === 0) throw new InvalidRequestError('The model needs at least one token to run.');
     if (pos0 + tokens.length > this.options.contextLength) {
       throw new InvalidRequestError(
@@ -164,24 +198,21 @@ export class Transformer {
     for (let s = 0; s < tokens.length; s += B) {
       const chunk = tokens.slice(s, s + B);
       const n = chunk.length;
-      const isLast = withHead && s + B >= tokens.length;
+      const isLast = head !== undefined && s + B >= tokens.length;
       device.queue.writeBuffer(this.ids, 0, new Uint32Array(chunk));
       device.queue.writeBuffer(this.k.stepBuffer, 0, new Uint32Array([n, pos0 + s, pos0 + s + n, 0]));
       const enc = device.createCommandEncoder();
       // Intermediate prefill chunks only fill the KV cache: the logits head runs after the last one.
       const body = n === 1 ? this.decodeList : this.prefillList;
-      const head = isLast ? this.headList : [];
-      if (this.profiler) this.profiler.encode(enc, [body, head], n);
+      const headList = isLast ? head.list : [];
+      if (this.profiler) this.profiler.encode(enc, [body, headList], n);
       else {
         const pass = enc.beginComputePass();
         for (const d of body) encodeDispatch(pass, d, n);
-        for (const d of head) encodeDispatch(pass, d, n);
+        for (const d of headList) encodeDispatch(pass, d, n);
         pass.end();
       }
-      if (isLast) {
-        enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
-        if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
-      }
+      if (isLast) head.copyOut(enc);
       device.queue.submit([enc.finish()]);
       if (this.profiler) await this.profiler.collect();
     }
@@ -189,6 +220,7 @@ export class Transformer {
 
   destroy(): void {
     this.profiler?.destroy();
+    void this.rowsHead?.then((h) => h.destroy(), () => {});
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
   }

@@ -4,6 +4,7 @@
  */
 import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOptions } from '../runtime/engine-core.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
+import type { EvaluateOptions } from '../runtime/evaluate.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { EngineStateError } from '../errors.ts';
 import { chatCompletion, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
@@ -11,6 +12,7 @@ import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
 
 export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
 export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
+export type EvaluateRequestOptions = Omit<EvaluateOptions, 'signal'>;
 
 export function createEngineApi() {
   let core: EngineCore | undefined;
@@ -55,6 +57,10 @@ export function createEngineApi() {
     tokenize: (text: string, addBos?: boolean) => need().tokenize(text, addBos),
     detokenize: (ids: number[]) => need().detokenize(ids),
     logits: (ids: number[]) => need().logits(ids),
+    /** Perplexity of a text (runtime/evaluate.ts); aborted by `abort(id)`. */
+    evaluate(id: number, text: string | number[], options: EvaluateRequestOptions = {}) {
+      return abortable(id, (signal) => need().evaluate(text, { ...options, signal }));
+    },
     kernelTimes: (reset?: boolean) => need().kernelTimes(reset),
     dispose(): void {
       core?.dispose();

@@ -223,6 +223,32 @@ export async function wllamaLogits(modelUrl: string, prompt: number[], opts?: Wl
   return await logitsOf(await getEngine(modelUrl, 'ids', opts), prompt);
 }
 
+/**
+ * llama.cpp's log-probability of each next token of `tokens` after positions from..n−2: log p(tokens[j+1] | tokens[..j])
+ * (what its perplexity tool sums). One completion per position; `cache_prompt` lets llama-server keep the KV of the
+ * shared prefix (it reuses only cache rows whose tokens match the new prompt), so each call computes about one token.
+ */
+export async function wllamaNextTokenLogprobs(modelUrl: string, tokens: number[], from: number, opts?: WllamaRefOptions): Promise<number[]> {
+  const engine = await getEngine(modelUrl, 'ids', opts);
+  const out: number[] = [];
+  for (let j = from; j < tokens.length - 1; j++) {
+    const r = await completeIds(engine, tokens.slice(0, j + 1), {
+      ...GREEDY,
+      samplers: [...GREEDY.samplers],
+      max_tokens: 1,
+      n_probs: engine.nVocab,
+      cache_prompt: true,
+    });
+    const top = r.choices[0].logprobs?.content?.[0]?.top_logprobs;
+    const hit = top?.find((t) => t.id === tokens[j + 1]);
+    if (!top || top.length !== engine.nVocab || !hit) {
+      throw new EngineStateError(`wllama returned ${top?.length ?? 0} log-probabilities at position ${j}, expected ${engine.nVocab}`);
+    }
+    out.push(hit.logprob ?? -Infinity);
+  }
+  return out;
+}
+
 function argmax(a: Float32Array): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
