@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
  * Class names survive minification in the bundles: typed errors cross the worker boundary by name
  * (src/worker/error-transfer.ts), so a mangled `ModelFetchError` would reach the page as a plain Error.
  */
-export const KEEP_NAMES = { output: { keepNames: true } } as const;
+export const KEEP_NAMES = { output: { keepNames: true, charset: 'ascii' } } as const;
 
 /**
  * The npm package and the script-tag bundle: `dist/index.js` (ESM) and `dist/llmo.js` (IIFE, global `llmo`).
