@@ -116,6 +116,15 @@ export interface ModelInfo {
 
 const now = () => performance.now();
 
+/**
+ * Greedy decode steps per submission once `made` tokens are out and `left` may still come: the count doubles from 1
+ * (the first tokens stream at once) up to 16 (one readback per 16 tokens in steady state; a stop found inside a
+ * batch wastes at most 15 steps).
+ */
+export function decodeBatch(made: number, left: number): number {
+  return Math.max(1, Math.min(left, 16, 2 ** Math.floor(Math.log2(Math.max(1, made)))));
+}
+
 export class EngineCore {
   /** Tokens whose K/V sit in the cache at positions 0..n-1 (for prefix reuse). */
   private cached: number[] = [];
@@ -349,35 +358,22 @@ export class EngineCore {
     }
     if (aborted) finishReason = 'abort';
 
-    while (!aborted && out.length < budget) {
-      if (o.signal?.aborted) {
-        finishReason = 'abort';
-        break;
-      }
-      if (constraint?.finished) {
-        finishReason = 'stop';
-        break;
-      }
-      this.checkLost();
-      const r = await this.transformer.forward(feed, pos, !gpuGreedy);
-      this.cached.push(...feed);
-      pos += feed.length;
-      if (out.length === 0) this.prefixCache.save(ids);
-      let next: number;
-      if (gpuGreedy) next = r.token;
-      else {
-        next = sampler.sample(r.logits!, constraint?.mask(budget - out.length));
-        if (next < 0) break; // nothing can finish the JSON in the tokens left: 'length'
+    /** Takes one token made by the model: false when generation ends with it (EOS, stop string, nothing fits). */
+    const take = (made: number, logits?: Float32Array): boolean => {
+      let next = made;
+      if (logits && !gpuGreedy) {
+        next = sampler.sample(logits, constraint?.mask(budget - out.length));
+        if (next < 0) return false; // nothing can finish the JSON in the tokens left: 'length'
       }
       if (out.length === 0) tFirst = now();
       if (eos.has(next) && (!constraint || constraint.complete)) {
         finishReason = 'stop';
-        break;
+        return false;
       }
       if (constraint && !constraint.accept(next)) throw new EngineStateError(`The grammar rejected token ${next} that its own mask allowed; please report this.`);
       sampler.accept(next);
       out.push(next);
-      const lp = logprobs ? tokenLogprob(r.logits!, next, nTop!) : undefined;
+      const lp = logprobs ? tokenLogprob(logits!, next, nTop!) : undefined;
       if (lp) logprobs!.push(lp);
       let piece = decoder.push(next);
       if (stops.length) {
@@ -388,12 +384,50 @@ export class EngineCore {
           text = joined.slice(0, hit);
           if (piece) onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
           finishReason = 'stop';
-          break;
+          return false;
         }
       }
       text += piece;
       onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
-      feed = [next];
+      return true;
+    };
+
+    const multiStep = gpuGreedy && this.transformer.multiStep;
+    while (!aborted && out.length < budget) {
+      if (o.signal?.aborted) {
+        finishReason = 'abort';
+        break;
+      }
+      if (constraint?.finished) {
+        finishReason = 'stop';
+        break;
+      }
+      this.checkLost();
+      // One submission: the tokens to feed, then (greedy, past the prompt) more steps that each feed the argmax of
+      // the one before on the GPU; the loop below keeps the tokens up to the first that ends generation.
+      let made: number[];
+      let logits: Float32Array | undefined;
+      if (multiStep && feed.length === 1) {
+        made = await this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length));
+        if (o.signal?.aborted) {
+          finishReason = 'abort'; // what the aborted submission made is dropped
+          break;
+        }
+      } else {
+        const r = await this.transformer.forward(feed, pos, !gpuGreedy);
+        made = [r.token];
+        logits = r.logits;
+      }
+      if (out.length === 0) this.prefixCache.save(ids);
+      let used = 0;
+      let going = true;
+      while (going && used < made.length) going = take(made[used++], logits);
+      // The K/V rows of the fed tokens and of every kept token but the last are valid; rows past them (work done
+      // after a stop) are not counted, which rolls the position back.
+      this.cached.push(...feed, ...made.slice(0, used - 1));
+      pos += feed.length + used - 1;
+      if (!going) break;
+      feed = [made[used - 1]];
     }
     if (constraint?.finished && finishReason === 'length') finishReason = 'stop';
     if (finishReason !== 'stop' || constraint) {

@@ -30,6 +30,9 @@ export interface TransformerOptions {
   profile?: boolean;
 }
 
+/** Most decode steps in one submission (`decodeSteps`). */
+export const MAX_STEPS = 32;
+
 export class Transformer {
   /** Dispatches of one decoded token and of one prefill chunk, without the logits head (run after the last chunk). */
   private decodeList: Dispatch[] = [];
@@ -45,6 +48,10 @@ export class Transformer {
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
   private rowsHead?: Promise<RowsHead>;
+  /** Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}`, the tokens made, and their readback. */
+  private stepTable!: GPUBuffer;
+  private stepTokens!: GPUBuffer;
+  private stepTokensStaging!: GPUBuffer;
   /** Bytes of activations + KV cache this instance allocated. */
   allocatedBytes = 0;
   /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
@@ -86,7 +93,10 @@ export class Transformer {
     this.tokenOut = this.buffer('token', 4);
     this.tokenStaging = k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.logitsStaging = k.device.createBuffer({ label: 'logits.read', size: c.vocabSize * f32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.owned.push(this.tokenStaging, this.logitsStaging);
+    this.stepTable = k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 16, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.stepTokens = this.buffer('steps.tokens', MAX_STEPS * 4);
+    this.stepTokensStaging = k.device.createBuffer({ label: 'steps.read', size: MAX_STEPS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepTokensStaging);
 
     const factors = w.vectors.get('rope_freqs.weight')?.values ?? this.options.ropeFactors;
     const invFreq = uploadF32(k.device, 'rope.inv_freq', ropeInvFreq(c.headDim, c.ropeTheta, factors));
@@ -150,6 +160,46 @@ export class Transformer {
       this.logitsStaging.unmap();
     }
     return { token, logits };
+  }
+
+  /**
+   * `n` greedy decode steps in one submission and one readback: step 0 feeds `first` at `pos0`, each later step feeds
+   * the argmax of the step before it without leaving the GPU (copied from the argmax output into the ids buffer), so
+   * the host pays one submit and one round trip for n tokens. Between steps, plain buffer copies set the step
+   * uniform from a table written once. Returns the n tokens made; the K/V of positions pos0..pos0+n-1 are written
+   * (a caller that keeps fewer tokens simply does not count the rest: attention reads kv_len rows only).
+   */
+  async decodeSteps(first: number, pos0: number, n: number): Promise<number[]> {
+    if (n < 1 || n > MAX_STEPS) throw new InvalidRequestError(`decodeSteps runs 1..${MAX_STEPS} steps; got ${n}.`);
+    if (pos0 + n > this.options.contextLength) {
+      throw new InvalidRequestError(`Positions ${pos0}..${pos0 + n - 1} do not fit the context of ${this.options.contextLength} tokens.`);
+    }
+    const { device } = this.k;
+    const table = new Uint32Array(n * 4);
+    for (let i = 0; i < n; i++) table.set([1, pos0 + i, pos0 + i + 1, 0], i * 4);
+    device.queue.writeBuffer(this.stepTable, 0, table);
+    device.queue.writeBuffer(this.ids, 0, new Uint32Array([first]));
+    const enc = device.createCommandEncoder();
+    for (let i = 0; i < n; i++) {
+      enc.copyBufferToBuffer(this.stepTable, i * 16, this.k.stepBuffer, 0, 16);
+      if (i > 0) enc.copyBufferToBuffer(this.tokenOut, 0, this.ids, 0, 4);
+      const pass = enc.beginComputePass();
+      for (const d of this.decodeList) encodeDispatch(pass, d, 1);
+      for (const d of this.headList) encodeDispatch(pass, d, 1);
+      pass.end();
+      enc.copyBufferToBuffer(this.tokenOut, 0, this.stepTokens, i * 4, 4);
+    }
+    enc.copyBufferToBuffer(this.stepTokens, 0, this.stepTokensStaging, 0, n * 4);
+    device.queue.submit([enc.finish()]);
+    await this.stepTokensStaging.mapAsync(GPUMapMode.READ, 0, n * 4);
+    const tokens = Array.from(new Uint32Array(this.stepTokensStaging.getMappedRange(0, n * 4)));
+    this.stepTokensStaging.unmap();
+    return tokens;
+  }
+
+  /** Whether `decodeSteps` may run more than one step (the profiler times one step per submission). */
+  get multiStep(): boolean {
+    return !this.profiler;
   }
 
   /**
