@@ -9,6 +9,7 @@ import type { EvaluateResult } from './runtime/evaluate.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
+import type { ChatCompletionRequest } from './api/types.ts';
 import { chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport } from './api/client.ts';
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
@@ -98,6 +99,15 @@ export class Engine {
   detokenize(ids: number[]): Promise<string> {
     this.check();
     return this.api.detokenize(ids);
+  }
+
+  /**
+   * The prompt token ids a chat request would be fed as (the model's chat template, tools and BOS applied), without
+   * generating: exact context accounting for a conversation.
+   */
+  tokenizeChat(req: Omit<ChatCompletionRequest, 'signal'>): Promise<number[]> {
+    this.check();
+    return this.api.chatPromptIds(req);
   }
 
   /** Next-token logits after `ids` (fed from position 0). */

@@ -11,3 +11,4 @@ export { cache, type CachedModel, type CacheUsage } from './cache/index.ts';
 export type { KernelTime } from './gpu/profiler.ts';
 export type { ModelConfig, Architecture } from './model/types.ts';
 export * from './errors.ts';
+export { openaiFetch } from './integrations/openai-fetch.ts';

@@ -131,6 +131,14 @@ export async function completion(
   };
 }
 
+/** The exact prompt token ids a chat request would feed the model (template, tools, BOS), without generating. */
+export function chatPromptIds(core: EngineCore, req: ChatRequestData): number[] {
+  if (!req || typeof req !== 'object') throw new InvalidRequestError('Pass a request object: { messages: [{ role, content }], ... }.');
+  checkMessages(req.messages);
+  const plan = checkTools(req);
+  return renderIds(core, req.chat_template ?? core.info().chatTemplate ?? FALLBACK_TEMPLATE, req.messages, req, plan);
+}
+
 function jsonFormat(req: ChatCompletionRequest, plan: ToolPlan): GenerateOptions['json'] {
   if (plan.mode === 'constrained') {
     if (req.response_format && req.response_format.type !== 'text') {

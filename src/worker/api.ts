@@ -7,7 +7,7 @@ import type { LoadProgress } from '../loader/load-model.ts';
 import type { EvaluateOptions } from '../runtime/evaluate.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { EngineStateError } from '../errors.ts';
-import { chatCompletion, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
+import { chatCompletion, chatPromptIds, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
 import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
 
 export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
@@ -50,6 +50,8 @@ export function createEngineApi() {
     completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void | Promise<void>) {
       return abortable(id, (signal) => completion(need(), req, signal, onChunk));
     },
+    /** The prompt ids a chat request would be fed as (exact token counts without generating). */
+    chatPromptIds: (req: ChatRequestData) => chatPromptIds(need(), req),
     abort(id: number): void {
       controllers.get(id)?.abort();
     },
