@@ -6,10 +6,14 @@ import { defineConfig } from 'vite';
  */
 export const KEEP_NAMES = { output: { keepNames: true, charset: 'ascii' } } as const;
 
+/** The package's ES entry points: `llmo`, `llmo/ai-sdk`, `llmo/prompt-api` (they share one engine chunk). */
+export const ES_ENTRIES = { index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts' };
+
 /**
- * The npm package and the script-tag bundle: `dist/index.js` (ESM) and `dist/llmo.js` (IIFE, global `llmo`).
- * Everything is bundled in, the worker too (inlined as a Blob URL by src/worker/spawn.ts), so either file works
- * alone from any host or CDN. Types come from `tsc -p tsconfig.build.json` (dist/*.d.ts).
+ * The npm package: `dist/index.js` and the integration entries (ESM). Everything is bundled in, the worker too
+ * (inlined as a Blob URL by src/worker/spawn.ts), so the files work from any host or CDN; the integrations import
+ * only the types of the packages they adapt to. The script-tag bundle `dist/llmo.js` (IIFE, one entry) comes from
+ * vite.iife.config.ts. Types come from `tsc -p tsconfig.build.json` (dist/*.d.ts).
  */
 export default defineConfig({
   publicDir: false,
@@ -19,12 +23,12 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
-    rolldownOptions: KEEP_NAMES,
+    // The engine shared by the entries is one chunk, `dist/llmo-<hash>.js`.
+    rolldownOptions: { output: { ...KEEP_NAMES.output, chunkFileNames: 'llmo-[hash].js' } },
     lib: {
-      entry: 'src/index.ts',
-      name: 'llmo',
-      formats: ['es', 'iife'],
-      fileName: (format) => (format === 'es' ? 'index.js' : 'llmo.js'),
+      entry: ES_ENTRIES,
+      formats: ['es'],
+      fileName: (_format, name) => `${name}.js`,
     },
   },
 });

@@ -14,6 +14,8 @@ const executablePath = process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium';
 const extraArgs = (process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
 
 export default mergeConfig(viteConfig, defineConfig({
+  // Pre-bundled up front: discovering them mid-run makes Vite reload the page under a running test.
+  optimizeDeps: { include: ['ai', 'openai'] },
   test: {
     projects: [
       {

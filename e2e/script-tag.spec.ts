@@ -43,3 +43,22 @@ test('dist/index.js (the npm ES module) loads and generates the reference text, 
   expect(EXPECTED.startsWith(out.text)).toBe(true);
   expect(errors).toEqual([]);
 });
+
+test('dist/ai-sdk.js (llmo/ai-sdk) runs on the built engine chunk and imports nothing else', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const source = await (await request.get(url('/dist/ai-sdk.js'))).text();
+  const imports = [...source.matchAll(/^import [^;]* from "([^"]+)"/gm)].map((m) => m[1]);
+  expect(imports.length).toBeGreaterThan(0);
+  expect(imports.every((p) => /^\.\/llmo-[\w-]+\.js$/.test(p))).toBe(true);
+  await page.goto(url('/examples/blank.html'));
+  const out = await page.evaluate(async (model) => {
+    const bundle = '/dist/ai-sdk.js';
+    const { createLlmo } = (await import(bundle)) as typeof import('../src/ai-sdk.ts');
+    const provider = createLlmo({ source: model });
+    const r = await provider().doGenerate({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'Once upon a time' }] }], maxOutputTokens: 5, temperature: 0 });
+    await (await provider.engine()).dispose();
+    return { finish: r.finishReason.unified, output: r.usage.outputTokens.total };
+  }, url('/shared/models/stories260K/stories260K.gguf'));
+  expect(out).toEqual({ finish: 'length', output: 5 });
+  expect(errors).toEqual([]);
+});

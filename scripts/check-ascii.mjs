@@ -4,9 +4,10 @@
 // pre-tokenizer regex ranges) would silently change meaning. The bundler escapes literals (charset: 'ascii' in
 // vite.lib.config.ts); this catches what it cannot (String.raw templates, preserved comments).
 // (dist/node.js is not checked: Node always reads modules as UTF-8.)
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
-const files = ['dist/index.js', 'dist/llmo.js'].filter((f) => existsSync(f));
+// Every browser bundle: the ES entries, their shared engine chunk (dist/llmo-<hash>.js) and the IIFE dist/llmo.js.
+const files = existsSync('dist') ? readdirSync('dist').filter((f) => f.endsWith('.js') && f !== 'node.js').map((f) => `dist/${f}`) : [];
 let bad = 0;
 for (const file of files) {
   const bytes = readFileSync(file);
@@ -17,7 +18,7 @@ for (const file of files) {
   const around = bytes.subarray(Math.max(0, i - 60), i + 20).toString('utf8');
   console.error(`${file}: non-ASCII byte 0x${bytes[i].toString(16)} at offset ${i} (line ${line}): …${around}…`);
 }
-if (files.length !== 2) {
+if (!files.includes('dist/index.js') || !files.includes('dist/llmo.js')) {
   console.error('check-ascii: dist/index.js or dist/llmo.js is missing (run the vite builds first)');
   process.exit(1);
 }

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vite';
+import { KEEP_NAMES } from './vite.lib.config.ts';
+
+/**
+ * The script-tag bundle `dist/llmo.js` (IIFE, global `llmo`): the engine, its worker and kernels in one file. Built
+ * after vite.lib.config.ts into the same folder (an IIFE build takes one entry; the ES build has several).
+ */
+export default defineConfig({
+  publicDir: false,
+  worker: { format: 'es', rolldownOptions: KEEP_NAMES },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2022',
+    sourcemap: true,
+    rolldownOptions: KEEP_NAMES,
+    lib: { entry: 'src/index.ts', name: 'llmo', formats: ['iife'], fileName: () => 'llmo.js' },
+  },
+});
