@@ -3,6 +3,8 @@
 // Query t sits at position pos0 + t and sees cache rows 0 ..= pos0 + t. GQA: head h reads kv head
 // h / (n_heads / n_kv_heads). Keys are taken WG at a time: each thread scores one key, then the chunk's
 // probabilities update a running max/sum and the per-dimension accumulators (online softmax).
+// Variant SEGMENTS (encoders): no cache and no causality; query t sees the keys segs[2t] .. segs[2t+1]-1 of k/v
+// (its own sequence in a packed batch of several), so sequences in one batch never see each other.
 // Variant SERIAL (CPU adapters, where workgroup barriers dominate): one invocation per (query token, head) walks
 // the keys alone, with the same online softmax one key at a time, and no barrier at all.
 
@@ -10,6 +12,18 @@ struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, _pad: u32, scale: 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#if SEGMENTS
+@group(0) @binding(8) var<storage, read> segs: array<u32>;
+#endif
+
+// Keys query t attends to: [begin, end).
+fn key_range(t: u32) -> vec2<u32> {
+#if SEGMENTS
+  return vec2<u32>(segs[2u * t], segs[2u * t + 1u]);
+#else
+  return vec2<u32>(0u, step.pos0 + t + 1u);
+#endif
+}
 
 #if SERIAL
 // head_dim % 4 == 0 here (checked on the CPU): whole vec4s, so the per-key loops are a quarter as long.
@@ -35,13 +49,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let b = q_base + 4u * d;
     qs[d] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * params.scale;
   }
-  let n_keys = step.pos0 + t + 1u;
+  let kr = key_range(t);
   var m_run = -3.0e38;
   var l_run = 0.0;
   // Four keys per step: one running-max update, one rescale of the accumulators and 5 exp() per 4 keys instead
   // of 2 exp() and a rescale per key (the per-key bookkeeping dominated small heads).
-  let n4 = n_keys & ~3u;
-  for (var j = 0u; j < n4; j += 4u) {
+  let n4 = kr.x + ((kr.y - kr.x) & ~3u);
+  for (var j = kr.x; j < n4; j += 4u) {
     let kb = j * kv_stride4 + kv_off4;
     var s = vec4<f32>(0.0);
     for (var d = 0u; d < hd4; d++) {
@@ -59,7 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                e.z * v4[kb + 2u * kv_stride4 + d] + e.w * v4[kb + 3u * kv_stride4 + d];
     }
   }
-  for (var j = n4; j < n_keys; j++) {
+  for (var j = n4; j < kr.y; j++) {
     let kb = j * kv_stride4 + kv_off4;
     var s = 0.0;
     for (var d = 0u; d < hd4; d++) { s += dot(qs[d], k4[kb + d]); }
@@ -99,11 +113,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var d = lid; d < hd; d += WG) { qs[d] = q[q_base + d] * params.scale; }
   workgroupBarrier();
 
-  let n_keys = step.pos0 + t + 1u;
+  let kr = key_range(t);
+  let n_keys = kr.y;
   var m_run = -3.0e38;
   var l_run = 0.0;
   var acc: array<f32, DPT>;
-  for (var j0 = 0u; j0 < n_keys; j0 += WG) {
+  for (var j0 = kr.x; j0 < n_keys; j0 += WG) {
     let j = j0 + lid;
     var s = -3.0e38;
     if (j < n_keys) {

@@ -1,4 +1,5 @@
 // out[t, :] = dequantized row ids[t] of the embedding table (any weights.wgsl format), one workgroup per token.
+// ACCUMULATE: out[t, :] += the row (BERT adds position and token-type rows to the token's).
 struct Params { dim: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> ids: array<u32>;
@@ -10,6 +11,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let id = ids[t];
   let d4 = params.dim >> 2u;
   for (var i = lid; i < d4; i += 64u) {
+#if ACCUMULATE
+    out[t * d4 + i] += w_load4(id, i << 2u, params.dim);
+#else
     out[t * d4 + i] = w_load4(id, i << 2u, params.dim);
+#endif
   }
 }

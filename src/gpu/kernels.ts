@@ -205,26 +205,58 @@ export class Kernels {
     });
   }
 
-  attention(o: { label: string; q: GPUBuffer; out: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; nHeads: number; nKvHeads: number; headDim: number }): Promise<Dispatch> {
+  /**
+   * Causal attention over the KV cache; with `segments` ([n_tokens × (begin, end)] u32 key ranges), bidirectional
+   * attention of packed sequences over k/v rows of the same step instead (encoders).
+   */
+  attention(o: {
+    label: string; q: GPUBuffer; out: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; nHeads: number; nKvHeads: number; headDim: number;
+    segments?: GPUBuffer;
+  }): Promise<Dispatch> {
     if (o.headDim > 256) throw new Error(`head_dim ${o.headDim} > 256 is not supported by attention.wgsl`);
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
     new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
     const serial = this.tuning.attentionSerial && o.headDim % 4 === 0;
     return this.make('attention', {
-      label: o.label, params, defines: serial ? ['SERIAL'] : [],
+      label: o.label, params, defines: [...(serial ? ['SERIAL'] : []), ...(o.segments ? ['SEGMENTS'] : [])],
       // SERIAL reads the caches as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5).
-      buffers: serial ? { 2: o.q, 3: o.out, 6: o.kCache, 7: o.vCache } : { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache },
+      buffers: { ...(serial ? { 2: o.q, 3: o.out, 6: o.kCache, 7: o.vCache } : { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache }), 8: o.segments },
       grid: (n) => (serial ? grid1d(ceilDiv(n * o.nHeads, 4)) : [o.nHeads, n, 1]),
     });
   }
 
-  embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer }): Promise<Dispatch> {
+  /** out = table[ids] row by row (`accumulate`: out += the rows). */
+  embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer; accumulate?: boolean }): Promise<Dispatch> {
     return this.make('embedding', {
-      label: o.label, defines: [formatDefine(o.table.format)],
+      label: o.label, defines: [formatDefine(o.table.format), ...(o.accumulate ? ['ACCUMULATE'] : [])],
       params: new Uint32Array([o.table.cols, 0, 0, 0]).buffer,
       buffers: { 2: o.ids, 3: o.out, 8: o.table.data, 9: o.table.scales },
       grid: (n) => [n, 1, 1],
+    });
+  }
+
+  /** LayerNorm with bias of each of the step's rows, in place. */
+  layernorm(o: { label: string; x: GPUBuffer; weight: GPUBuffer; bias: GPUBuffer; dim: number; eps: number }): Promise<Dispatch> {
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 1)[0] = o.dim;
+    new Float32Array(params, 8, 1)[0] = o.eps;
+    return this.make('layernorm', {
+      label: o.label, params, constants: { WG: this.tuning.rmsnormWG },
+      buffers: { 2: o.x, 4: o.weight, 5: o.bias },
+      grid: (n) => grid1d(n),
+    });
+  }
+
+  /**
+   * One vector per packed sequence: mean, first (CLS) or last row of its rows of x. `seqs` = [n, start_0 … start_n]
+   * (u32); `maxSeqs()` bounds the grid (the kernel reads the real count from seqs[0]).
+   */
+  pool(o: { label: string; x: GPUBuffer; out: GPUBuffer; seqs: GPUBuffer; dim: number; mode: 'mean' | 'cls' | 'last'; maxSeqs: () => number }): Promise<Dispatch> {
+    return this.make('pool', {
+      label: o.label, params: new Uint32Array([o.dim, { mean: 0, cls: 1, last: 2 }[o.mode], 0, 0]).buffer,
+      buffers: { 2: o.x, 3: o.out, 4: o.seqs },
+      grid: () => grid1d(ceilDiv(o.maxSeqs() * o.dim, 64)),
     });
   }
 
@@ -251,6 +283,8 @@ export interface LinearOptions {
   gateMul?: boolean;
   /** Write at the step's positions of a [ctx, rows] buffer (KV cache). */
   outAtPos?: boolean;
+  /** y = gelu(result) (exact erf GELU: BERT's FFN up projection). */
+  gelu?: boolean;
 }
 
 /**
@@ -263,7 +297,7 @@ function linearDefines(o: LinearOptions): string[] {
   return defines;
 }
 
-/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL. */
+/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL / OUT_GELU. */
 function outMode(o: LinearOptions): number {
-  return o.accumulate ? 1 : o.gateMul ? 2 : 0;
+  return o.accumulate ? 1 : o.gateMul ? 2 : o.gelu ? 3 : 0;
 }

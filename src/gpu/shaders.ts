@@ -10,6 +10,8 @@ import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
 import rotary from '../../shaders/rotary.wgsl?raw';
 import linearOut from '../../shaders/linear_out.wgsl?raw';
+import layernorm from '../../shaders/layernorm.wgsl?raw';
+import pool from '../../shaders/pool.wgsl?raw';
 
 /**
  * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
@@ -23,6 +25,8 @@ const KERNELS = {
   rope: { src: rope, includes: [rotary] },
   attention: { src: attention, includes: [] },
   argmax: { src: argmax, includes: [] },
+  layernorm: { src: layernorm, includes: [] },
+  pool: { src: pool, includes: [] },
 } satisfies Record<string, { src: string; includes: string[] }>;
 
 export type KernelName = keyof typeof KERNELS;
