@@ -1,6 +1,7 @@
 // Rotary position embedding, in place, one invocation per (token, head, frequency).
 // Variants: NEOX (pairs (i, i + d/2), HF rotate-half) or the GGUF "normal" adjacent pairs (2i, 2i+1);
 // params.at_pos != 0 (run time): rows start at pos0 (K is rotated inside the KV cache).
+// POSITIONS: token t sits at positions[t] (packed encoder batches: each sequence counts from 0).
 // inv_freq[i] = theta^(-2i/d) / scaling factor is computed on the CPU in f64 (src/model/rope.ts): GPU pow() is too
 // coarse once multiplied by positions in the thousands. The rotation itself is rotary.wgsl's.
 
@@ -8,6 +9,9 @@ struct Params { n_heads: u32, head_dim: u32, at_pos: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<storage, read> inv_freq: array<f32>;
+#if POSITIONS
+@group(0) @binding(5) var<storage, read> positions: array<u32>;
+#endif
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -17,7 +21,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = idx % half;
   let h = (idx / half) % params.n_heads;
   let t = idx / (half * params.n_heads);
+#if POSITIONS
+  let pos = positions[t];
+#else
   let pos = step.pos0 + t;
+#endif
   let row = select(t, pos, params.at_pos != 0u);
   let base = (row * params.n_heads + h) * params.head_dim;
 #if NEOX

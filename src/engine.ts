@@ -10,6 +10,7 @@ import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/eng
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
 import type { ChatCompletionRequest } from './api/types.ts';
+import { embedCall, embeddings, type EmbedOptions, type Embeddings } from './api/embeddings.ts';
 import { chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport } from './api/client.ts';
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
@@ -50,6 +51,8 @@ export class Engine {
   readonly chat: { completions: ChatCompletions };
   /** OpenAI-shaped raw-prompt completions: `engine.completions.create({ prompt, ... })`. */
   readonly completions: Completions;
+  /** OpenAI-shaped embeddings (embedding models): `engine.embeddings.create({ input, dimensions, encoding_format })`. */
+  readonly embeddings: Embeddings;
 
   /** @internal */
   constructor(
@@ -68,6 +71,22 @@ export class Engine {
     };
     this.chat = { completions: chatCompletions(transport) };
     this.completions = completions(transport);
+    this.embeddings = embeddings(this.embedTransport);
+  }
+
+  private readonly embedTransport = {
+    embed: (id: number, inputs: (string | number[])[], o: Parameters<EngineApi['embed']>[2]) => this.api.embed(id, inputs, o),
+    abort: (id: number) => this.api.abort(id),
+    check: () => this.check(),
+    modelName: () => this.info.name,
+  };
+
+  /**
+   * One vector per text (embedding models: BERT-family encoders), in order, L2-normalised unless `normalize: false`.
+   * Many texts go in one call: they are packed into a few GPU submissions.
+   */
+  async embed(texts: string | string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await embedCall(this.embedTransport, typeof texts === 'string' ? [texts] : texts, options)).vectors;
   }
 
   /** Streams a completion of `prompt` (text, or token ids). */

@@ -5,10 +5,11 @@
 import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec } from './spec.ts';
 import { llama, qwen2, qwen3 } from './llama.ts';
+import { bert, nomicBert } from './bert.ts';
 
 export type { FamilySpec, TensorSpec, TensorInit, HfNameMap } from './spec.ts';
 
-export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3];
+export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, bert, nomicBert];
 
 /** GGUF architecture names llmo runs. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.arch);

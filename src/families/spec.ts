@@ -7,6 +7,7 @@
 import type { ModelConfig, RopeStyle } from '../model/types.ts';
 import type { GgufMetadata } from '../formats/gguf.ts';
 import type { Graph } from '../runtime/layers.ts';
+import type { EncoderGraph } from '../runtime/encoder-layers.ts';
 
 /** How the fixture generator fills a tensor with random values (and what kind of tensor it is). */
 export type TensorInit = 'matrix' | 'embed' | 'norm' | 'bias';
@@ -28,6 +29,8 @@ export interface TensorSpec {
 export interface HfNameMap {
   global: Readonly<Record<string, string>>;
   layer: Readonly<Record<string, string>>;
+  /** What precedes the layer number in HF names (default `model.layers.`; BERT: `encoder.layer.`). */
+  layerPrefix?: string;
 }
 
 export interface FamilySpec {
@@ -44,6 +47,13 @@ export interface FamilySpec {
   configFromHf?(json: Record<string, unknown>, base: ModelConfig): Partial<ModelConfig>;
   /** Every tensor the graph reads, with its shape (the loader checks files against this; fixtures are made from it). */
   tensors(config: ModelConfig): TensorSpec[];
-  /** The forward pass as recorded dispatches, built from runtime/layers.ts pieces. */
-  graph: Graph;
+  /** A decoder's forward pass as recorded dispatches, built from runtime/layers.ts pieces. */
+  graph?: Graph;
+  /**
+   * An encoder's (embedding model's) forward pass over packed sequences, built from runtime/encoder-layers.ts pieces.
+   * A family has `graph` or `encoder`.
+   */
+  encoder?: EncoderGraph;
+  /** GGUF tensors split on load into equal row ranges (layer-local names): nomic-bert's fused QKV. */
+  splitOnLoad?: Readonly<Record<string, readonly string[]>>;
 }

@@ -84,7 +84,8 @@ export const HF_LLAMA_LAYER_NAMES: HfNameMap['layer'] = {
 export function canonicalName(hfName: string, map: HfNameMap): string {
   const global = map.global[hfName];
   if (global) return global;
-  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hfName);
+  const prefix = map.layerPrefix ?? 'model.layers.';
+  const m = hfName.startsWith(prefix) ? /^(\d+)\.(.+)$/.exec(hfName.slice(prefix.length)) : null;
   if (m) {
     const local = map.layer[m[2]];
     if (local) return `blk.${m[1]}.${local}`;
@@ -97,7 +98,7 @@ export function hfName(canonical: string, map: HfNameMap): string {
   for (const [hf, c] of Object.entries(map.global)) if (c === canonical) return hf;
   const m = /^blk\.(\d+)\.(.+)$/.exec(canonical);
   if (m) {
-    for (const [hf, c] of Object.entries(map.layer)) if (c === m[2]) return `model.layers.${m[1]}.${hf}`;
+    for (const [hf, c] of Object.entries(map.layer)) if (c === m[2]) return `${map.layerPrefix ?? 'model.layers.'}${m[1]}.${hf}`;
   }
   return canonical;
 }

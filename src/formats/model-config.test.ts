@@ -66,7 +66,7 @@ describe('configFromGguf on the real GGUF files', () => {
   }
 
   it('refuses vocab-only files of unsupported architectures, naming the supported ones', () => {
-    for (const name of ['gpt-2', 'bert-bge', 'phi-3']) {
+    for (const name of ['gpt-2', 'phi-3']) {
       const h = header(`tokenizers/ggml-vocab-${name}.gguf`);
       expect(() => configFromGguf(h)).toThrow(UnsupportedModelError);
       expect(() => configFromGguf(h)).toThrow(/llama, qwen2, qwen3/);
@@ -222,10 +222,11 @@ describe('configFromHf', () => {
     expect(() => configFromHf({ ...json, hidden_size: undefined }, tensors(10, 896))).toThrow(/hidden_size/);
   });
 
-  it('refuses the MiniLM (bert) config.json, naming the supported architectures', () => {
+  it('reads the MiniLM (bert) config.json: LayerNorm eps, 12 heads of 32', () => {
     const json = JSON.parse(readFileSync(resolve(SHARED, 'models/all-MiniLM-L6-v2-tokenizer/config.json'), 'utf8')) as object;
-    expect(() => configFromHf(json, tensors(30522, 384))).toThrow(UnsupportedModelError);
-    expect(() => configFromHf(json, tensors(30522, 384))).toThrow(/"bert".*llama, qwen2, qwen3/);
+    const c = configFromHf(json, tensors(30522, 384));
+    expect(c).toMatchObject({ arch: 'bert', dim: 384, nLayers: 6, nHeads: 12, headDim: 32, ffnDim: 1536, contextLength: 512, normEps: 1e-12 });
+    expect(() => configFromHf({ ...json, model_type: 'roberta' }, tensors(30522, 384))).toThrow(/"roberta".*llama, qwen2, qwen3/);
   });
 });
 

@@ -86,7 +86,11 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
     headDim,
     ffnDim: int('feed_forward_length'),
     contextLength: int('context_length'),
-    normEps: positiveNumber(ggufNumber(meta, key('attention.layer_norm_rms_epsilon')), `GGUF ${key('attention.layer_norm_rms_epsilon')}`),
+    // RMSNorm families store `layer_norm_rms_epsilon`, LayerNorm ones (BERT) `layer_norm_epsilon`.
+    normEps: positiveNumber(
+      ggufNumber(meta, key('attention.layer_norm_rms_epsilon'), ggufNumber(meta, key('attention.layer_norm_epsilon'), undefined)),
+      `GGUF ${key('attention.layer_norm_rms_epsilon')}`,
+    ),
     ropeTheta: positiveNumber(ggufNumber(meta, key('rope.freq_base'), 10000), `GGUF ${key('rope.freq_base')}`),
     ropeStyle: family.ggufRopeStyle,
     tiedEmbeddings: !hasTensor(tensors, 'output.weight'),
@@ -114,6 +118,8 @@ export interface HfConfigJson {
   head_dim?: number;
   max_position_embeddings?: number;
   rms_norm_eps?: number;
+  /** LayerNorm families (BERT). */
+  layer_norm_eps?: number;
   rope_theta?: number;
   rope_scaling?: {
     rope_type?: string;
@@ -171,7 +177,7 @@ export function configFromHf(configJson: object, tensors: readonly TensorInfo[])
     headDim: positiveInt(c.head_dim ?? dim / nHeads, 'config.json head_dim'),
     ffnDim: positiveInt(c.intermediate_size, 'config.json intermediate_size'),
     contextLength: positiveInt(c.max_position_embeddings, 'config.json max_position_embeddings'),
-    normEps: positiveNumber(c.rms_norm_eps, 'config.json rms_norm_eps'),
+    normEps: positiveNumber(c.rms_norm_eps ?? c.layer_norm_eps, 'config.json rms_norm_eps'),
     ropeTheta: positiveNumber(c.rope_theta ?? 10000, 'config.json rope_theta'),
     ropeStyle: 'neox',
     // A checkpoint may store lm_head even when tied (a copy); without the flag, a missing lm_head means tied.

@@ -195,12 +195,13 @@ export class Kernels {
   }
 
   /** `invFreq`: headDim/2 f32 values from `ropeInvFreq` (src/model/rope.ts). */
-  rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer }): Promise<Dispatch> {
+  rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer; positions?: GPUBuffer }): Promise<Dispatch> {
     const defines: string[] = [];
     if (o.neox) defines.push('NEOX');
+    if (o.positions) defines.push('POSITIONS');
     return this.make('rope', {
       label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, o.atPos ? 1 : 0, 0]).buffer,
-      buffers: { 2: o.x, 4: o.invFreq },
+      buffers: { 2: o.x, 4: o.invFreq, 5: o.positions },
       grid: (n) => grid1d(ceilDiv((n * o.nHeads * o.headDim) / 2, 64)),
     });
   }

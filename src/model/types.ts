@@ -87,4 +87,12 @@ export interface ModelConfig {
   qkvBias: boolean;
   /** Per-head RMSNorm on Q and K before RoPE (qwen3). */
   qkNorm: boolean;
+  /**
+   * How hidden states become one embedding per text, as the model says (GGUF `{arch}.pooling_type`, sentence-
+   * transformers' 1_Pooling/config.json) or the `pooling` load option; undefined for a chat model.
+   */
+  pooling?: Pooling;
 }
+
+/** Pooling of an embedding model: the mean of all tokens' hidden states, the first ([CLS]) or the last token's. */
+export type Pooling = 'mean' | 'cls' | 'last';

@@ -2,7 +2,8 @@
  * One loaded model and its generation loop. This is what runs inside the Web Worker (src/worker/worker.ts); the page
  * talks to it through comlink. It can also run in the page itself (`load(src, { worker: false })`).
  */
-import { openGpu, type Gpu } from '../gpu/device.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { openModel } from './open-model.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
@@ -13,11 +14,11 @@ import { JsonConstraint } from '../constrain/json-constraint.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-model.ts';
+import type { LoadProgress, LoadedModel } from '../loader/load-model.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
-import type { ModelConfig } from '../model/types.ts';
-import { AbortError, EngineStateError, InvalidRequestError, ModelTooLargeError } from '../errors.ts';
+import type { ModelConfig, Pooling } from '../model/types.ts';
+import { AbortError, EngineStateError, InvalidRequestError } from '../errors.ts';
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -35,6 +36,11 @@ export interface LoadOptions {
   chatTemplate?: string;
   /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
   profile?: boolean;
+  /**
+   * Embedding models: how to pool hidden states into one vector (default: what the model says). Needed to embed
+   * with a decoder (e.g. `'last'` for Qwen3-Embedding).
+   */
+  pooling?: Pooling;
   signal?: AbortSignal;
 }
 
@@ -112,6 +118,8 @@ export interface ModelInfo {
   /** GPU bytes: weights, and KV cache + activations. */
   memory: { weightBytes: number; cacheBytes: number };
   loadMs: number;
+  /** Set for an embedding model: vector size, pooling, most tokens per text. */
+  embedding?: { dim: number; pooling: Pooling; maxTokens: number };
 }
 
 const now = () => performance.now();
@@ -145,39 +153,24 @@ export class EngineCore {
     return this.model.tokenizer;
   }
 
-  static async load(source: ModelSource, options: LoadOptions = {}): Promise<EngineCore> {
-    const t0 = now();
-    const gpu = await openGpu();
-    // Every GPU object of this model lives on this device: on any failure, destroying it frees them all.
-    try {
-      gpu.device.pushErrorScope('out-of-memory');
-      gpu.device.pushErrorScope('validation');
-      const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal });
-      if (options.chatTemplate !== undefined) model.chatTemplate = options.chatTemplate;
-      const c = model.config;
-      const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
-      const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
-      options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
-      const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
-      const prefixCache = new PrefixCache(gpu.device, transformer, options.prefixCacheBytes ?? 64 * 2 ** 20, contextLength);
-      const invalid = await gpu.device.popErrorScope();
-      const oom = await gpu.device.popErrorScope();
-      if (oom) {
-        throw new ModelTooLargeError(
-          `The GPU ran out of memory holding ${model.name} (${(model.weights.bytes / 2 ** 20).toFixed(0)} MiB of weights, ` +
-            `${((transformer.allocatedBytes + prefixCache.allocatedBytes) / 2 ** 20).toFixed(0)} MiB of cache and activations): ${oom.message}. ` +
-            'Load a smaller or more strongly quantized model, or pass a smaller contextLength or prefixCacheBytes.',
-        );
-      }
-      if (invalid) throw new EngineStateError(`Building the model on the GPU failed: ${invalid.message}`);
-      const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
-      options.onProgress?.({ phase: 'ready', loaded: 0, fraction: 1, file: model.name });
-      return core;
-    } catch (e) {
-      gpu.device.destroy();
-      throw e;
-    }
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<EngineCore> {
+    return openModel(source, options, (gpu, model, t0) => EngineCore.build(gpu, model, options, t0));
+  }
+
+  /** The chat core of a model just loaded onto `gpu` (open-model.ts wraps this in the device's error scopes). */
+  static async build(gpu: Gpu, model: LoadedModel, options: LoadOptions, t0: number): Promise<EngineCore> {
+    if (options.chatTemplate !== undefined) model.chatTemplate = options.chatTemplate;
+    const c = model.config;
+    const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
+    const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
+    const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
+    const prefixCache = new PrefixCache(gpu.device, transformer, options.prefixCacheBytes ?? 64 * 2 ** 20, contextLength);
+    return new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
+  }
+
+  memory(): { weightBytes: number; cacheBytes: number } {
+    return { weightBytes: this.model.weights.bytes, cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes };
   }
 
   info(): ModelInfo {
@@ -186,7 +179,7 @@ export class EngineCore {
       name: m.name, format: m.format, config: m.config, contextLength: this.transformer.options.contextLength,
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
       gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
-      memory: { weightBytes: m.weights.bytes, cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes },
+      memory: this.memory(),
       loadMs: this.loadMs,
     };
   }

@@ -119,7 +119,9 @@ export class Transformer {
       }),
     };
     // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
-    const lists = familyOf(c.arch).graph(g);
+    const graph = familyOf(c.arch).graph;
+    if (!graph) throw new UnsupportedModelError(`${c.arch} is an embedding model, not a text generator: use engine.embed() or engine.embeddings.create().`);
+    const lists = graph(g);
     this.rowsGraph = lists.rows;
     [this.decodeList, this.prefillList, this.headList] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),

@@ -6,7 +6,10 @@ import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOption
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { EvaluateOptions } from '../runtime/evaluate.ts';
 import type { ModelSource } from '../loader/stream-reader.ts';
-import { EngineStateError } from '../errors.ts';
+import { EngineStateError, UnsupportedModelError } from '../errors.ts';
+import { EmbedCore, type EmbedRequestOptions } from '../runtime/embed-core.ts';
+import { openModel } from '../runtime/open-model.ts';
+import { familyOf } from '../families/index.ts';
 import { chatCompletion, chatPromptIds, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
 import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
 
@@ -15,12 +18,29 @@ export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
 export type EvaluateRequestOptions = Omit<EvaluateOptions, 'signal'>;
 
 export function createEngineApi() {
-  let core: EngineCore | undefined;
+  // A text generator (EngineCore) or an embedding model (EmbedCore): the model's family decides at load.
+  let core: EngineCore | EmbedCore | undefined;
   // AbortSignals do not cross postMessage: the page aborts by request id instead.
   const controllers = new Map<number, AbortController>();
-  const need = (): EngineCore => {
+  const loaded = (): EngineCore | EmbedCore => {
     if (!core) throw new EngineStateError('No model is loaded; call load() first.');
     return core;
+  };
+  const need = (): EngineCore => {
+    const c = loaded();
+    if (c instanceof EmbedCore) {
+      throw new UnsupportedModelError(`${c.info().name} is an embedding model (${c.info().config.arch}), not a text generator: use engine.embed() or engine.embeddings.create().`);
+    }
+    return c;
+  };
+  const needEmbed = (): EmbedCore => {
+    const c = loaded();
+    if (c instanceof EngineCore) {
+      throw new UnsupportedModelError(
+        `${c.info().name} is a text generator (${c.info().config.arch}) with no pooling: llmo embeds with BERT-family encoders (GGUF bert, nomic-bert). Load an embedding model for embed().`,
+      );
+    }
+    return c;
   };
   /** Runs request `id` with a signal that `abort(id)` fires. */
   const abortable = async <T>(id: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -36,7 +56,9 @@ export function createEngineApi() {
     async load(source: ModelSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
       core?.dispose();
       core = undefined;
-      core = await EngineCore.load(source, { ...options, onProgress });
+      const o = { ...options, onProgress };
+      core = await openModel<EngineCore | EmbedCore>(source, o, (gpu, model, t0) =>
+        familyOf(model.config.arch).encoder ? EmbedCore.build(gpu, model, o, t0) : EngineCore.build(gpu, model, o, t0));
       return core.info();
     },
     generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
@@ -55,9 +77,13 @@ export function createEngineApi() {
     abort(id: number): void {
       controllers.get(id)?.abort();
     },
-    info: () => need().info(),
-    tokenize: (text: string, addBos?: boolean) => need().tokenize(text, addBos),
-    detokenize: (ids: number[]) => need().detokenize(ids),
+    /** One vector per input (texts or token-id lists), in order; aborted by `abort(id)` between GPU batches. */
+    embed(id: number, inputs: (string | number[])[], options: EmbedRequestOptions = {}) {
+      return abortable(id, (signal) => needEmbed().embed(inputs, options, signal));
+    },
+    info: () => loaded().info(),
+    tokenize: (text: string, addBos?: boolean) => loaded().tokenize(text, addBos),
+    detokenize: (ids: number[]) => loaded().detokenize(ids),
     logits: (ids: number[]) => need().logits(ids),
     /** Perplexity of a text (runtime/evaluate.ts); aborted by `abort(id)`. */
     evaluate(id: number, text: string | number[], options: EvaluateRequestOptions = {}) {

@@ -1,0 +1,144 @@
+/**
+ * One loaded embedding model (BERT-family encoder) and its embed loop, run where the model lives (the worker): texts
+ * → token ids ([CLS] … [SEP] as the tokenizer frames them; too long: InvalidRequestError, or cut when `truncate`) →
+ * packed batches of at most maxBatch tokens, one GPU submission each (runtime/encoder.ts) → pooled vectors →
+ * `dimensions` cut and L2 normalisation (api/embed-vectors.ts). Requests run one at a time, in order; an abort is
+ * honoured between batches.
+ */
+import type { Gpu } from '../gpu/device.ts';
+import { Kernels } from '../gpu/kernels.ts';
+import type { LoadedModel } from '../loader/load-model.ts';
+import type { Pooling } from '../model/types.ts';
+import { Encoder } from './encoder.ts';
+import type { LoadOptions, ModelInfo } from './engine-core.ts';
+import { checkDimensions, finishVector, type VectorOptions } from '../api/embed-vectors.ts';
+import { AbortError, EngineStateError, InvalidRequestError } from '../errors.ts';
+
+export interface EmbedRequestOptions extends VectorOptions {
+  /** Cut texts longer than the model's context instead of failing (default false). */
+  truncate?: boolean;
+  /** Text put before every input (e.g. an instruction or "query: " prefix the model was trained with). */
+  instruction?: string;
+}
+
+export interface EmbedResult {
+  vectors: Float32Array[];
+  /** Tokens embedded, over all inputs. */
+  promptTokens: number;
+}
+
+/** Default tokens per GPU submission (several texts packed): see bench for where throughput saturates. */
+export const DEFAULT_EMBED_BATCH = 2048;
+
+export class EmbedCore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly model: LoadedModel,
+    private readonly encoder: Encoder,
+    private readonly maxTokens: number,
+    private readonly loadMs: number,
+  ) {}
+
+  static async build(gpu: Gpu, model: LoadedModel, options: LoadOptions & { pooling?: Pooling }, t0: number): Promise<EmbedCore> {
+    const c = model.config;
+    const maxTokens = Math.min(options.contextLength ?? c.contextLength, c.contextLength);
+    const maxBatch = Math.max(maxTokens, options.maxBatch ?? DEFAULT_EMBED_BATCH);
+    const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const pooling = options.pooling ?? c.pooling ?? 'mean';
+    const encoder = await Encoder.create(new Kernels(gpu, step), c, model.weights, { maxBatch, pooling });
+    return new EmbedCore(gpu, model, encoder, maxTokens, performance.now() - t0);
+  }
+
+  memory(): { weightBytes: number; cacheBytes: number } {
+    return { weightBytes: this.model.weights.bytes, cacheBytes: this.encoder.allocatedBytes };
+  }
+
+  info(): ModelInfo {
+    const m = this.model;
+    return {
+      name: m.name, format: m.format, config: m.config, contextLength: this.maxTokens,
+      bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
+      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
+      memory: this.memory(), loadMs: this.loadMs,
+      embedding: { dim: m.config.dim, pooling: this.encoder.options.pooling, maxTokens: this.maxTokens },
+    };
+  }
+
+  tokenize(text: string, addBos?: boolean): number[] {
+    return this.model.tokenizer.encode(text, { addBos });
+  }
+
+  detokenize(ids: number[]): string {
+    return this.model.tokenizer.decode(ids);
+  }
+
+  /** Token ids of each input: texts framed by the tokenizer (and cut when `truncate`), id lists as given. */
+  tokenizeInputs(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}): number[][] {
+    if (inputs.length === 0) throw new InvalidRequestError('input is empty: give at least one text (or token-id list) to embed.');
+    const tok = this.model.tokenizer;
+    // The framing tokens around any text ([CLS] … [SEP]): a cut keeps the trailing ones.
+    const tail = tok.encode('').slice(1);
+    return inputs.map((input, i) => {
+      if (typeof input === 'string') {
+        if (input.length === 0) throw new InvalidRequestError(`input[${i}] is an empty string; every input must have text.`);
+        let ids = tok.encode((o.instruction ?? '') + input);
+        if (ids.length > this.maxTokens) {
+          if (!o.truncate) {
+            throw new InvalidRequestError(
+              `input[${i}] is ${ids.length} tokens; ${this.model.name} embeds at most ${this.maxTokens}. Shorten or split it, or pass truncate: true to embed its first ${this.maxTokens} tokens.`,
+            );
+          }
+          ids = [...ids.slice(0, this.maxTokens - tail.length), ...tail];
+        }
+        return ids;
+      }
+      if (!Array.isArray(input) || input.length === 0) throw new InvalidRequestError(`input[${i}] is an empty token list.`);
+      const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.model.config.vocabSize);
+      if (bad !== undefined) throw new InvalidRequestError(`input[${i}] has token id ${bad}, outside the vocabulary of ${this.model.config.vocabSize}.`);
+      if (input.length > this.maxTokens) {
+        if (!o.truncate) throw new InvalidRequestError(`input[${i}] is ${input.length} tokens; the model embeds at most ${this.maxTokens} (or pass truncate: true).`);
+        return input.slice(0, this.maxTokens);
+      }
+      return [...input];
+    });
+  }
+
+  /** One vector per input, in order. */
+  embed(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}, signal?: AbortSignal): Promise<EmbedResult> {
+    checkDimensions(o.dimensions, this.model.config.dim);
+    const seqs = this.tokenizeInputs(inputs, o);
+    const run = this.queue.then(() => this.run(seqs, o, signal));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async run(seqs: number[][], o: EmbedRequestOptions, signal?: AbortSignal): Promise<EmbedResult> {
+    const vectors: Float32Array[] = [];
+    const B = this.encoder.options.maxBatch;
+    for (let i = 0; i < seqs.length;) {
+      if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
+      if (signal?.aborted) throw new AbortError('Embedding was aborted.');
+      // Pack texts in order until the next one would pass maxBatch tokens.
+      let j = i, n = 0;
+      while (j < seqs.length && n + seqs[j].length <= B) n += seqs[j++].length;
+      for (const v of await this.encoder.run(seqs.slice(i, j))) vectors.push(finishVector(v, o));
+      i = j;
+    }
+    return { vectors, promptTokens: seqs.reduce((a, s) => a + s.length, 0) };
+  }
+
+  kernelTimes(): [] {
+    return [];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.encoder.destroy();
+    this.model.weights.destroy();
+    this.gpu.device.destroy();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * embed() and embeddings.create() on random-weight encoder fixtures (test/fixtures/bert-fixture.ts, served at
+ * /encoder-fixtures/): GPU vectors against the reference encoder (test/reference/bert-ref.ts, itself checked against
+ * llama.cpp in encoder-agreement.gpu.test.ts) within 1e-4 per value; batched equal to one-by-one within 1e-5; a
+ * vector independent of its batch-mates; the OpenAI shape (fields, usage, base64, dimensions) and the typed errors.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { load, base64ToVector, AbortError, InvalidRequestError, UnsupportedModelError, type Engine } from '../../src/index.ts';
+import { loadGguf } from '../reference/gguf-weights.ts';
+import { ReferenceEncoder, referenceEncoderConfig } from '../reference/bert-ref.ts';
+import { tokenizerFromGguf } from '../../src/tokenizer/gguf-tokenizer.ts';
+import { dequantize } from '../../src/formats/quant.ts';
+
+const TEXTS = ['a cat sat on the mat', 'a dog', 'Embeddings turn sentences into vectors; similar meanings land close together.', 'x'];
+
+async function reference(url: string) {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const g = loadGguf(bytes, url, (info, raw) => dequantize(info.type, raw, info.shape.reduce((a, b) => a * b, 1)));
+  return { ref: new ReferenceEncoder(referenceEncoderConfig(g.header), g.weight), tok: tokenizerFromGguf(g.header.metadata) };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe.each([
+  ['/encoder-fixtures/tiny~f32~s31~mean/model.gguf'],
+  ['/encoder-fixtures/tiny~f16~s32~cls/model.gguf'],
+  ['/encoder-fixtures/nomic_tiny~f32~s33~mean/model.gguf'],
+])('%s', (url) => {
+  let engine: Engine;
+  let r: Awaited<ReturnType<typeof reference>>;
+  beforeAll(async () => {
+    [engine, r] = await Promise.all([load(url, { cache: false }), reference(url)]);
+  });
+  afterAll(() => engine?.dispose());
+
+  test('GPU vectors match the reference within 1e-4 (texts, tokenized by llmo)', async () => {
+    const vecs = await engine.embed(TEXTS);
+    expect(vecs).toHaveLength(TEXTS.length);
+    TEXTS.forEach((t, i) => {
+      const want = r.ref.embed(r.tok.encode(t));
+      const d = maxDiff(vecs[i], want);
+      console.log(`${url} "${t.slice(0, 20)}": max |gpu - ref| ${d.toExponential(2)}`);
+      expect(d).toBeLessThan(1e-4);
+    });
+    expect(engine.info.embedding).toMatchObject({ dim: r.ref.config.dim, pooling: r.ref.config.pooling });
+  });
+
+  test('batched equals one by one (1e-5), whatever the batch-mates', async () => {
+    const together = await engine.embed(TEXTS);
+    for (const [i, t] of TEXTS.entries()) {
+      expect(maxDiff((await engine.embed(t))[0], together[i])).toBeLessThan(1e-5);
+    }
+    // The same text beside a long one and beside many short ones.
+    const long = 'word '.repeat(60);
+    const a = (await engine.embed([long, TEXTS[1]]))[1];
+    const b = (await engine.embed([...Array(20).fill('hi'), TEXTS[1]]))[20];
+    expect(maxDiff(a, together[1])).toBeLessThan(1e-5);
+    expect(maxDiff(b, together[1])).toBeLessThan(1e-5);
+  });
+});
+
+describe('OpenAI shape and errors', () => {
+  const url = '/encoder-fixtures/tiny~f32~s31~mean/model.gguf';
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await load(url, { cache: false, contextLength: 32 });
+  });
+  afterAll(() => engine?.dispose());
+
+  test('fields, usage, base64 round trip, dimensions', async () => {
+    const f = await engine.embeddings.create({ input: TEXTS.slice(0, 2) });
+    expect(f.object).toBe('list');
+    expect(f.model).toBe(engine.info.name);
+    expect(f.data.map((d) => [d.object, d.index])).toEqual([['embedding', 0], ['embedding', 1]]);
+    const ids = await Promise.all(TEXTS.slice(0, 2).map((t) => engine.tokenize(t)));
+    expect(f.usage).toEqual({ prompt_tokens: ids[0].length + ids[1].length, total_tokens: ids[0].length + ids[1].length });
+    const v0 = f.data[0].embedding as number[];
+    expect(v0).toHaveLength(64);
+    expect(Math.hypot(...v0)).toBeCloseTo(1, 5);
+
+    const b = await engine.embeddings.create({ input: TEXTS.slice(0, 2), encoding_format: 'base64' });
+    expect(typeof b.data[0].embedding).toBe('string');
+    expect(Array.from(base64ToVector(b.data[0].embedding as string))).toEqual(Array.from(Float32Array.from(v0)));
+
+    const d = await engine.embeddings.create({ input: TEXTS[0], dimensions: 16 });
+    const v16 = d.data[0].embedding as number[];
+    expect(v16).toHaveLength(16);
+    expect(Math.hypot(...v16)).toBeCloseTo(1, 5);
+    const n = Math.hypot(...v0.slice(0, 16));
+    expect(maxDiff(v16, v0.slice(0, 16).map((x) => x / n))).toBeLessThan(1e-6);
+
+    // Token ids go in as given.
+    const t = await engine.embeddings.create({ input: [ids[0], ids[1]] });
+    expect(maxDiff(t.data[0].embedding as number[], v0)).toBeLessThan(1e-6);
+    expect((await engine.embeddings.create({ input: ids[0] })).data).toHaveLength(1);
+  });
+
+  test('bad inputs give typed errors; truncate cuts to the context', async () => {
+    await expect(engine.embeddings.create({ input: [] })).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(engine.embed([])).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(engine.embed(['ok', ''])).rejects.toThrow(/input\[1\] is an empty string/);
+    await expect(engine.embeddings.create({ input: 'x', dimensions: 65 })).rejects.toBeInstanceOf(InvalidRequestError);
+    const long = 'word '.repeat(40);
+    const err = await engine.embed(long).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect(err.message).toMatch(/at most 32.*truncate/);
+    const cut = await engine.embeddings.create({ input: long, truncate: true });
+    expect(cut.usage.prompt_tokens).toBe(32);
+    await expect(engine.generate('hi').text()).rejects.toBeInstanceOf(UnsupportedModelError);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(engine.embed('x', { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+  });
+
+  test('a chat model asked for embeddings → UnsupportedModelError', async () => {
+    const chat = await load('/shared/models/stories260K/stories260K.gguf', { cache: false });
+    try {
+      const err = await chat.embed('hello').catch((e) => e);
+      expect(err).toBeInstanceOf(UnsupportedModelError);
+      expect(err.message).toMatch(/text generator/);
+    } finally {
+      await chat.dispose();
+    }
+  });
+});
