@@ -7,7 +7,7 @@ import { defineConfig } from 'vite';
 export const KEEP_NAMES = { output: { keepNames: true, charset: 'ascii' } } as const;
 
 /** The package's ES entry points: `llmo`, `llmo/ai-sdk`, `llmo/prompt-api` (they share one engine chunk). */
-export const ES_ENTRIES = { index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts' };
+export const ES_ENTRIES = { index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts', 'prompt-api': 'src/prompt-api.ts' };
 
 /**
  * The npm package: `dist/index.js` and the integration entries (ESM). Everything is bundled in, the worker too

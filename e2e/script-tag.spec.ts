@@ -62,3 +62,20 @@ test('dist/ai-sdk.js (llmo/ai-sdk) runs on the built engine chunk and imports no
   expect(out).toEqual({ finish: 'length', output: 5 });
   expect(errors).toEqual([]);
 });
+
+test('dist/prompt-api.js (llmo/prompt-api) installs LanguageModel on the built engine chunk', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto(url('/examples/blank.html'));
+  const out = await page.evaluate(async (model) => {
+    const bundle = '/dist/prompt-api.js';
+    const { installPromptApi } = (await import(bundle)) as typeof import('../src/prompt-api.ts');
+    const LM = installPromptApi({ model, force: true })!;
+    const session = await LM.create({ temperature: 0 });
+    const answer = await session.prompt('Once upon a time', { responseConstraint: { type: 'boolean' } });
+    return { same: (globalThis as { LanguageModel?: unknown }).LanguageModel === LM, answer: JSON.parse(answer), usage: session.contextUsage };
+  }, url('/shared/models/stories260K/stories260K.gguf'));
+  expect(out.same).toBe(true);
+  expect(typeof out.answer).toBe('boolean');
+  expect(out.usage).toBeGreaterThan(0);
+  expect(errors).toEqual([]);
+});

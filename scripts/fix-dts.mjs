@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const ref = '/// <reference types="@webgpu/types" />\n';
-for (const file of ['dist/index.d.ts', 'dist/node.d.ts', 'dist/ai-sdk.d.ts']) {
+for (const file of ['dist/index.d.ts', 'dist/node.d.ts', 'dist/ai-sdk.d.ts', 'dist/prompt-api.d.ts']) {
   const text = readFileSync(file, 'utf8');
   if (!text.startsWith(ref)) writeFileSync(file, ref + text);
 }
