@@ -12,6 +12,9 @@
  *   --engines=…         subset of llmo,wllama-webgpu,wllama-cpu
  *   --prompts=16,128,512  prefill prompt lengths; --decode=128 tokens decoded (smaller on slow software adapters)
  *   --no-profile        skip the per-kernel timestamp profile
+ *   --node              llmo runs in Node on Dawn (`llmo/node`, bench/node-bench.ts) instead of in the page; the other
+ *                       engines still run in Chromium, in the same command. Adds bytes read per token and the GPU's
+ *                       copy bandwidth (the roofline table). --engines=llmo skips the browser altogether.
  */
 import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CHROMIUM_WEBGPU_ARGS } from '../vitest.config.ts';
 import type { BenchConfig, BenchModel, BenchReport, EngineName, ModelResult } from './types.ts';
+import { copyBandwidth, measureInNode, type NodeMeasured } from './node-bench.ts';
 
 const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'stories260K-f32', url: '/shared/models/stories260K/stories260K.gguf', guard: true },
@@ -55,19 +59,19 @@ export function render(report: BenchReport): string {
   const out: string[] = [];
   const sizes = report.config.promptSizes;
   const ttftAt = Math.min(128, Math.max(...sizes));
-  const head = ['model', 'engine', 'load ms', ...sizes.map((p) => `prefill ${p} tok/s`), `TTFT@${ttftAt} ms`, `decode tok/s (${report.config.decodeTokens})`, 'GPU MiB'];
+  const head = ['model', 'engine', 'load ms', ...sizes.map((p) => `prefill ${p} tok/s`), `TTFT@${ttftAt} ms`, `decode tok/s (${report.config.decodeTokens})`, 'host ms/tok', 'GPU MiB'];
   const rows = [head];
   for (const m of report.models) {
     for (const e of m.engines) {
       if (e.unavailable) {
-        rows.push([m.model, e.engine, e.unavailable.slice(0, 90), ...sizes.map(() => ''), '', '', '']);
+        rows.push([m.model, e.engine, e.unavailable.slice(0, 90), ...sizes.map(() => ''), '', '', '', '']);
         continue;
       }
       const keys = Object.keys(e.prefill ?? {}).map(Number);
       const at = (p: number) => e.prefill?.[Math.min(p, Math.max(...keys))];
       rows.push([
         m.model, e.engine, fmt(e.loadMs, 0), ...sizes.map((p) => spread(at(p)?.tokPerSec)),
-        fmt(at(ttftAt)?.ttftMs.median, 0), spread(e.decodeTokPerSec), e.gpuBytes ? fmt(e.gpuBytes / 2 ** 20, 1) : '-',
+        fmt(at(ttftAt)?.ttftMs.median, 0), spread(e.decodeTokPerSec), fmt(e.hostMsPerToken?.median, 3), e.gpuBytes ? fmt(e.gpuBytes / 2 ** 20, 1) : '-',
       ]);
     }
   }
@@ -109,6 +113,25 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
     engines: (f.get('engines')?.split(',') as EngineName[] | undefined) ?? ['llmo', 'wllama-webgpu', 'wllama-cpu'],
     profile: !f.has('no-profile'),
   };
+  const machine = f.get('machine') ?? hostname();
+  const dir = resolve(root, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(dir, `${machine}.json`);
+  let node: { adapter: string; measured: Record<string, NodeMeasured>; copyBytesPerSec?: number } | undefined;
+  if (f.has('node')) {
+    node = await measureInNode(baseUrl, cfg, console.log);
+    node.copyBytesPerSec = await copyBandwidth().catch((e) => (console.error(`bandwidth: ${e}`), undefined));
+    cfg.llmoFromNode = node.measured;
+    if (!cfg.engines.some((e) => e !== 'llmo')) {
+      const report: BenchReport = { adapter: `Node + Dawn: ${node.adapter}`, features: [], userAgent: `node ${process.version}`, config: cfg, models: [] };
+      for (const m of cfg.models) {
+        const r = node.measured[m.name];
+        report.models.push({ model: m.name, url: m.url, contextLength: r.ctx, capped: [], engines: [r.res], ratios: {}, profile: r.profile });
+      }
+      finish(file, { machine, date: new Date().toISOString(), runtime: 'node', ...report, roofline: roofline(node) }, report, node);
+      return;
+    }
+  }
   const browser = await chromium.launch({ executablePath, args: [...base, ...extra], headless: true });
   try {
     const page = await browser.newPage();
@@ -122,15 +145,37 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
       (c) => (window as unknown as { runBench: (c: BenchConfig) => Promise<BenchReport> }).runBench(c),
       cfg,
     );
-    const machine = f.get('machine') ?? hostname();
-    const dir = resolve(root, 'bench-results');
-    mkdirSync(dir, { recursive: true });
-    const file = resolve(dir, `${machine}.json`);
-    writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), browser: browser.version(), ...report }, null, 2));
-    console.log(`\n${report.adapter} — ${browser.version()}\n`);
-    console.log(render(report));
-    console.log(`\nwritten ${file}`);
+    const runtime = node ? `llmo: Node + Dawn (${node.adapter}); others: ${report.adapter} — ${browser.version()}` : `${report.adapter} — ${browser.version()}`;
+    finish(file, { machine, date: new Date().toISOString(), browser: browser.version(), runtime, ...report, roofline: node && roofline(node) }, report, node);
   } finally {
     await browser.close();
   }
+}
+
+interface RooflineRow { model: string; decodeTokPerSec: number; hostMsPerToken?: number; bytesPerToken?: number; bytesPerSec?: number; fractionOfCopyBandwidth?: number }
+
+/** Decode speed against the memory roofline: bytes one token reads × tok/s, over the copy bandwidth measured here. */
+function roofline(node: { measured: Record<string, NodeMeasured>; copyBytesPerSec?: number }): { copyBytesPerSec?: number; models: RooflineRow[] } {
+  const models = Object.entries(node.measured).map(([model, r]) => {
+    const tps = r.res.decodeTokPerSec?.median ?? 0;
+    const bytesPerSec = r.bytesPerToken && r.bytesPerToken * tps;
+    return { model, decodeTokPerSec: tps, hostMsPerToken: r.res.hostMsPerToken?.median, bytesPerToken: r.bytesPerToken, bytesPerSec,
+      fractionOfCopyBandwidth: bytesPerSec && node.copyBytesPerSec ? bytesPerSec / node.copyBytesPerSec : undefined };
+  });
+  return { copyBytesPerSec: node.copyBytesPerSec, models };
+}
+
+function finish(file: string, json: object, report: BenchReport, node?: { measured: Record<string, NodeMeasured>; copyBytesPerSec?: number }): void {
+  writeFileSync(file, JSON.stringify(json, null, 2));
+  console.log(`\n${(json as { runtime?: string }).runtime ?? report.adapter}\n`);
+  console.log(render(report));
+  if (node) {
+    const r = roofline(node);
+    const gb = (v?: number) => (v === undefined ? '-' : (v / 1e9).toFixed(2));
+    console.log(`\nGPU copy bandwidth (256 MiB buffer copies, read + write): ${gb(r.copyBytesPerSec)} GB/s\n`);
+    console.log(table([['model', 'decode tok/s', 'host ms/token', 'MiB read/token', 'GB/s read', 'of copy bandwidth'],
+      ...r.models.map((m) => [m.model, fmt(m.decodeTokPerSec), fmt(m.hostMsPerToken, 3), m.bytesPerToken ? fmt(m.bytesPerToken / 2 ** 20, 1) : '-', gb(m.bytesPerSec),
+        m.fractionOfCopyBandwidth === undefined ? '-' : `${(m.fractionOfCopyBandwidth * 100).toFixed(1)}%`])]));
+  }
+  console.log(`\nwritten ${file}`);
 }

@@ -17,6 +17,17 @@ export interface BenchConfig {
   engines: EngineName[];
   /** Also time every llmo kernel with timestamp-query (separate pass, not part of the speed figures). */
   profile: boolean;
+  /** `--node`: llmo already measured in Node on Dawn, per model name; the page then runs only the other engines. */
+  llmoFromNode?: Record<string, LlmoMeasured>;
+}
+
+/** llmo's figures for one model, with what the page needs to plan the other engines' runs the same way. */
+export interface LlmoMeasured {
+  res: EngineResult;
+  tokens: number[];
+  ctx: number;
+  vocab: number;
+  profile?: ModelResult['profile'];
 }
 
 export type EngineName = 'llmo' | 'wllama-webgpu' | 'wllama-cpu';
@@ -37,6 +48,8 @@ export interface EngineResult {
   /** Prompt length (after capping to the context) → prefill tokens/s and time to first token. */
   prefill?: Record<number, { tokPerSec: Stat; ttftMs: Stat }>;
   decodeTokPerSec?: Stat;
+  /** llmo: host (JS) ms per decoded token (GenerationStats.decodeHostMsPerToken). */
+  hostMsPerToken?: Stat;
   /** GPU bytes the engine allocated (llmo: weights + KV cache + activations; wllama: its WebGPU buffers). */
   gpuBytes?: number;
   notes?: string[];

@@ -100,7 +100,7 @@ export class Engine {
     }
     signal?.addEventListener('abort', stop, { once: true });
     return new GenerationStream(
-      (push) => this.api.generate(id, prompt, rest, this.wrap(push)).finally(() => signal?.removeEventListener('abort', stop)),
+      (push) => this.api.generate(id, prompt, rest, this.wrap((cs: GenerationChunk[]) => cs.forEach(push))).finally(() => signal?.removeEventListener('abort', stop)),
       stop,
     );
   }

@@ -12,8 +12,9 @@ import type { ChatRequestData, CompletionRequestData } from './openai.ts';
 
 /** What the client needs from the engine's message surface. */
 export interface CompletionsTransport {
-  chatCompletion(id: number, req: ChatRequestData, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion>;
-  completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void): Promise<Completion>;
+  /** Chunks arrive in groups (one per GPU submission: src/worker/batch-sink.ts). */
+  chatCompletion(id: number, req: ChatRequestData, onChunks?: (cs: ChatCompletionChunk[]) => void): Promise<ChatCompletion>;
+  completion(id: number, req: CompletionRequestData, onChunks?: (cs: CompletionChunk[]) => void): Promise<Completion>;
   abort(id: number): Promise<void> | void;
   /** Wraps a callback for the transport (comlink proxy, or identity in-page). */
   wrap<F extends object>(f: F): F;
@@ -23,7 +24,7 @@ export interface CompletionsTransport {
 let nextId = 1 << 20;
 
 function call<Req extends { signal?: AbortSignal; stream?: boolean }, Data, Res, Chunk>(
-  t: CompletionsTransport, req: Req, send: (id: number, data: Data, onChunk?: (c: Chunk) => void) => Promise<Res>,
+  t: CompletionsTransport, req: Req, send: (id: number, data: Data, onChunks?: (cs: Chunk[]) => void) => Promise<Res>,
 ): Promise<Res> | ChunkStream<Chunk> {
   t.check();
   const { signal, ...data } = req ?? ({} as Req);
@@ -32,7 +33,7 @@ function call<Req extends { signal?: AbortSignal; stream?: boolean }, Data, Res,
   const run = (onChunk?: (c: Chunk) => void): Promise<Res> => {
     if (signal?.aborted) return Promise.reject(new AbortError('The signal was already aborted.'));
     signal?.addEventListener('abort', stop, { once: true });
-    return send(id, data as Data, onChunk && t.wrap(onChunk)).finally(() => signal?.removeEventListener('abort', stop));
+    return send(id, data as Data, onChunk && t.wrap((cs: Chunk[]) => cs.forEach(onChunk))).finally(() => signal?.removeEventListener('abort', stop));
   };
   if (req?.stream) return new ChunkStream<Chunk>((push) => run(push), stop);
   return run();

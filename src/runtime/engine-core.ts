@@ -94,6 +94,8 @@ export interface GenerationStats {
   timeToFirstTokenMs: number;
   prefillTokensPerSec: number;
   decodeTokensPerSec: number;
+  /** Host (JS) milliseconds per decoded token: encoding and submitting steps, reading back, detokenizing, stop checks. */
+  decodeHostMsPerToken: number;
   totalMs: number;
 }
 
@@ -386,6 +388,7 @@ export class EngineCore {
     };
 
     const multiStep = gpuGreedy && this.transformer.multiStep;
+    let hostMs = 0; // measured on the multi-step path (the one-step path's forward() mixes host and GPU waits)
     while (!aborted && out.length < budget) {
       if (o.signal?.aborted) {
         finishReason = 'abort';
@@ -400,8 +403,11 @@ export class EngineCore {
       // the one before on the GPU; the loop below keeps the tokens up to the first that ends generation.
       let made: number[];
       let logits: Float32Array | undefined;
+      const tHost = now();
       if (multiStep && feed.length === 1) {
-        made = await this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length));
+        const steps = this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length));
+        hostMs += now() - tHost; // encoding and submitting, until the readback is awaited
+        made = await steps;
         if (o.signal?.aborted) {
           finishReason = 'abort'; // what the aborted submission made is dropped
           break;
@@ -412,6 +418,7 @@ export class EngineCore {
         logits = r.logits;
       }
       if (out.length === 0) this.prefixCache.save(ids);
+      const tTake = now();
       let used = 0;
       let going = true;
       while (going && used < made.length) going = take(made[used++], logits);
@@ -419,6 +426,7 @@ export class EngineCore {
       // after a stop) are not counted, which rolls the position back.
       this.cached.push(...feed, ...made.slice(0, used - 1));
       pos += feed.length + used - 1;
+      if (multiStep) hostMs += now() - tTake;
       if (!going) break;
       feed = [made[used - 1]];
     }
@@ -444,6 +452,7 @@ export class EngineCore {
         timeToFirstTokenMs: tFirst ? tFirst - t0 : 0,
         prefillTokensPerSec: tFirst ? prefilled / ((tFirst - t0) / 1000) : 0,
         decodeTokensPerSec: decodeSteps > 0 ? decodeSteps / ((tEnd - tFirst) / 1000) : 0,
+        decodeHostMsPerToken: decodeSteps > 0 ? hostMs / decodeSteps : 0,
         totalMs: tEnd - t0,
       },
     };

@@ -11,6 +11,7 @@ import { EmbedCore, type EmbedRequestOptions } from '../runtime/embed-core.ts';
 import { openModel } from '../runtime/open-model.ts';
 import { familyOf } from '../families/index.ts';
 import { chatCompletion, chatPromptIds, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
+import { batchSink } from './batch-sink.ts';
 import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
 
 export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
@@ -61,16 +62,17 @@ export function createEngineApi() {
         familyOf(model.config.arch).encoder ? EmbedCore.build(gpu, model, o, t0) : EngineCore.build(gpu, model, o, t0));
       return core.info();
     },
-    generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunk?: (c: GenerationChunk) => void) {
+    // Chunks travel in groups (batch-sink.ts): one call of `onChunks` per burst, i.e. per GPU submission.
+    generate(id: number, prompt: string | number[], options: GenerateRequestOptions, onChunks?: (cs: GenerationChunk[]) => void | Promise<void>) {
       // EngineCore waits for the last chunk's delivery before returning, so the result never overtakes it.
-      return abortable(id, (signal) => need().generate(prompt, { ...options, signal }, onChunk));
+      return abortable(id, (signal) => need().generate(prompt, { ...options, signal }, onChunks && batchSink(onChunks)));
     },
-    /** OpenAI-shaped chat completion; chunks go to `onChunk` when streaming. Aborted by `abort(id)`. */
-    chatCompletion(id: number, req: ChatRequestData, onChunk?: (c: ChatCompletionChunk) => void | Promise<void>) {
-      return abortable(id, (signal) => chatCompletion(need(), req, signal, onChunk));
+    /** OpenAI-shaped chat completion; chunks go to `onChunks` when streaming. Aborted by `abort(id)`. */
+    chatCompletion(id: number, req: ChatRequestData, onChunks?: (cs: ChatCompletionChunk[]) => void | Promise<void>) {
+      return abortable(id, (signal) => chatCompletion(need(), req, signal, onChunks && batchSink(onChunks)));
     },
-    completion(id: number, req: CompletionRequestData, onChunk?: (c: CompletionChunk) => void | Promise<void>) {
-      return abortable(id, (signal) => completion(need(), req, signal, onChunk));
+    completion(id: number, req: CompletionRequestData, onChunks?: (cs: CompletionChunk[]) => void | Promise<void>) {
+      return abortable(id, (signal) => completion(need(), req, signal, onChunks && batchSink(onChunks)));
     },
     /** The prompt ids a chat request would be fed as (exact token counts without generating). */
     chatPromptIds: (req: ChatRequestData) => chatPromptIds(need(), req),
