@@ -27,7 +27,7 @@ function listGguf(dir: string): string[] {
 
 function parseFile(path: string): { header: GgufHeader; size: number } {
   const bytes = new Uint8Array(readFileSync(path));
-  const header = parseGgufHeader(bytes);
+  const header = parseGgufHeader(bytes, { fileSize: bytes.length }); // with every check against the file's length
   if ('needBytes' in header) throw new Error(`${path}: header incomplete though the whole file was given`);
   return { header, size: bytes.length };
 }
@@ -386,6 +386,10 @@ describe('parseGgufHeader on synthetic and corrupt input', () => {
       const run = parse([f32('a', 8, 0), f32('b', 8, 32)], 63);
       expect(run).toThrow(ModelFormatError);
       expect(run).toThrow(/"b".*runs to byte .* the file has/);
+    });
+    it('data after the last tensor that no tensor describes (a lost tensor description) is caught', () => {
+      expect(parse([f32('a', 8, 0), f32('b', 8, 32)], 96)).toThrow(/32 bytes after the last tensor's data/);
+      expect(parse([f32('a', 8, 0), f32('b', 7, 32)], 64)()).toHaveProperty('tensors'); // padding is not data
     });
     it('a header that claims more bytes than the file has fails at once instead of asking for them', () => {
       const b = buildGguf({ kvs: [['x', 9, (w) => { w.u32(8); w.u64(1 << 27); }]] });

@@ -256,7 +256,7 @@ export function parseGgufHeader(bytes: Uint8Array, options: { fileSize?: number 
 
 /**
  * Tensor data is packed in table order, each tensor starting where the one before ends (rounded up to the
- * alignment), and must end inside the file: what ggml writes and what llama.cpp requires. Checked here so that a
+ * alignment), and the last ends (padded) at the end of the file: what ggml writes; llama.cpp requires the packing. Checked here so that a
  * corrupt offset, shape or type fails with the tensor's name, and the loader (which reads tensors in offset order)
  * never meets a backwards seek or a short read.
  */
@@ -283,6 +283,14 @@ function checkTensorTable(h: GgufHeader, fileSize: number | undefined): void {
       throw new ModelFormatError(`GGUF tensor "${t.name}" (${describe(t)}) ends beyond 2^53 bytes: the file is corrupt.`);
     }
     prev = t;
+  }
+  // ggml pads the last tensor too, so a longer file has data no tensor claims: a tensor count or a description
+  // lost from the header (the other tensors then read shifted bytes).
+  if (fileSize !== undefined && h.tensors.length > 0 && fileSize - expected >= h.alignment) {
+    throw new ModelFormatError(
+      `The GGUF file has ${fileSize - expected} bytes after the last tensor's data (byte ${expected}) that no tensor describes: ` +
+        'the tensor count or a tensor description in the header is corrupt.',
+    );
   }
 }
 

@@ -6,17 +6,17 @@
  */
 import type { ModelConfig, TensorInfo } from '../model/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { parseGgufHeader, ggufString, type GgufHeader } from '../formats/gguf.ts';
+import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
+import { describeGguf } from './gguf-model.ts';
 import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safetensors.ts';
 import { familyOf, familyOfHf } from '../families/index.ts';
 import type { RawTensor } from '../gpu/weights.ts';
-import { configFromGguf, configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
+import { configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
 import { dequantize } from '../formats/quant.ts';
-import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { StreamReader, type ModelSource } from './stream-reader.ts';
+import { StreamReader, readHeader, type ModelSource } from './stream-reader.ts';
 import { MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { isSourceRequest, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest } from './source.ts';
 import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
@@ -65,21 +65,6 @@ export interface LoadModelOptions {
 
 const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
   dequantize(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
-
-/** Reads a header by growing the prefix until the parser has all it needs. */
-async function readHeader<H>(r: StreamReader, parse: (b: Uint8Array) => H | { needBytes: number }, name: string): Promise<H> {
-  let want = 1 << 16;
-  for (;;) {
-    const have = await r.fill(want);
-    const h = parse(r.peek(have));
-    if (!('needBytes' in (h as object))) return h as H;
-    const need = (h as { needBytes: number }).needBytes;
-    if (have < want || need <= have) {
-      throw new ModelFormatError(`${name} ends inside its header (${have} bytes): the file is truncated or not a model file.`);
-    }
-    want = Math.max(need, want * 2);
-  }
-}
 
 /** One opened file of the model, read in order. */
 interface Part {
@@ -213,19 +198,9 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
     if (isGguf) {
       const headers: GgufHeader[] = [];
       for (const p of parts) headers.push(await readHeader<GgufHeader>(p.reader, (b) => parseGgufHeader(b, { fileSize: p.size }), p.name));
-      const splitCount = Number(headers[0].metadata.get('split.count') ?? 1);
-      if (splitCount !== parts.length) {
-        throw new ModelFormatError(`${first.name} says the model is split in ${splitCount} files, but ${parts.length} were given: load the first shard's URL (…-00001-of-0000N.gguf).`);
-      }
-      for (const h of headers) perPart.push(h.tensors);
-      const header = { ...headers[0], tensors: perPart.flat() };
-      const config = configFromGguf(header);
-      validateModel(config, header.tensors);
-      const chatTemplate = ggufString(header.metadata, 'tokenizer.chat_template', undefined);
-      result = {
-        format: 'gguf', config, tokenizer: tokenizerFromGguf(header.metadata), chatTemplate,
-        name: ggufString(header.metadata, 'general.name', undefined) ?? baseName(name),
-      };
+      const g = describeGguf(headers, first.name);
+      perPart.push(...g.perPart);
+      result = { format: 'gguf', config: g.config, tokenizer: g.tokenizer, chatTemplate: g.chatTemplate, name: g.name ?? baseName(name) };
     } else if (looksSafetensors) {
       if (typeof main !== 'string') {
         throw new UnsupportedModelError(

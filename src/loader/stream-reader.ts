@@ -112,6 +112,21 @@ export class StreamReader {
   }
 }
 
+/** Reads a header by growing the prefix until the parser has all it needs. */
+export async function readHeader<H>(r: StreamReader, parse: (b: Uint8Array) => H | { needBytes: number }, name: string): Promise<H> {
+  let want = 1 << 16;
+  for (;;) {
+    const have = await r.fill(want);
+    const h = parse(r.peek(have));
+    if (!('needBytes' in (h as object))) return h as H;
+    const need = (h as { needBytes: number }).needBytes;
+    if (have < want || need <= have) {
+      throw new ModelFormatError(`${name} ends inside its header (${have} bytes): the file is truncated or not a model file.`);
+    }
+    want = Math.max(need, want * 2);
+  }
+}
+
 /**
  * What the loader accepts: a public source (URL, `hf:` id, `{ hf, file }`, File/Blob), or a SourceRequest that
  * carries the source together with its fetch/cache options (what `load()` sends into the worker).

@@ -15,6 +15,7 @@ import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { familyOf } from '../families/index.ts';
 import type { GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
+import { checkFinite } from './finite-check.ts';
 
 export interface TransformerOptions {
   /** KV cache length (tokens). */
@@ -161,6 +162,7 @@ export class Transformer {
       logits = new Float32Array(this.logitsStaging.getMappedRange().slice(0));
       this.logitsStaging.unmap();
     }
+    checkFinite([token], this.config.vocabSize, pos0 + tokens.length - 1, logits);
     return { token, logits };
   }
 
@@ -226,7 +228,9 @@ export class Transformer {
     const head = await this.rowsHeadReady();
     if (tokens.length > head.rows) throw new InvalidRequestError(`forwardRows takes at most ${head.rows} tokens per call; got ${tokens.length}.`);
     await this.submit(tokens, pos0, { list: head.list, copyOut: (enc) => head.encodeCopies(enc, tokens.length, wantLogits) });
-    return head.read(tokens.length, wantLogits);
+    const r = await head.read(tokens.length, wantLogits);
+    checkFinite(r.tokens, this.config.vocabSize, pos0, r.logits);
+    return r;
   }
 
   private rowsHeadReady(): Promise<RowsHead> {
