@@ -92,7 +92,24 @@ describe('openaiFetch with the openai client', () => {
     // The engine is free again right away.
     const after = await client.chat.completions.create({ model: 'any', messages, max_tokens: 2 });
     expect(after.usage?.completion_tokens).toBeGreaterThan(0);
+    // A chat model has no embeddings: the engine's UnsupportedModelError as a 400.
     const nf = await client.embeddings.create({ model: 'any', input: 'x' }).catch((x) => x);
-    expect(nf.status).toBe(501);
+    expect(nf).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  test('embeddings from an encoder model: the engine\'s vectors (the client asks for base64 and decodes it)', async () => {
+    const embedder = await load('/encoder-fixtures/tiny~f32~s31~mean/model.gguf', { cache: false, contextLength: 32 });
+    try {
+      const c = new OpenAI({ fetch: openaiFetch(embedder), apiKey: 'local', dangerouslyAllowBrowser: true });
+      const input = ['The union is strong.', 'The ship sailed.'];
+      const r = await c.embeddings.create({ model: 'any', input });
+      const direct = await embedder.embed(input);
+      expect(r.data.map((d) => d.embedding)).toEqual(direct.map((v) => Array.from(v)));
+      expect(r.usage.prompt_tokens).toBe((await embedder.embeddings.create({ input })).usage.prompt_tokens);
+      const d = await c.embeddings.create({ model: 'any', input: input[0], dimensions: 16, encoding_format: 'float' });
+      expect(d.data[0].embedding).toHaveLength(16);
+    } finally {
+      await embedder.dispose();
+    }
   });
 });

@@ -17,11 +17,6 @@ type FetchFn = (input: RequestInfo | URL, init?: RequestInit) => Promise<Respons
 
 const enc = new TextEncoder();
 
-/** The engine's embeddings surface, when this build and model have one (engine.embeddings.create). */
-interface EmbeddingsSurface {
-  embeddings?: { create(req: Record<string, unknown>): Promise<unknown> };
-}
-
 /** A `fetch` answering OpenAI's chat, completions, embeddings and models routes from `engine`, in-page. */
 export function openaiFetch(engine: Engine): FetchFn {
   return async (input, init) => {
@@ -42,11 +37,8 @@ export function openaiFetch(engine: Engine): FetchFn {
       const body = await readBody(init?.body ?? (req ? await req.text() : undefined));
       if (/\/chat\/completions$/.test(path)) return await run(engine.chat.completions.create({ ...body, signal } as never), body, signal);
       if (/\/completions$/.test(path)) return await run(engine.completions.create({ ...body, signal } as never), body, signal);
-      if (/\/embeddings$/.test(path)) {
-        const e = (engine as unknown as EmbeddingsSurface).embeddings;
-        if (!e) return error(501, 'This llmo build has no embeddings API yet.', 'not_implemented');
-        return json(200, await e.create({ ...body, signal }));
-      }
+      // A chat model asked for embeddings: the engine's UnsupportedModelError, answered as 400.
+      if (/\/embeddings$/.test(path)) return json(200, await engine.embeddings.create({ ...body, signal } as never));
       return error(404, `llmo answers POST /chat/completions, /completions and /embeddings; not ${url.pathname}.`, 'not_found');
     } catch (e) {
       if (signal?.aborted || e instanceof AbortError) throw signal?.aborted ? abortReason(signal) : new DOMException((e as Error).message, 'AbortError');

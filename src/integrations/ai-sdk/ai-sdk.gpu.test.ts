@@ -4,7 +4,7 @@
  * (the schema is a token mask, not an instruction), a tool call goes round trip, abort and warnings surface.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateObject, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { embed, embedMany, generateObject, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { load, type Engine } from '../../index.ts';
 import { createLlmo, type LlmoProvider } from './index.ts';
 import { validates, type Schema } from '../../../test/json-schema-check.ts';
@@ -126,5 +126,18 @@ describe('llmo/ai-sdk language model', () => {
     const e1 = await lazy.engine();
     expect(await lazy.engine()).toBe(e1);
     await e1.dispose();
+  });
+
+  test('embedMany / embed on an encoder model: the engine\'s own vectors and token usage', async () => {
+    const embedder = createLlmo({ source: '/encoder-fixtures/tiny~f32~s31~mean/model.gguf', cache: false, contextLength: 32 });
+    const values = ['The union is strong.', 'The ship sailed.', 'Congress met.'];
+    const r = await embedMany({ model: embedder.embeddingModel(), values });
+    const e = await embedder.engine();
+    const direct = await e.embed(values);
+    expect(r.embeddings).toEqual(direct.map((v) => Array.from(v)));
+    expect(r.usage.tokens).toBe((await e.embeddings.create({ input: values })).usage.prompt_tokens);
+    const one = await embed({ model: embedder.embeddingModel(), value: values[1], providerOptions: {} });
+    expect(one.embedding).toEqual(Array.from(direct[1]));
+    await e.dispose();
   });
 });

@@ -14,7 +14,7 @@ import type { EmbeddingModelV4, EmbeddingModelV4CallOptions, EmbeddingModelV4Res
 import { load, type LoadModelOptions } from '../../index.ts';
 import type { Engine } from '../../engine.ts';
 import type { ModelSource } from '../../loader/source.ts';
-import { InvalidRequestError, UnsupportedModelError } from '../../errors.ts';
+import { UnsupportedModelError } from '../../errors.ts';
 import { LlmoLanguageModel, type EngineRef } from './language-model.ts';
 
 export { LlmoLanguageModel } from './language-model.ts';
@@ -27,7 +27,7 @@ export interface LlmoProvider {
   (modelId?: string): LanguageModelV4;
   languageModel(modelId?: string): LanguageModelV4;
   chat(modelId?: string): LanguageModelV4;
-  /** An embedding model over the engine's `embeddings.create` (the engine must hold an embedding model). */
+  /** An embedding model over the engine's `embeddings.create` (the engine must hold an embedding model, e.g. a BERT GGUF). */
   embeddingModel(modelId?: string): EmbeddingModelV4;
   textEmbeddingModel(modelId?: string): EmbeddingModelV4;
   imageModel(modelId: string): never;
@@ -76,16 +76,6 @@ function sourceName(s: ModelSource): string {
   return 'llmo';
 }
 
-/** The part of the engine's embeddings API (issue 13) this adapter uses. */
-interface EmbeddingsApi {
-  embeddings?: {
-    create(req: { input: string[]; dimensions?: number; signal?: AbortSignal }): Promise<{
-      data: { embedding: number[] | string }[];
-      usage: { prompt_tokens: number };
-    }>;
-  };
-}
-
 export class LlmoEmbeddingModel implements EmbeddingModelV4 {
   readonly specificationVersion = 'v4' as const;
   readonly provider = 'llmo';
@@ -96,8 +86,7 @@ export class LlmoEmbeddingModel implements EmbeddingModelV4 {
   constructor(readonly modelId: string, private readonly engine: EngineRef) {}
 
   async doEmbed(options: EmbeddingModelV4CallOptions): Promise<EmbeddingModelV4Result> {
-    const engine = (await this.engine()) as Engine & EmbeddingsApi;
-    if (!engine.embeddings) throw new InvalidRequestError('This llmo build has no embeddings API.');
+    const engine = await this.engine();
     const r = await engine.embeddings.create({ input: options.values, dimensions: options.dimensions, signal: options.abortSignal });
     return {
       embeddings: r.data.map((d) => d.embedding as number[]),
