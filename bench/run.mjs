@@ -9,8 +9,10 @@ const server = await createServer({ root, configFile: resolve(root, 'vite.config
 await server.listen();
 let code = 0;
 try {
-  const { main } = await server.ssrLoadModule('/bench/runner.ts');
-  await main(server.resolvedUrls.local[0], process.argv.slice(2), root);
+  // --embed: the embeddings benchmark (bench/embed/runner.ts) instead of generation.
+  const embed = process.argv.includes('--embed');
+  const { main } = await server.ssrLoadModule(embed ? '/bench/embed/runner.ts' : '/bench/runner.ts');
+  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => a !== '--embed'), root);
 } catch (e) {
   console.error(e);
   code = 1;
