@@ -1,6 +1,9 @@
 // Causal attention over the KV cache, one workgroup per (query token, head), streaming softmax.
 // q: [n_tokens, n_heads * hd]; k_cache, v_cache: [ctx, n_kv_heads * hd]; out like q.
-// Query t sits at position pos0 + t and sees cache rows 0 ..= pos0 + t. GQA: head h reads kv head
+// Query t sits at position pos0 + t and sees cache rows 0 ..= pos0 + t, or with a sliding window (params.window > 0)
+// only the last `window` of them (pos0 + t - window + 1 ..= pos0 + t): the cache keeps every position, so prefix reuse
+// and the prefix cache need nothing special, and a windowed layer reads at most `window` keys. Scores are q.k * scale,
+// soft-capped (cap * tanh(s / cap)) when params.softcap > 0 (gemma2). GQA: head h reads kv head
 // h / (n_heads / n_kv_heads). Keys are taken WG at a time: each thread scores one key, then the chunk's
 // probabilities update a running max/sum and the per-dimension accumulators (online softmax).
 // Variant SEGMENTS (encoders): no cache and no causality; query t sees the keys segs[2t] .. segs[2t+1]-1 of k/v
@@ -8,7 +11,7 @@
 // Variant SERIAL (CPU adapters, where workgroup barriers dominate): one invocation per (query token, head) walks
 // the keys alone, with the same online softmax one key at a time, and no barrier at all.
 
-struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, _pad: u32, scale: f32, _pad1: u32, _pad2: u32, _pad3: u32 }
+struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, window: u32, scale: f32, softcap: f32, _pad2: u32, _pad3: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -21,7 +24,8 @@ fn key_range(t: u32) -> vec2<u32> {
 #if SEGMENTS
   return vec2<u32>(segs[2u * t], segs[2u * t + 1u]);
 #else
-  return vec2<u32>(0u, step.pos0 + t + 1u);
+  let n_keys = step.pos0 + t + 1u;
+  return vec2<u32>(select(0u, n_keys - params.window, params.window > 0u && n_keys > params.window), n_keys);
 #endif
 }
 
@@ -63,6 +67,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       s += vec4<f32>(dot(qd, k4[kb + d]), dot(qd, k4[kb + kv_stride4 + d]),
                      dot(qd, k4[kb + 2u * kv_stride4 + d]), dot(qd, k4[kb + 3u * kv_stride4 + d]));
     }
+    if (params.softcap > 0.0) {
+      s = vec4<f32>(softcap(s.x, params.softcap), softcap(s.y, params.softcap), softcap(s.z, params.softcap), softcap(s.w, params.softcap));
+    }
     let m_new = max(m_run, max(max(s.x, s.y), max(s.z, s.w)));
     let alpha = exp(m_run - m_new);
     let e = exp(s - vec4<f32>(m_new));
@@ -77,6 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let kb = j * kv_stride4 + kv_off4;
     var s = 0.0;
     for (var d = 0u; d < hd4; d++) { s += dot(qs[d], k4[kb + d]); }
+    if (params.softcap > 0.0) { s = softcap(s, params.softcap); }
     let m_new = max(m_run, s);
     let alpha = exp(m_run - m_new);
     let e = exp(s - m_new);
@@ -125,6 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       s = 0.0;
       let kb = j * kv_stride + kv_off;
       for (var d = 0u; d < hd; d++) { s += qs[d] * k_cache[kb + d]; }
+      if (params.softcap > 0.0) { s = softcap(s, params.softcap); }
     }
     red[lid] = s;
     workgroupBarrier();

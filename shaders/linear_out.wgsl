@@ -2,7 +2,8 @@
 // written, chosen at run time by the kernel's `params.out_mode` (one pipeline serves every mode, which cuts the
 // number of pipelines compiled at load; the branch is uniform and outside the dot-product loops):
 //   OUT_WRITE: y = v; OUT_ACCUMULATE: y += v (the residual add); OUT_GATE_MUL: y = silu(y) * v (SwiGLU: the up
-//   projection after the gate projection wrote y); OUT_GELU: y = gelu(v), the exact erf GELU (BERT's FFN).
+//   projection after the gate projection wrote y); OUT_GELU: y = gelu(v), the exact erf GELU (BERT's FFN);
+//   OUT_GELU_MUL: y = gelu_tanh(y) * v (GEGLU, gemma: activations.wgsl).
 // `params.out_at_pos` != 0: output rows start at the step's pos0 (K/V projections write into the KV cache).
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 #if HAS_BIAS
@@ -13,6 +14,7 @@ const OUT_WRITE: u32 = 0u;
 const OUT_ACCUMULATE: u32 = 1u;
 const OUT_GATE_MUL: u32 = 2u;
 const OUT_GELU: u32 = 3u;
+const OUT_GELU_MUL: u32 = 4u;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), so gelu(x) = 0.5·x·(1 + erf(x/√2)) within ~1e-7·|x|.
 fn erf_as(x: f32) -> f32 {
@@ -30,6 +32,7 @@ fn write_out(o: u32, v: f32) {
       y[o] = gt / (1.0 + exp(-gt)) * v;
     }
     case OUT_GELU: { y[o] = 0.5 * v * (1.0 + erf_as(v * 0.7071067811865476)); }
+    case OUT_GELU_MUL: { y[o] = gelu_tanh(y[o]) * v; }
     default: { y[o] = v; }
   }
 }

@@ -9,12 +9,13 @@
 //     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
 //   Run time (params, linear_out.wgsl): out_at_pos (write row `pos` of a [ctx, n] buffer: the K/V projections
 //   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate).
+//   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
 //   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
 
-struct Params { n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, _pad0: u32, _pad1: u32 }
+struct Params { n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, cap: f32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 #if NORM
@@ -153,6 +154,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = rotate_pair(acc.z, acc.w, f32(pos) * inv_freq[(p0 + 1u) % half]);
   acc = vec4<f32>(a, c);
 #endif
+#if SOFTCAP
+  for (var j = 0u; j < 4u; j++) { acc[j] = softcap(acc[j], params.cap); }
+#endif
   for (var j = 0u; j < 4u; j++) {
     if (rows[j] < params.n) {
       write_out(out_base(pos) + rows[j], acc[j]);
@@ -233,6 +237,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if ROPE
     let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
     if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
+#endif
+#if SOFTCAP
+    v = softcap(v, params.cap);
 #endif
     write_out(out_base(pos) + row, v);
   }

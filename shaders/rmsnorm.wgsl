@@ -1,7 +1,8 @@
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight, one workgroup per row.
 // Rows = step.n_tokens * rows_per_token (rows_per_token = heads for qwen3's per-head q/k norm).
 // Variants: IN_PLACE (out is x), ROWS_AT_POS (rows start at pos0 * rows_per_token: K norm applied inside the KV
-// cache). The norms before a projection are fused into matvec.wgsl (NORM) when decoding.
+// cache), ACCUMULATE (out += the normalized row: gemma's post-norms, normalizing a block's output before the
+// residual add). The norms before a projection are fused into matvec.wgsl (NORM) when decoding.
 
 struct Params { dim: u32, rows_per_token: u32, eps: f32, _pad: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -44,6 +45,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var i = lid; i < d; i += WG) {
 #if IN_PLACE
     x[out_row * d + i] = x[in_row * d + i] * scale * weight[i];
+#elif ACCUMULATE
+    out[out_row * d + i] += x[in_row * d + i] * scale * weight[i];
 #else
     out[out_row * d + i] = x[in_row * d + i] * scale * weight[i];
 #endif

@@ -1,7 +1,8 @@
 /**
  * Vite middleware that serves random-weight fixture models made by the project's fixture generator, so tests and
  * benchmarks load them by URL through the same fetch path as real models. URL:
- *   /fixtures/<shape>~<arch>~<type>~s<seed>[~tied][~untied][~llama3]/<file>
+ *   /fixtures/<shape>~<arch>~<type>~s<seed>[~tied][~untied][~llama3][~qk<scale>]/<file>
+ * (qk<scale>: Q/K weights times <scale>, so attention is peaked enough to show window and RoPE mistakes)
  * shape: a key of FIXTURE_SHAPES; file: model.gguf | model.safetensors | config.json | tokenizer.json | tokenizer_config.json
  */
 import type { Connect } from 'vite';
@@ -24,6 +25,8 @@ export function fixtureOptions(spec: string): FixtureOptions {
     ropeTheta: shape.ropeTheta,
     normEps: shape.normEps,
     ropeScaling: llama3 ?? ('ropeScaling' in shape ? shape.ropeScaling : undefined),
+    config: 'config' in shape ? { ...shape.config } : undefined,
+    qkScale: Number(flags.find((f) => /^qk[\d.]+$/.test(f))?.slice(2) ?? 1),
   };
 }
 

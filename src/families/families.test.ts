@@ -28,4 +28,9 @@ describe('family specs', () => {
     expect(() => familyOf('rwkv7', 'GGUF')).toThrow(/GGUF architecture "rwkv7".*llama, qwen2, qwen3/);
     expect(() => familyOfHf('mamba')).toThrow(/model_type "mamba"/);
   });
+  it('names what a close but unsupported architecture has that llmo lacks', () => {
+    expect(() => familyOf('gemma3n', 'GGUF')).toThrow(/gemma3n.*per-layer embeddings/);
+    expect(() => familyOfHf('gemma3')).toThrow(UnsupportedModelError);
+    expect(() => familyOfHf('gemma3')).toThrow(/vision tower.*gemma3_text/);
+  });
 });

@@ -6,28 +6,43 @@ import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec } from './spec.ts';
 import { llama, qwen2, qwen3 } from './llama.ts';
 import { bert, nomicBert } from './bert.ts';
+import { gemma3 } from './gemma.ts';
 
 export type { FamilySpec, TensorSpec, TensorInit, HfNameMap } from './spec.ts';
 
-export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, bert, nomicBert];
+export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, gemma3, bert, nomicBert];
 
 /** GGUF architecture names llmo runs. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.arch);
 
+/** Architectures close to one llmo runs, and what they have that llmo lacks (the error says it). */
+const CLOSE_GGUF: Record<string, string> = {
+  gemma3n: "Gemma 3n's per-layer embeddings, AltUp and LAuReL blocks (llmo runs gemma3)",
+  gemma: "the first Gemma generation's block (llmo runs gemma3)",
+};
+const CLOSE_HF: Record<string, string> = {
+  gemma3: 'the vision tower of Gemma3ForConditionalGeneration (llmo runs the text-only Gemma3ForCausalLM, model_type gemma3_text, or a GGUF of the model: llama.cpp keeps the vision tower in a separate mmproj file)',
+  gemma3n: "Gemma 3n's per-layer embeddings, AltUp and LAuReL blocks (llmo runs gemma3_text)",
+};
+
+function unsupported(what: string, name: string, close: string | undefined, supported: readonly string[]): UnsupportedModelError {
+  return new UnsupportedModelError(
+    close
+      ? `${what} "${name}" is not supported: llmo lacks ${close}.`
+      : `${what} "${name}" is not supported; llmo runs ${supported.join(', ')}.`,
+  );
+}
+
 /** The family of a GGUF `general.architecture` (or `ModelConfig.arch`); UnsupportedModelError when llmo has none. */
 export function familyOf(arch: string, source = 'Model'): FamilySpec {
   const f = FAMILIES.find((x) => x.arch === arch);
-  if (!f) throw new UnsupportedModelError(`${source} architecture "${arch}" is not supported; llmo runs ${SUPPORTED_ARCHITECTURES.join(', ')}.`);
+  if (!f) throw unsupported(`${source} architecture`, arch, CLOSE_GGUF[arch], SUPPORTED_ARCHITECTURES);
   return f;
 }
 
 /** The family of an HF `config.json` `model_type`. */
 export function familyOfHf(modelType: string): FamilySpec {
   const f = FAMILIES.find((x) => x.hf.modelType === modelType);
-  if (!f) {
-    throw new UnsupportedModelError(
-      `config.json model_type "${modelType}" is not supported; llmo runs ${FAMILIES.map((x) => x.hf.modelType).join(', ')}.`,
-    );
-  }
+  if (!f) throw unsupported('config.json model_type', modelType, CLOSE_HF[modelType], FAMILIES.map((x) => x.hf.modelType));
   return f;
 }

@@ -27,6 +27,7 @@ export const qwen2: FamilySpec = {
   hf: { modelType: 'qwen2', architecture: 'Qwen2ForCausalLM' },
   ggufRopeStyle: 'neox',
   hfNames,
+  defaults: { qkvBias: true },
   tensors,
   graph: llamaGraph,
 };
@@ -36,6 +37,7 @@ export const qwen3: FamilySpec = {
   hf: { modelType: 'qwen3', architecture: 'Qwen3ForCausalLM' },
   ggufRopeStyle: 'neox',
   hfNames,
+  defaults: { qkNorm: true },
   tensors,
   graph: llamaGraph,
 };

@@ -41,10 +41,21 @@ export interface FamilySpec {
   /** RoPE pairing of Q/K rows in GGUF files (llama.cpp's converter permutes them only for some families). */
   ggufRopeStyle: RopeStyle;
   hfNames: HfNameMap;
+  /** What every model of the family has (e.g. qwen2's Q/K/V biases); writers such as the test fixtures default to it. */
+  defaults?: { qkvBias?: boolean; qkNorm?: boolean; tied?: boolean };
   /** Family-only fields of the config from GGUF metadata (keys are `${arch}.…`). */
   configFromGguf?(meta: GgufMetadata, base: ModelConfig): Partial<ModelConfig>;
   /** Family-only fields of the config from an HF `config.json`. */
   configFromHf?(json: Record<string, unknown>, base: ModelConfig): Partial<ModelConfig>;
+  /** The inverse of configFromGguf (for writers: the test fixtures): the family-only GGUF keys of `config`. */
+  ggufMetadata?(config: ModelConfig): Array<[string, number, 'u32' | 'f32']>;
+  /** The inverse of configFromHf: the family-only `config.json` fields of `config`. */
+  hfConfig?(config: ModelConfig): Record<string, unknown>;
+  /**
+   * HF checkpoints store RMSNorm weights as w with the norm computing x·(shift + w); GGUF files (llama.cpp's
+   * converter) store shift + w. Gemma: 1. The loader adds it to every `*norm.weight` of a safetensors model.
+   */
+  hfNormShift?: number;
   /** Every tensor the graph reads, with its shape (the loader checks files against this; fixtures are made from it). */
   tensors(config: ModelConfig): TensorSpec[];
   /** A decoder's forward pass as recorded dispatches, built from runtime/layers.ts pieces. */

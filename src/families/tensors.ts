@@ -50,6 +50,14 @@ export function ffnTensors(c: ModelConfig, i: number): TensorSpec[] {
   ];
 }
 
+/** RMSNorms of the attention and FFN outputs before the residual adds (gemma2/3). */
+export function postNormTensors(c: ModelConfig, i: number): TensorSpec[] {
+  return [
+    { name: `blk.${i}.post_attention_norm.weight`, shape: [c.dim], init: 'norm' },
+    { name: `blk.${i}.post_ffw_norm.weight`, shape: [c.dim], init: 'norm' },
+  ];
+}
+
 /** Every layer's tensors, from a per-layer list. */
 export function layerTensors(c: ModelConfig, perLayer: (i: number) => TensorSpec[]): TensorSpec[] {
   return Array.from({ length: c.nLayers }, (_, i) => perLayer(i)).flat();

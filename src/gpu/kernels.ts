@@ -144,9 +144,14 @@ export class Kernels {
    * stream, RMSNorm applied on the fly), `rope` (rotate q/k pairs at the token's position), bias, KV-cache row,
    * residual add, SwiGLU gate.
    */
-  matvec(o: LinearOptions & { norm?: { weight: GPUBuffer; eps: number }; rope?: { headDim: number; neox: boolean; invFreq: GPUBuffer } }): Promise<Dispatch> {
+  matvec(o: LinearOptions & {
+    norm?: { weight: GPUBuffer; eps: number }; rope?: { headDim: number; neox: boolean; invFreq: GPUBuffer };
+    /** y = softcap·tanh(y / softcap) before writing (gemma2's final logits). */
+    softcap?: number;
+  }): Promise<Dispatch> {
     const defines = linearDefines(o);
     if (o.norm) defines.push('NORM');
+    if (o.softcap) defines.push('SOFTCAP');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
@@ -155,6 +160,7 @@ export class Kernels {
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
     new Uint32Array(params, 16, 2).set([outMode(o), o.outAtPos ? 1 : 0]);
+    new Float32Array(params, 24, 1)[0] = o.softcap ?? 0;
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
@@ -179,9 +185,12 @@ export class Kernels {
   rmsnorm(o: {
     label: string; x: GPUBuffer; out?: GPUBuffer; weight: GPUBuffer; dim: number; eps: number;
     rowsPerToken?: number; rowsAtPos?: boolean;
+    /** out += the normalized row (a post-norm before the residual add). */
+    accumulate?: boolean;
   }): Promise<Dispatch> {
     const defines: string[] = [];
     if (!o.out) defines.push('IN_PLACE');
+    else if (o.accumulate) defines.push('ACCUMULATE');
     if (o.rowsAtPos) defines.push('ROWS_AT_POS');
     const rpt = o.rowsPerToken ?? 1;
     const params = new ArrayBuffer(16);
@@ -213,11 +222,17 @@ export class Kernels {
   attention(o: {
     label: string; q: GPUBuffer; out: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; nHeads: number; nKvHeads: number; headDim: number;
     segments?: GPUBuffer;
+    /** Multiplier of q·k (default 1/√headDim). */
+    scale?: number;
+    /** Sliding window: a query sees only the last `window` positions (0 or absent: all). */
+    window?: number;
+    /** Attention logit soft-capping (gemma2), 0 or absent: none. */
+    softcap?: number;
   }): Promise<Dispatch> {
     if (o.headDim > 256) throw new Error(`head_dim ${o.headDim} > 256 is not supported by attention.wgsl`);
     const params = new ArrayBuffer(32);
-    new Uint32Array(params, 0, 3).set([o.nHeads, o.nKvHeads, o.headDim]);
-    new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(o.headDim);
+    new Uint32Array(params, 0, 4).set([o.nHeads, o.nKvHeads, o.headDim, o.window ?? 0]);
+    new Float32Array(params, 16, 2).set([o.scale ?? 1 / Math.sqrt(o.headDim), o.softcap ?? 0]);
     const serial = this.tuning.attentionSerial && o.headDim % 4 === 0;
     return this.make('attention', {
       label: o.label, params, defines: [...(serial ? ['SERIAL'] : []), ...(o.segments ? ['SEGMENTS'] : [])],
@@ -227,11 +242,14 @@ export class Kernels {
     });
   }
 
-  /** out = table[ids] row by row (`accumulate`: out += the rows). */
-  embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer; accumulate?: boolean }): Promise<Dispatch> {
+  /** out = table[ids] row by row, times `scale` (gemma: √dim) (`accumulate`: out += the rows). */
+  embedding(o: { label: string; table: GpuWeight; ids: GPUBuffer; out: GPUBuffer; accumulate?: boolean; scale?: number }): Promise<Dispatch> {
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 1)[0] = o.table.cols;
+    new Float32Array(params, 4, 1)[0] = o.scale ?? 1;
     return this.make('embedding', {
       label: o.label, defines: [formatDefine(o.table.format), ...(o.accumulate ? ['ACCUMULATE'] : [])],
-      params: new Uint32Array([o.table.cols, 0, 0, 0]).buffer,
+      params,
       buffers: { 2: o.ids, 3: o.out, 8: o.table.data, 9: o.table.scales },
       grid: (n) => [n, 1, 1],
     });
@@ -280,8 +298,10 @@ export interface LinearOptions {
   bias?: GPUBuffer;
   /** y += result (residual add). */
   accumulate?: boolean;
-  /** y = silu(y) * result (SwiGLU: run on the up projection after the gate projection wrote y). */
+  /** y = act(y) * result (SwiGLU / GEGLU: run on the up projection after the gate projection wrote y). */
   gateMul?: boolean;
+  /** The gate's activation: silu (default) or gelu (tanh approximation). */
+  gateAct?: 'silu' | 'gelu';
   /** Write at the step's positions of a [ctx, rows] buffer (KV cache). */
   outAtPos?: boolean;
   /** y = gelu(result) (exact erf GELU: BERT's FFN up projection). */
@@ -298,7 +318,7 @@ function linearDefines(o: LinearOptions): string[] {
   return defines;
 }
 
-/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL / OUT_GELU. */
+/** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL / OUT_GELU / OUT_GELU_MUL. */
 function outMode(o: LinearOptions): number {
-  return o.accumulate ? 1 : o.gateMul ? 2 : o.gelu ? 3 : 0;
+  return o.accumulate ? 1 : o.gateMul ? (o.gateAct === 'gelu' ? 4 : 2) : o.gelu ? 3 : 0;
 }

@@ -12,18 +12,20 @@ import rotary from '../../shaders/rotary.wgsl?raw';
 import linearOut from '../../shaders/linear_out.wgsl?raw';
 import layernorm from '../../shaders/layernorm.wgsl?raw';
 import pool from '../../shaders/pool.wgsl?raw';
+import activations from '../../shaders/activations.wgsl?raw';
 
 /**
  * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
- * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output).
+ * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output),
+ * activations.wgsl (GELU, tanh soft-capping).
  */
 const KERNELS = {
-  matvec: { src: matvec, includes: [weights, rotary, linearOut] },
-  matmul: { src: matmul, includes: [weights, linearOut] },
+  matvec: { src: matvec, includes: [weights, rotary, activations, linearOut] },
+  matmul: { src: matmul, includes: [weights, activations, linearOut] },
   embedding: { src: embedding, includes: [weights] },
   rmsnorm: { src: rmsnorm, includes: [] },
   rope: { src: rope, includes: [rotary] },
-  attention: { src: attention, includes: [] },
+  attention: { src: attention, includes: [activations] },
   argmax: { src: argmax, includes: [] },
   layernorm: { src: layernorm, includes: [] },
   pool: { src: pool, includes: [] },

@@ -179,7 +179,14 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
   const main = picked ? pickedEntry(picked.names) : resolveSource(src as SingleSource, req.hfBaseUrl);
   const progress = new ProgressTracker(options.onProgress);
   const files = new Files(req, progress, options.signal, picked);
-  const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, toF32);
+  // HF norm weights of some families are stored as w for x·(1 + w) (FamilySpec.hfNormShift): made GGUF's 1 + w here.
+  let normShift = 0;
+  const vectorF32 = (t: { name: string; type: number; shape: number[]; bytes: Uint8Array }) => {
+    const v = toF32(t);
+    if (normShift && t.name.endsWith('norm.weight')) for (let i = 0; i < v.length; i++) v[i] += normShift;
+    return v;
+  };
+  const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, vectorF32);
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
     const urls = typeof main === 'string' ? await weightUrls(main, files) : [];
@@ -215,7 +222,9 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
         await files.json(siblingUrl(main, 'tokenizer_config.json'), true),
       ];
       // HF names are mapped to GGUF names by the family's table (config.json names the family).
-      const names = familyOfHf(String((configJson as { model_type?: unknown }).model_type)).hfNames;
+      const family = familyOfHf(String((configJson as { model_type?: unknown }).model_type));
+      const names = family.hfNames;
+      normShift = family.hfNormShift ?? 0;
       for (const p of parts) {
         const h = await readHeader<SafetensorsHeader>(p.reader, (b) => parseSafetensorsHeader(b, { fileSize: p.size, names }), p.name);
         perPart.push(h.tensors);

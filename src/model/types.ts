@@ -85,13 +85,32 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** Q/K/V projections have biases (qwen2). */
   qkvBias: boolean;
-  /** Per-head RMSNorm on Q and K before RoPE (qwen3). */
+  /** Per-head RMSNorm on Q and K before RoPE (qwen3, gemma3). */
   qkNorm: boolean;
   /**
    * How hidden states become one embedding per text, as the model says (GGUF `{arch}.pooling_type`, sentence-
    * transformers' 1_Pooling/config.json) or the `pooling` load option; undefined for a chat model.
    */
   pooling?: Pooling;
+  // Family details (src/families/*.ts sets them; absent means the llama behaviour).
+  /** Token embeddings are multiplied by this (gemma: √dim). */
+  embedScale?: number;
+  /** Activation of the FFN gate: silu (SwiGLU, the default) or gelu, tanh approximation (GEGLU: gemma). */
+  ffnAct?: 'silu' | 'gelu';
+  /** RMSNorm of each block's output before the residual add (gemma2/3: attn_post_norm, ffn_post_norm). */
+  postNorms?: boolean;
+  /** Multiplier of q·k; default 1/√headDim (gemma: query_pre_attn_scalar^-½). */
+  attnScale?: number;
+  /** Attention logit soft-capping s → cap·tanh(s/cap) (gemma2). */
+  attnSoftcap?: number;
+  /** Final logit soft-capping (gemma2). */
+  finalSoftcap?: number;
+  /** Sliding-window attention: on a sliding layer a query at position p sees keys p−window+1 … p. */
+  slidingWindow?: number;
+  /** Per layer, whether it is a sliding-window layer; absent with slidingWindow set: every layer (mistral). */
+  slidingLayers?: boolean[];
+  /** RoPE base of sliding layers, when it differs (gemma3: 10000); those layers then run without RoPE scaling. */
+  ropeThetaLocal?: number;
 }
 
 /** Pooling of an embedding model: the mean of all tokens' hidden states, the first ([CLS]) or the last token's. */

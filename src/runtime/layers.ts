@@ -41,7 +41,10 @@ export interface GraphContext {
   c: ModelConfig;
   w: WeightStore;
   a: Activations;
+  /** RoPE of full-attention layers (with the model's scaling). */
   rope: RopeTable;
+  /** RoPE of sliding-window layers when their base differs (config.ropeThetaLocal); else `rope`. */
+  ropeLocal: RopeTable;
   /** The K and V cache of layer i ([contextLength, nKvHeads·headDim] each, position-major), made on first use. */
   kv(i: number): { k: GPUBuffer; v: GPUBuffer };
 }
@@ -75,17 +78,44 @@ export function stages(...parts: Stage[]): Stage {
   return { decode: parts.flatMap((p) => p.decode), prefill: parts.flatMap((p) => p.prefill) };
 }
 
-/** Token embedding into the residual stream. */
+/** Token embedding into the residual stream, times config.embedScale (gemma). */
 export function embed(g: GraphContext): Stage {
-  const d = g.k.embedding({ label: 'embd', table: g.w.matrix('token_embd.weight'), ids: g.a.ids, out: g.a.x });
+  const d = g.k.embedding({ label: 'embd', table: g.w.matrix('token_embd.weight'), ids: g.a.ids, out: g.a.x, scale: g.c.embedScale });
   return { decode: [d], prefill: [d] };
+}
+
+/** The attention window of layer i (0: sees every earlier position). */
+export function layerWindow(c: ModelConfig, i: number): number {
+  if (!c.slidingWindow) return 0;
+  return !c.slidingLayers || c.slidingLayers[i] ? c.slidingWindow : 0;
 }
 
 export interface AttentionOptions {
   /** Q/K/V biases (qwen2). */
   bias?: boolean;
-  /** Per-head RMSNorm of q and k before RoPE (qwen3). */
+  /** Per-head RMSNorm of q and k before RoPE (qwen3, gemma3). */
   qkNorm?: boolean;
+  /** RoPE of this layer (default: g.rope); null: none (NoPE layers). */
+  rope?: RopeTable | null;
+  /** Sliding window (0 / absent: full causal attention). */
+  window?: number;
+  /** Multiplier of q·k (default 1/√headDim). */
+  scale?: number;
+  /** Attention logit soft-capping (gemma2). */
+  softcap?: number;
+  /** Name (after `blk.N.`) of an RMSNorm applied to the block's output before the residual add (gemma). */
+  postNorm?: string;
+}
+
+/**
+ * x += norm(a.xn) when a post-norm is given (the projection wrote its output to a.xn, free by then), else nothing:
+ * the projection accumulated into the residual itself.
+ */
+function postNormAdd(g: GraphContext, i: number, name: string | undefined): Promise<Dispatch>[] {
+  if (!name) return [];
+  const { k, c, w, a } = g;
+  const p = `blk.${i}.`;
+  return [k.rmsnorm({ label: `${p}${name}`, x: a.xn, out: a.x, weight: w.vector(`${p}${name}.weight`), dim: c.dim, eps: c.normEps, accumulate: true })];
 }
 
 /**
@@ -94,7 +124,8 @@ export interface AttentionOptions {
  * RoPE runs apart, after the per-head norm).
  */
 export function attention(g: GraphContext, i: number, o: AttentionOptions = {}): Stage {
-  const { k, c, w, a, rope } = g;
+  const { k, c, w, a } = g;
+  const rope = o.rope === undefined ? g.rope : o.rope;
   const p = `blk.${i}.`;
   const eps = c.normEps;
   const cache = g.kv(i);
@@ -103,20 +134,27 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const qo = { label: `${p}q`, w: w.matrix(`${p}attn_q.weight`), x: a.x, y: a.q, bias: bias('attn_q') };
   const ko = { label: `${p}k`, w: w.matrix(`${p}attn_k.weight`), x: a.x, y: cache.k, bias: bias('attn_k'), outAtPos: true };
   const vo = { label: `${p}v`, w: w.matrix(`${p}attn_v.weight`), x: a.x, y: cache.v, bias: bias('attn_v'), outAtPos: true };
-  const oo = { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, accumulate: true };
+  const oo = o.postNorm
+    ? { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.xn }
+    : { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, accumulate: true };
   const qkNorm = o.qkNorm
     ? [
         k.rmsnorm({ label: `${p}q_norm`, x: a.q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
         k.rmsnorm({ label: `${p}k_norm`, x: cache.k, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
       ]
     : [];
-  const ropes = [
-    k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, headDim: rope.headDim, neox: rope.neox, invFreq: rope.invFreq }),
-    k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, headDim: rope.headDim, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
-  ];
-  const att = k.attention({ label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim });
+  const ropes = rope
+    ? [
+        k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, headDim: rope.headDim, neox: rope.neox, invFreq: rope.invFreq }),
+        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, headDim: rope.headDim, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
+      ]
+    : [];
+  const att = k.attention({
+    label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
+    scale: o.scale, window: o.window, softcap: o.softcap,
+  });
   // RoPE fused into the projection only when nothing sits between them.
-  const fusedRope = o.qkNorm ? undefined : rope;
+  const fusedRope = o.qkNorm || !rope ? undefined : rope;
   return {
     decode: [
       k.matvec({ ...qo, norm: attnNorm, rope: fusedRope }),
@@ -126,6 +164,7 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
       ...(fusedRope ? [] : ropes),
       att,
       k.matvec(oo),
+      ...postNormAdd(g, i, o.postNorm),
     ],
     prefill: [
       k.rmsnorm({ label: `${p}attn_norm`, x: a.x, out: a.xn, weight: attnNorm.weight, dim: c.dim, eps }),
@@ -136,35 +175,51 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
       ...ropes,
       att,
       k.matmul(oo),
+      ...postNormAdd(g, i, o.postNorm),
     ],
   };
 }
 
-/** Pre-norm gated FFN, residual added: x += down(silu(gate(norm(x))) · up(norm(x))). */
-export function ffn(g: GraphContext, i: number): Stage {
+export interface FfnOptions {
+  /** Gate activation: silu (SwiGLU, default) or gelu (GEGLU, tanh approximation), fused into the up projection. */
+  act?: 'silu' | 'gelu';
+  /** Name (after `blk.N.`) of an RMSNorm applied to the FFN output before the residual add (gemma). */
+  postNorm?: string;
+}
+
+/** Pre-norm gated FFN, residual added: x += down(act(gate(norm(x))) · up(norm(x))). */
+export function ffn(g: GraphContext, i: number, o: FfnOptions = {}): Stage {
   const { k, c, w, a } = g;
   const p = `blk.${i}.`;
   const norm = { weight: w.vector(`${p}ffn_norm.weight`), eps: c.normEps };
   const go = { label: `${p}gate`, w: w.matrix(`${p}ffn_gate.weight`), x: a.x, y: a.gate };
-  const uo = { label: `${p}up`, w: w.matrix(`${p}ffn_up.weight`), x: a.x, y: a.gate, gateMul: true };
-  const dn = { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.x, accumulate: true };
+  const uo = { label: `${p}up`, w: w.matrix(`${p}ffn_up.weight`), x: a.x, y: a.gate, gateMul: true, gateAct: o.act };
+  const dn = o.postNorm
+    ? { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.xn }
+    : { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.x, accumulate: true };
   return {
-    decode: [k.matvec({ ...go, norm }), k.matvec({ ...uo, norm }), k.matvec(dn)],
+    decode: [k.matvec({ ...go, norm }), k.matvec({ ...uo, norm }), k.matvec(dn), ...postNormAdd(g, i, o.postNorm)],
     prefill: [
       k.rmsnorm({ label: `${p}ffn_norm`, x: a.x, out: a.xn, weight: norm.weight, dim: c.dim, eps: c.normEps }),
       k.matmul({ ...go, x: a.xn }),
       k.matmul({ ...uo, x: a.xn }),
       k.matmul(dn),
+      ...postNormAdd(g, i, o.postNorm),
     ],
   };
 }
 
-/** Logits of the last row (output_norm fused into the projection; tied heads read token_embd) and their argmax. */
+/**
+ * Logits of the last row (output_norm fused into the projection, and config.finalSoftcap into its epilogue; tied
+ * heads read token_embd) and their argmax.
+ */
 export function head(g: GraphContext): Promise<Dispatch>[] {
   const { k, c, w, a } = g;
   const outW = c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight');
   return [
-    k.matvec({ label: 'output', w: outW, x: a.x, y: a.logits, norm: { weight: w.vector('output_norm.weight'), eps: c.normEps } }),
+    k.matvec({
+      label: 'output', w: outW, x: a.x, y: a.logits, norm: { weight: w.vector('output_norm.weight'), eps: c.normEps }, softcap: c.finalSoftcap,
+    }),
     k.argmax({ label: 'argmax', logits: a.logits, result: a.tokenOut, n: c.vocabSize }),
   ];
 }

@@ -8,6 +8,7 @@
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ropeInvFreq } from '../model/rope.ts';
+import { ropeFreqFactors } from '../formats/model-config.ts';
 import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
@@ -99,9 +100,16 @@ export class Transformer {
     this.stepTokensStaging = k.device.createBuffer({ label: 'steps.read', size: MAX_STEPS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepTokensStaging);
 
-    const factors = w.vectors.get('rope_freqs.weight')?.values ?? this.options.ropeFactors;
-    const invFreq = uploadF32(k.device, 'rope.inv_freq', ropeInvFreq(c.headDim, c.ropeTheta, factors));
-    this.owned.push(invFreq);
+    // Scaling: a GGUF's rope_freqs tensor, else the loader's factors, else the config's (GGUF linear scaling).
+    const factors = w.vectors.get('rope_freqs.weight')?.values ?? this.options.ropeFactors ?? (c.ropeScaling ? ropeFreqFactors(c) : undefined);
+    const ropeTable = (label: string, theta: number, f?: Float32Array) => {
+      const invFreq = uploadF32(k.device, label, ropeInvFreq(c.headDim, theta, f));
+      this.owned.push(invFreq);
+      return { headDim: c.headDim, neox: c.ropeStyle === 'neox', invFreq };
+    };
+    const rope = ropeTable('rope.inv_freq', c.ropeTheta, factors);
+    // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.
+    const ropeLocal = c.ropeThetaLocal === undefined ? rope : ropeTable('rope.inv_freq.local', c.ropeThetaLocal);
     this.kvRowBytes = kvDim * f32;
     const g: GraphContext = {
       k, c, w,
@@ -113,7 +121,8 @@ export class Transformer {
         att: this.buffer('att', B * qDim * f32),
         gate: this.buffer('gate', B * c.ffnDim * f32),
       },
-      rope: { headDim: c.headDim, neox: c.ropeStyle === 'neox', invFreq },
+      rope,
+      ropeLocal,
       kv: (i) => (this.kvBuffers[i] ??= {
         k: this.buffer(`blk.${i}.k_cache`, ctx * kvDim * f32),
         v: this.buffer(`blk.${i}.v_cache`, ctx * kvDim * f32),

@@ -9,17 +9,24 @@ import { parseSafetensorsHeader } from '../../src/formats/safetensors.ts';
 import { dequantize } from '../../src/formats/quant.ts';
 import type { ModelConfig, TensorInfo } from '../../src/model/types.ts';
 import { ReferenceModel } from '../reference/llama-ref.ts';
+import { familyOf } from '../../src/families/index.ts';
 import { relErr } from '../gpu-harness.ts';
 
 export async function referenceFor(url: string, config: ModelConfig): Promise<ReferenceModel> {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-  const h = url.endsWith('.gguf') ? parseGgufHeader(bytes) : parseSafetensorsHeader(bytes);
+  const family = familyOf(config.arch);
+  const gguf = url.endsWith('.gguf');
+  const h = gguf ? parseGgufHeader(bytes) : parseSafetensorsHeader(bytes, { names: family.hfNames });
   if ('needBytes' in h) throw new Error('truncated fixture');
   const byName = new Map<string, TensorInfo>(h.tensors.map((t) => [t.name, t]));
+  // HF norm weights of some families hold w for x·(shift + w): the reference takes the effective weights.
+  const shift = gguf ? 0 : family.hfNormShift ?? 0;
   const weight = (name: string) => {
     const t = byName.get(name);
     if (!t) return undefined;
-    return dequantize(t.type, bytes.subarray(t.offset, t.offset + t.byteLength), t.shape.reduce((a, b) => a * b, 1));
+    const v = dequantize(t.type, bytes.subarray(t.offset, t.offset + t.byteLength), t.shape.reduce((a, b) => a * b, 1));
+    if (shift && name.endsWith('norm.weight')) for (let i = 0; i < v.length; i++) v[i] += shift;
+    return v;
   };
   return new ReferenceModel(config, weight);
 }

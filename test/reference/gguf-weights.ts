@@ -1,12 +1,14 @@
 /**
- * Test-side helpers to feed a GGUF file (already in memory) to the ReferenceModel: a weight source and a
- * llama/qwen2/qwen3 config read straight from the metadata. Deliberately small and separate from src/formats/model-config.ts so
- * the reference does not share the engine's config code. Browser-safe (no node: imports): node tests pass
+ * Test-side helpers to feed a GGUF file (already in memory) to the ReferenceModel: a weight source and its config.
+ * The config is the engine's own reading (src/formats/model-config.ts through the family spec, the one place that knows
+ * a family's keys): what the reference checks independently is the computation, and the config reading is checked by
+ * comparing the reference with llama.cpp, which reads the same file itself (llamacpp-agreement.gpu.test.ts). Browser-safe (no node: imports): node tests pass
  * `readFileSync(path)`, browser tests the fetched bytes.
  */
 import { parseGgufHeader, type GgufHeader } from '../../src/formats/gguf.ts';
 import { GgmlType, type ModelConfig, type TensorInfo } from '../../src/model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../../src/errors.ts';
+import { configFromGguf } from '../../src/formats/model-config.ts';
 import type { WeightSource } from './llama-ref.ts';
 
 /** Turns a non-F32 tensor's bytes into f32 (plug in a dequantizer to use quantized files). */
@@ -48,44 +50,7 @@ export function loadGguf(bytes: Uint8Array, path = 'GGUF', dequant?: Dequantizer
   return { header, bytes, weight };
 }
 
-function num(meta: GgufHeader['metadata'], key: string, fallback?: number): number {
-  const v = meta.get(key);
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number') throw new ModelFormatError(`GGUF metadata ${key} is ${String(v)}, expected a number.`);
-  return v;
-}
-
-/**
- * ModelConfig of a GGUF `llama`, `qwen2` or `qwen3` file, from `{arch}.*` metadata and the tensor list. GGUF llama
- * files use the adjacent-pair ("normal") RoPE layout (the converter permutes Q/K), qwen files HF's halves ("neox").
- * llama3 RoPE scaling needs no config here: such files carry `rope_freqs.weight`, which ReferenceModel reads.
- */
+/** ModelConfig of a GGUF file, as the engine reads it (see the top of this file for why that is sound). */
 export function referenceConfigFromGguf(header: GgufHeader): ModelConfig {
-  const m = header.metadata;
-  const arch = m.get('general.architecture');
-  if (arch !== 'llama' && arch !== 'qwen2' && arch !== 'qwen3') {
-    throw new UnsupportedModelError(`Reference config helper reads llama/qwen2/qwen3 GGUFs, got ${String(arch)}.`);
-  }
-  const has = (name: string): boolean => header.tensors.some((t) => t.name === name);
-  const dim = num(m, `${arch}.embedding_length`);
-  const nHeads = num(m, `${arch}.attention.head_count`);
-  const embd = header.tensors.find((t) => t.name === 'token_embd.weight');
-  if (!embd) throw new ModelFormatError('GGUF has no token_embd.weight.');
-  return {
-    arch,
-    vocabSize: embd.shape[0],
-    dim,
-    nLayers: num(m, `${arch}.block_count`),
-    nHeads,
-    nKvHeads: num(m, `${arch}.attention.head_count_kv`, nHeads),
-    headDim: num(m, `${arch}.attention.key_length`, dim / nHeads),
-    ffnDim: num(m, `${arch}.feed_forward_length`),
-    contextLength: num(m, `${arch}.context_length`),
-    normEps: num(m, `${arch}.attention.layer_norm_rms_epsilon`),
-    ropeTheta: num(m, `${arch}.rope.freq_base`, 10000),
-    ropeStyle: arch === 'llama' ? 'normal' : 'neox',
-    tiedEmbeddings: !has('output.weight'),
-    qkvBias: has('blk.0.attn_q.bias'),
-    qkNorm: has('blk.0.attn_q_norm.weight'),
-  };
+  return configFromGguf(header);
 }

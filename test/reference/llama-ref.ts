@@ -11,11 +11,17 @@
  *               h = rmsnorm(x)·ffn_norm;  x += (silu(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ
  *   logits = rmsnorm(x)·output_norm · Woutᵀ                          Wout = token_embd when tied
  *
+ * gemma2 / gemma3 (modeling_gemma2 / modeling_gemma3), from the config's family fields: x = embed·√dim; q·k scaled by
+ * query_pre_attn_scalar^-½ and (gemma2) soft-capped; sliding layers see the last `slidingWindow` positions and
+ * (gemma3) rotate with their own base, unscaled; each block's output is RMSNormed (post_attention_norm,
+ * post_ffw_norm) before its residual add; the FFN gate is GELU (tanh); gemma2 soft-caps the final logits. Norm weights
+ * are the effective ones (GGUF's stored 1 + w).
+ *
  * Independent of src/: only the shared types are imported; RoPE scaling factors are computed here too.
  */
 import type { ModelConfig } from '../../src/model/types.ts';
 import { ModelFormatError, InvalidRequestError } from '../../src/errors.ts';
-import { add, argmax, attention, embedding, matmul, rmsnorm, rope, siluMul } from './ops.ts';
+import { add, argmax, attention, embedding, geluMul, matmul, rmsnorm, rope, siluMul } from './ops.ts';
 
 /** Canonical-GGUF-name → dequantized row-major data (undefined when the file has no such tensor). */
 export type WeightSource = (name: string) => Float32Array | undefined;
@@ -26,6 +32,11 @@ export type TensorTap = (name: string, layer: number, data: Float32Array) => voi
 export interface ForwardOptions {
   /** Return logits of every fed token ([n, vocab]) instead of only the last ([vocab]). */
   allLogits?: boolean;
+  /**
+   * Compute GELU as llama.cpp's CPU backend does (input and result rounded to f16: ops.geluMul `f16Table`), to hold
+   * the reference to llama.cpp's numbers; HF computes it in full precision (the default).
+   */
+  llamacppGelu?: boolean;
   /** Receives intermediates: per layer `attn_norm q k v q_rope k_rope attn attn_out ffn_norm ffn_out layer_out`; then `output_norm` and `logits` with layer −1. */
   tap?: TensorTap;
 }
@@ -71,6 +82,8 @@ interface LayerWeights {
   wGate: Float32Array;
   wUp: Float32Array;
   wDown: Float32Array;
+  postAttnNorm?: Float32Array;
+  postFfnNorm?: Float32Array;
 }
 
 export class ReferenceModel {
@@ -122,6 +135,8 @@ export class ReferenceModel {
         wGate: req(p + 'ffn_gate.weight', ffnDim * dim),
         wUp: req(p + 'ffn_up.weight', ffnDim * dim),
         wDown: req(p + 'ffn_down.weight', dim * ffnDim),
+        postAttnNorm: config.postNorms ? req(p + 'post_attention_norm.weight', dim) : undefined,
+        postFfnNorm: config.postNorms ? req(p + 'post_ffw_norm.weight', dim) : undefined,
       });
       this.kCache.push(new Float32Array(config.contextLength * kvDim));
       this.vCache.push(new Float32Array(config.contextLength * kvDim));
@@ -156,7 +171,14 @@ export class ReferenceModel {
     const positions = tokens.map((_, t) => pos0 + t);
 
     let x = embedding(this.tokenEmbd, tokens, dim);
+    if (c.embedScale !== undefined) x = x.map((v) => v * (c.embedScale as number));
     this.layers.forEach((L, l) => {
+      const sliding = c.slidingWindow !== undefined && (c.slidingLayers?.[l] ?? true);
+      const window = sliding ? c.slidingWindow : undefined;
+      // gemma3: sliding layers rotate with their own base and no scaling.
+      const local = sliding && c.ropeThetaLocal !== undefined;
+      const theta = local ? (c.ropeThetaLocal as number) : c.ropeTheta;
+      const factors = local ? undefined : this.freqFactors;
       const h = rmsnorm(x, L.attnNorm, T, dim, eps);
       tap('attn_norm', l, h);
       let q = matmul(L.wq, h, T, qDim, dim, L.bq);
@@ -170,8 +192,8 @@ export class ReferenceModel {
         q = rmsnorm(q, L.qNorm, T * nHeads, headDim, eps);
         k = rmsnorm(k, L.kNorm, T * nKvHeads, headDim, eps);
       }
-      q = rope(q, positions, nHeads, headDim, c.ropeTheta, c.ropeStyle, this.freqFactors);
-      k = rope(k, positions, nKvHeads, headDim, c.ropeTheta, c.ropeStyle, this.freqFactors);
+      q = rope(q, positions, nHeads, headDim, theta, c.ropeStyle, factors);
+      k = rope(k, positions, nKvHeads, headDim, theta, c.ropeStyle, factors);
       tap('q_rope', l, q);
       tap('k_rope', l, k);
       this.kCache[l].set(k, pos0 * kvDim);
@@ -179,17 +201,19 @@ export class ReferenceModel {
       const kvLen = pos0 + T;
       const a = attention(
         q, this.kCache[l].subarray(0, kvLen * kvDim), this.vCache[l].subarray(0, kvLen * kvDim),
-        nHeads, nKvHeads, headDim, T, kvLen, pos0,
+        nHeads, nKvHeads, headDim, T, kvLen, pos0, { scale: c.attnScale, softcap: c.attnSoftcap, window },
       );
       tap('attn', l, a);
-      const ao = matmul(L.wo, a, T, dim, qDim);
+      let ao = matmul(L.wo, a, T, dim, qDim);
+      if (L.postAttnNorm) ao = rmsnorm(ao, L.postAttnNorm, T, dim, eps);
       tap('attn_out', l, ao);
       x = add(x, ao);
       const h2 = rmsnorm(x, L.ffnNorm, T, dim, eps);
       tap('ffn_norm', l, h2);
       const g = matmul(L.wGate, h2, T, ffnDim, dim);
       const u = matmul(L.wUp, h2, T, ffnDim, dim);
-      const f = matmul(L.wDown, siluMul(g, u), T, dim, ffnDim);
+      let f = matmul(L.wDown, c.ffnAct === 'gelu' ? geluMul(g, u, { f16Table: opts.llamacppGelu }) : siluMul(g, u), T, dim, ffnDim);
+      if (L.postFfnNorm) f = rmsnorm(f, L.postFfnNorm, T, dim, eps);
       tap('ffn_out', l, f);
       x = add(x, f);
       tap('layer_out', l, x);
@@ -201,7 +225,9 @@ export class ReferenceModel {
     const last = x.subarray((T - rows) * dim);
     const xn = rmsnorm(last, this.outputNorm, rows, dim, eps);
     tap('output_norm', -1, xn);
-    const logits = matmul(this.output, xn, rows, c.vocabSize, dim);
+    let logits = matmul(this.output, xn, rows, c.vocabSize, dim);
+    const cap = c.finalSoftcap;
+    if (cap !== undefined) logits = logits.map((v) => cap * Math.tanh(v / cap));
     tap('logits', -1, logits);
     return logits;
   }

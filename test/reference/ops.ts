@@ -88,7 +88,9 @@ export function rope(
  * Causal scaled-dot-product attention with grouped-query heads.
  * q: [nQ, nHeads·headDim]; k, v: [kvLen, nKvHeads·headDim] (cache rows 0..kvLen-1 = absolute positions).
  * Query t is at absolute position qPos0 + t and attends to kv rows 0..qPos0+t; query head h reads kv head
- * floor(h / (nHeads / nKvHeads)). Scores are scaled by 1/sqrt(headDim). Returns [nQ, nHeads·headDim].
+ * floor(h / (nHeads / nKvHeads)). Scores are scaled by 1/sqrt(headDim) (or `o.scale`), then soft-capped when
+ * `o.softcap` (s → cap·tanh(s/cap), gemma2). With `o.window` a query sees only kv rows last−window+1..last (HF's
+ * sliding-window mask). Returns [nQ, nHeads·headDim].
  */
 export function attention(
   q: Float32Array,
@@ -100,6 +102,7 @@ export function attention(
   nQ: number,
   kvLen: number,
   qPos0: number,
+  o: { scale?: number; softcap?: number; window?: number } = {},
 ): Float32Array {
   check(nHeads % nKvHeads === 0, `attention: nHeads ${nHeads} is not a multiple of nKvHeads ${nKvHeads}`);
   check(q.length === nQ * nHeads * headDim, `attention: q has ${q.length} elements, expected ${nQ * nHeads * headDim}`);
@@ -109,30 +112,32 @@ export function attention(
   const group = nHeads / nKvHeads;
   const qStride = nHeads * headDim;
   const kvStride = nKvHeads * headDim;
-  const scale = 1 / Math.sqrt(headDim);
+  const scale = o.scale ?? 1 / Math.sqrt(headDim);
   const out = new Float32Array(nQ * qStride);
   const scores = new Float64Array(kvLen);
   for (let t = 0; t < nQ; t++) {
-    const last = qPos0 + t; // attends to kv rows 0..last inclusive
+    const last = qPos0 + t; // attends to kv rows first..last inclusive
+    const first = o.window ? Math.max(0, last - o.window + 1) : 0;
     for (let h = 0; h < nHeads; h++) {
       const kvh = Math.floor(h / group);
       const qo = t * qStride + h * headDim;
       let max = -Infinity;
-      for (let j = 0; j <= last; j++) {
+      for (let j = first; j <= last; j++) {
         const ko = j * kvStride + kvh * headDim;
         let s = 0;
         for (let d = 0; d < headDim; d++) s += q[qo + d] * k[ko + d];
-        scores[j] = s * scale;
+        s *= scale;
+        scores[j] = o.softcap ? o.softcap * Math.tanh(s / o.softcap) : s;
         if (scores[j] > max) max = scores[j];
       }
       let sum = 0;
-      for (let j = 0; j <= last; j++) {
+      for (let j = first; j <= last; j++) {
         scores[j] = Math.exp(scores[j] - max);
         sum += scores[j];
       }
       for (let d = 0; d < headDim; d++) {
         let acc = 0;
-        for (let j = 0; j <= last; j++) acc += scores[j] * v[j * kvStride + kvh * headDim + d];
+        for (let j = first; j <= last; j++) acc += scores[j] * v[j * kvStride + kvh * headDim + d];
         out[qo + d] = acc / sum;
       }
     }
@@ -145,6 +150,42 @@ export function siluMul(gate: Float32Array, up: Float32Array): Float32Array {
   check(gate.length === up.length, `siluMul: gate has ${gate.length} elements, up has ${up.length}`);
   const y = new Float32Array(gate.length);
   for (let i = 0; i < gate.length; i++) y[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+  return y;
+}
+
+/** Round to the nearest IEEE half-precision value (ties to even), returned as a number. */
+export function roundF16(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  // Spacing of f16 values around a: 2^(e-10) for normal numbers, 2^-24 below 2^-14.
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 && r % 2 !== 0) r -= 1; // ties to even
+  return Math.sign(x) * r * ulp;
+}
+
+const gelu = (g: number) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g)));
+
+/**
+ * GEGLU gate: gelu(gate) · up with HF's `gelu_pytorch_tanh`: 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))).
+ * `f16Table`: as llama.cpp's CPU backend computes it (GGML_GELU_FP16: the input rounded to f16, GELU looked up in a
+ * table of f16 results, inputs beyond ±10 taken as 0 / x), so the reference can be held to llama.cpp's numbers.
+ */
+export function geluMul(gate: Float32Array, up: Float32Array, o: { f16Table?: boolean } = {}): Float32Array {
+  check(gate.length === up.length, `geluMul: gate has ${gate.length} elements, up has ${up.length}`);
+  const y = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i];
+    let a: number;
+    if (!o.f16Table) a = gelu(g);
+    else if (g <= -10) a = 0;
+    else if (g >= 10) a = g;
+    else a = roundF16(Math.fround(gelu(roundF16(g))));
+    y[i] = a * up[i];
+  }
   return y;
 }
 

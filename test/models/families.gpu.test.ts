@@ -1,0 +1,55 @@
+/**
+ * Model families beyond llama (families/*.ts) on the GPU against the TS reference, on random-weight fixtures with
+ * Q/K scaled up (peaked attention, so window and RoPE mistakes show): last-token logits within LOGITS_TOL, and greedy
+ * tokens equal to the reference's over a prompt several times the sliding window, in one prefill, in split prefills
+ * (maxBatch 7), after reusing the live KV cache for a prefix that crosses the window, and from the prefix cache.
+ */
+import { describe, expect, test } from 'vitest';
+import { load } from '../../src/index.ts';
+import { fixtureConfig, fixtureOptionsForTest } from './fixture-urls.ts';
+import { checkModel, referenceFor } from './model-check.ts';
+
+/** 40 tokens: 5 windows of the tiny gemma3 fixture. */
+const PROMPT = Array.from({ length: 40 }, (_, i) => (i * 7919 + 13) % 290);
+
+const CASES: Array<[spec: string, file: 'model.gguf' | 'model.safetensors']> = [
+  ['gemma3_tiny~gemma3~f32~s31~qk4', 'model.gguf'],
+  ['gemma3_tiny~gemma3~q8_0~s32~qk4', 'model.gguf'],
+  ['gemma3_tiny~gemma3~f32~s33~qk4', 'model.safetensors'],
+];
+
+describe('families vs the reference', () => {
+  for (const [spec, file] of CASES) {
+    const format = file === 'model.gguf' ? 'gguf' : 'safetensors';
+    const url = `/fixtures/${spec}/${file}`;
+    test(`${spec} ${format}: logits and greedy tokens, one prefill and split prefills`, async () => {
+      const config = fixtureConfig(fixtureOptionsForTest(spec), format);
+      expect(config.slidingWindow).toBeLessThan(PROMPT.length / 4);
+      await checkModel(url, config, { prompt: PROMPT, nGreedy: 10 });
+      await checkModel(url, config, { prompt: PROMPT, nGreedy: 6, maxBatch: 7 });
+    });
+  }
+
+  test('prefix reuse and the prefix cache across the sliding window', async () => {
+    const [spec] = CASES[0];
+    const url = `/fixtures/${spec}/model.gguf`;
+    const ref = await referenceFor(url, fixtureConfig(fixtureOptionsForTest(spec), 'gguf'));
+    const engine = await load(url, { maxBatch: 16 });
+    try {
+      const run = (p: number[]) => engine.complete(p, { maxTokens: 6, temperature: 0, ignoreEos: true });
+      const a = PROMPT;
+      const b = [...PROMPT.slice(0, 30), 5, 6, 7, 8, 9, 10];
+      const other = PROMPT.map((t) => (t + 101) % 290);
+      expect((await run(a)).tokens).toEqual(ref.greedy(a, 6));
+      const reused = await run(b); // live KV cache: the first 30 positions (almost 4 windows) kept
+      expect(reused.stats.reusedPromptTokens).toBe(30);
+      expect(reused.tokens).toEqual(ref.greedy(b, 6));
+      await run(other);
+      const restored = await run(a); // from the prefix cache
+      expect(restored.stats.prefixCachedTokens).toBeGreaterThanOrEqual(30);
+      expect(restored.tokens).toEqual(ref.greedy(a, 6));
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
