@@ -98,7 +98,17 @@ export async function measureInNode(baseUrl: string, cfg: BenchConfig, log: (s: 
   for (const m of cfg.models as BenchModel[]) {
     log(`model ${m.name} (${m.url}) — llmo in Node on Dawn`);
     const info: { ctx: number; vocab: number; plan?: ReturnType<typeof plan> } = { ctx: 0, vocab: 0 };
-    const { res, tokens } = await runLlmo(env, m, cfg, info);
+    let ran: Awaited<ReturnType<typeof runLlmo>>;
+    try {
+      ran = await runLlmo(env, m, cfg, info);
+    } catch (e) {
+      // One model that cannot run (a format not supported yet, too large) must not lose the others' figures.
+      const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      log(`  unavailable: ${reason}`);
+      measured[m.name] = { res: { engine: 'llmo', unavailable: `unavailable: ${reason}` }, tokens: [], ctx: 0, vocab: 0 };
+      continue;
+    }
+    const { res, tokens } = ran;
     res.notes = [`Node + Dawn: ${adapter}`];
     const profile = cfg.profile ? await profileLlmo(env, m, cfg, info.plan!, info.vocab, info.ctx) : undefined;
     const tensors = await ggufTensors(new URL(m.url, baseUrl).href);

@@ -23,6 +23,7 @@ import { resolve } from 'node:path';
 import { CHROMIUM_WEBGPU_ARGS } from '../vitest.config.ts';
 import type { BenchConfig, BenchModel, BenchReport, EngineName, ModelResult } from './types.ts';
 import { copyBandwidth, measureInNode, type NodeMeasured } from './node-bench.ts';
+import { plan } from './llmo-measure.ts';
 
 const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'stories260K-f32', url: '/shared/models/stories260K/stories260K.gguf', guard: true },
@@ -32,6 +33,8 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'smollm2-135m-shape-q8_0', url: '/fixtures/smollm2_135m~llama~q8_0~s21/model.gguf', guard: false },
   { name: 'smollm2-135m-shape-q4_0', url: '/fixtures/smollm2_135m~llama~q4_0~s22/model.gguf', guard: false },
   { name: 'llama3.2-1b-shape-q4_0', url: '/fixtures/llama32_1b~llama~q4_0~s23~llama3/model.gguf', guard: false, large: true },
+  // Q4_K everywhere (not llama.cpp's Q4_K_M mix); runs once the fixture generator and the kernels have the format.
+  { name: 'llama3.2-1b-shape-q4_k', url: '/fixtures/llama32_1b~llama~q4_k~s24~llama3/model.gguf', guard: false, large: true },
 ];
 
 function flags(argv: string[]): Map<string, string> {
@@ -126,7 +129,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
       const report: BenchReport = { adapter: `Node + Dawn: ${node.adapter}`, features: [], userAgent: `node ${process.version}`, config: cfg, models: [] };
       for (const m of cfg.models) {
         const r = node.measured[m.name];
-        report.models.push({ model: m.name, url: m.url, contextLength: r.ctx, capped: [], engines: [r.res], ratios: {}, profile: r.profile });
+        report.models.push({ model: m.name, url: m.url, contextLength: r.ctx, capped: r.ctx ? plan(cfg, r.ctx, r.vocab).capped : [], engines: [r.res], ratios: {}, profile: r.profile });
       }
       finish(file, { machine, date: new Date().toISOString(), runtime: 'node', ...report, roofline: roofline(node) }, report, node);
       return;
