@@ -2,6 +2,7 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import viteConfig from './vite.config.ts';
 import { setModelNetwork } from './test/browser-commands.ts';
+import { openTab, tabEval, reloadTab, closeTab } from './test/rag-commands.ts';
 
 /** Flags that make headless Chromium expose WebGPU on SwiftShader (CPU Vulkan); see ../shared/README.md. */
 export const CHROMIUM_WEBGPU_ARGS = [
@@ -43,7 +44,7 @@ export default mergeConfig(viteConfig, defineConfig({
             }),
             instances: [{ browser: 'chromium' }],
             screenshotFailures: false,
-            commands: { setModelNetwork },
+            commands: { setModelNetwork, openTab, tabEval, reloadTab, closeTab },
           },
         },
       },

@@ -11,7 +11,9 @@ import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
 import type { ChatCompletionRequest } from './api/types.ts';
 import { embedCall, embeddings, type EmbedOptions, type Embeddings } from './api/embeddings.ts';
-import { chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport } from './api/client.ts';
+import {
+  chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport, type ResponseCacheBinder, type ResponseCacheHook,
+} from './api/client.ts';
 
 export interface GenerateCallOptions extends GenerateRequestOptions {
   /** Stops generation; the stream ends with finishReason 'abort'. */
@@ -47,6 +49,7 @@ let nextId = 1;
 
 export class Engine {
   private disposed = false;
+  private responseCache?: ResponseCacheHook;
   /** OpenAI-shaped chat: `engine.chat.completions.create({ messages, stream, response_format, tools, ... })`. */
   readonly chat: { completions: ChatCompletions };
   /** OpenAI-shaped raw-prompt completions: `engine.completions.create({ prompt, ... })`. */
@@ -68,6 +71,7 @@ export class Engine {
       abort: (id) => this.api.abort(id),
       wrap: (f) => this.wrap(f),
       check: () => this.check(),
+      responseCache: () => this.responseCache,
     };
     this.chat = { completions: chatCompletions(transport) };
     this.completions = completions(transport);
@@ -87,6 +91,14 @@ export class Engine {
    */
   async embed(texts: string | string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
     return (await embedCall(this.embedTransport, typeof texts === 'string' ? [texts] : texts, options)).vectors;
+  }
+
+  /**
+   * Answers repeated deterministic chat requests (temperature 0 or a seed) from `cache` (`openResponseCache()`),
+   * without running the model; `usage.response_cache` marks such replies. `null` turns it off.
+   */
+  useResponseCache(cache: ResponseCacheBinder | null): void {
+    this.responseCache = cache?.bind(`${this.info.name}|${this.info.format}|${this.info.memory.weightBytes}`);
   }
 
   /** Streams a completion of `prompt` (text, or token ids). */

@@ -14,3 +14,4 @@ export type { KernelTime } from './gpu/profiler.ts';
 export type { ModelConfig, Architecture, Pooling } from './model/types.ts';
 export * from './errors.ts';
 export { openaiFetch } from './integrations/openai-fetch.ts';
+export * from './rag/index.ts';

@@ -90,6 +90,8 @@ export interface Usage {
   /** llmo: prompt tokens whose KV was reused (previous turn or prefix cache) instead of being computed. */
   cached_prompt_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** llmo: set when the reply came from the response cache (engine.useResponseCache), not from the model. */
+  response_cache?: { kind: 'exact' | 'semantic'; similarity: number; age_ms: number };
 }
 
 export interface TopLogprob {
