@@ -8,7 +8,7 @@
  */
 import { ContextOverflowError } from '../errors.ts';
 import type { ChatCompletions } from '../api/client.ts';
-import type { ChatCompletionChunk, ChatMessage, Usage } from '../api/types.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage, Usage } from '../api/types.ts';
 import { ChunkStream } from '../util/chunk-stream.ts';
 import { CitationFilter } from './citations.ts';
 import type { DocumentStore } from './store.ts';
@@ -37,6 +37,8 @@ export interface AskOptions {
   instructions?: string;
   stream?: boolean;
   signal?: AbortSignal;
+  /** More chat request fields (top_k, logit_bias, stop, …) passed through to chat.completions.create. */
+  request?: Omit<ChatCompletionRequest, 'messages' | 'stream' | 'signal' | 'max_tokens' | 'temperature' | 'seed'>;
 }
 
 export interface Citation {
@@ -105,7 +107,7 @@ async function answer(engine: ChatEngine, store: DocumentStore, question: string
     let finish = 'stop';
     let usage: Usage | undefined;
     try {
-      const stream = engine.chat.completions.create({ messages, max_tokens: maxTokens, temperature: o.temperature ?? 0, seed: o.seed, stream: true, signal: o.signal });
+      const stream = engine.chat.completions.create({ ...o.request, messages, max_tokens: maxTokens, temperature: o.temperature ?? 0, seed: o.seed, stream: true, signal: o.signal });
       for await (const c of stream as AsyncIterable<ChatCompletionChunk>) {
         const piece = c.choices[0].delta.content;
         if (piece) {
