@@ -2,13 +2,13 @@
  * The page-side handle to a loaded model. Calls go to the worker (or, in-page mode, straight to the API object);
  * `generate` turns the worker's chunk callbacks into an async iterator.
  */
-import * as Comlink from 'comlink';
 import type { KernelTime } from './gpu/profiler.ts';
 import type { EngineApi, EvaluateRequestOptions, GenerateRequestOptions } from './worker/api.ts';
 import type { EvaluateResult } from './runtime/evaluate.ts';
 import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
+import type { Callbacks } from './worker/callback-ports.ts';
 import type { ChatCompletionRequest } from './api/types.ts';
 import { embedCall, embeddings, type EmbedOptions, type Embeddings } from './api/embeddings.ts';
 import {
@@ -62,14 +62,15 @@ export class Engine {
     private readonly api: Remote,
     /** What the model is: architecture, sizes, context, GPU memory, load time. */
     readonly info: ModelInfo,
-    private readonly wrap: <T extends object>(f: T) => T,
+    private readonly callbacks: Callbacks,
     private readonly terminate: () => void,
   ) {
     const transport: CompletionsTransport = {
       chatCompletion: (id, req, cb) => this.api.chatCompletion(id, req, cb),
       completion: (id, req, cb) => this.api.completion(id, req, cb),
       abort: (id) => this.api.abort(id),
-      wrap: (f) => this.wrap(f),
+      wrap: (f) => this.callbacks.wrap(f),
+      release: (cb) => this.callbacks.release(cb),
       check: () => this.check(),
       responseCache: () => this.responseCache,
     };
@@ -112,7 +113,13 @@ export class Engine {
     }
     signal?.addEventListener('abort', stop, { once: true });
     return new GenerationStream(
-      (push) => this.api.generate(id, prompt, rest, this.wrap((cs: GenerationChunk[]) => cs.forEach(push))).finally(() => signal?.removeEventListener('abort', stop)),
+      (push) => {
+        const cb = this.callbacks.wrap((cs: GenerationChunk[]) => cs.forEach(push));
+        return this.api.generate(id, prompt, rest, cb).finally(() => {
+          signal?.removeEventListener('abort', stop);
+          this.callbacks.release(cb);
+        });
+      },
       stop,
     );
   }
@@ -178,6 +185,7 @@ export class Engine {
     try {
       await this.api.dispose();
     } finally {
+      this.callbacks.releaseAll();
       this.terminate();
     }
   }
@@ -187,7 +195,4 @@ export class Engine {
   }
 }
 
-/** @internal Helpers for index.ts to build an Engine over a worker or in-page. */
-export const remoteWrap = <T extends object>(f: T): T => Comlink.proxy(f) as unknown as T;
-export const localWrap = <T extends object>(f: T): T => f;
 export type { Remote };

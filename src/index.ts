@@ -7,7 +7,8 @@
  *   for await (const chunk of engine.generate('Once upon a time', { maxTokens: 64, temperature: 0 })) out += chunk.text;
  */
 import * as Comlink from 'comlink';
-import { Engine, remoteWrap, localWrap, type Remote } from './engine.ts';
+import { Engine, type Remote } from './engine.ts';
+import { PortCallbacks, directCallbacks, installCallbackTransfer } from './worker/callback-ports.ts';
 import { createEngineApi, type EngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { installErrorTransfer } from './worker/error-transfer.ts';
 import { spawnWorker } from './worker/spawn.ts';
@@ -35,17 +36,22 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
     const api = createEngineApi();
     const asyncApi = api as unknown as Remote;
     const info = await api.load(request, rest, onProgress);
-    return new Engine(asyncApi, info, localWrap, () => {});
+    return new Engine(asyncApi, info, directCallbacks, () => {});
   }
   installErrorTransfer();
+  installCallbackTransfer();
   const w = spawnWorker();
   const api = Comlink.wrap<EngineApi>(w) as unknown as Remote;
+  const callbacks = new PortCallbacks();
+  const progress = onProgress && callbacks.wrap(onProgress);
   try {
-    const info = await api.load(request, rest, onProgress ? Comlink.proxy(onProgress) : undefined);
-    return new Engine(api, info, remoteWrap, () => w.terminate());
+    const info = await api.load(request, rest, progress);
+    return new Engine(api, info, callbacks, () => w.terminate());
   } catch (e) {
     w.terminate();
     throw e;
+  } finally {
+    callbacks.release(progress);
   }
 }
 

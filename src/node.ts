@@ -14,7 +14,8 @@ import { openAsBlob } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine, localWrap, type Remote } from './engine.ts';
+import { Engine, type Remote } from './engine.ts';
+import { directCallbacks } from './worker/callback-ports.ts';
 import { createEngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { provideGpu } from './gpu/device.ts';
 import type { LoadProgress } from './loader/load-model.ts';
@@ -94,5 +95,5 @@ export async function load(source: NodeModelSource, options: NodeLoadOptions = {
   } else src = source;
   const api = createEngineApi();
   const info = await api.load({ llmoSource: src, hfBaseUrl, cache: false, sha256, chunkBytes, concurrency }, rest, onProgress);
-  return new Engine(api as unknown as Remote, info, localWrap, () => {});
+  return new Engine(api as unknown as Remote, info, directCallbacks, () => {});
 }

@@ -16,8 +16,10 @@ export interface CompletionsTransport {
   chatCompletion(id: number, req: ChatRequestData, onChunks?: (cs: ChatCompletionChunk[]) => void): Promise<ChatCompletion>;
   completion(id: number, req: CompletionRequestData, onChunks?: (cs: CompletionChunk[]) => void): Promise<Completion>;
   abort(id: number): Promise<void> | void;
-  /** Wraps a callback for the transport (comlink proxy, or identity in-page). */
+  /** Wraps a callback for the transport (its own MessagePort, or identity in-page)... */
   wrap<F extends object>(f: F): F;
+  /** ...and releases it (closes the port) once the call has settled. */
+  release(cb: unknown): void;
   check(): void;
   /** The engine's response cache, if one is in use (engine.useResponseCache). */
   responseCache?(): ResponseCacheHook | undefined;
@@ -48,7 +50,11 @@ function call<Req extends { signal?: AbortSignal; stream?: boolean }, Data, Res,
   const run = (onChunk?: (c: Chunk) => void): Promise<Res> => {
     if (signal?.aborted) return Promise.reject(new AbortError('The signal was already aborted.'));
     signal?.addEventListener('abort', stop, { once: true });
-    return send(id, data as Data, onChunk && t.wrap((cs: Chunk[]) => cs.forEach(onChunk))).finally(() => signal?.removeEventListener('abort', stop));
+    const cb = onChunk && t.wrap((cs: Chunk[]) => cs.forEach(onChunk));
+    return send(id, data as Data, cb).finally(() => {
+      signal?.removeEventListener('abort', stop);
+      t.release(cb);
+    });
   };
   if (req?.stream) return new ChunkStream<Chunk>((push) => run(push), stop);
   return run();
