@@ -88,3 +88,48 @@ export const gemma3: FamilySpec = {
     attn_logit_softcapping: null,
   }),
 };
+
+/** An optional positive number (absent or null: undefined). */
+function optionalPositive(v: unknown, what: string): number | undefined {
+  return v === undefined || v === null ? undefined : positive(v, what);
+}
+
+export const gemma2: FamilySpec = {
+  arch: 'gemma2',
+  hf: { modelType: 'gemma2', architecture: 'Gemma2ForCausalLM' },
+  ggufRopeStyle: 'neox',
+  hfNames,
+  defaults: { tied: true },
+  hfNormShift: 1,
+  tensors,
+  graph: gemmaGraph,
+  configFromGguf: (meta, c) => ({
+    ...common(c),
+    // llama.cpp: the window defaults to Gemma 2's 4096 when the key is absent.
+    slidingWindow: positive(ggufNumber(meta, 'gemma2.attention.sliding_window', 4096), 'GGUF gemma2.attention.sliding_window'),
+    slidingLayers: pattern(c.nLayers, 2),
+    attnScale: ggufAttnScale(c, 46),
+    attnSoftcap: optionalPositive(ggufNumber(meta, 'gemma2.attn_logit_softcapping', undefined), 'GGUF gemma2.attn_logit_softcapping'),
+    finalSoftcap: optionalPositive(ggufNumber(meta, 'gemma2.final_logit_softcapping', undefined), 'GGUF gemma2.final_logit_softcapping'),
+  }),
+  configFromHf: (j, c) => ({
+    ...common(c),
+    slidingWindow: positive(j.sliding_window ?? 4096, 'config.json sliding_window'),
+    slidingLayers: hfSliding(j, c.nLayers, 2),
+    attnScale: 1 / Math.sqrt(positive(j.query_pre_attn_scalar ?? c.headDim, 'config.json query_pre_attn_scalar')),
+    attnSoftcap: optionalPositive(j.attn_logit_softcapping, 'config.json attn_logit_softcapping'),
+    finalSoftcap: optionalPositive(j.final_logit_softcapping, 'config.json final_logit_softcapping'),
+  }),
+  ggufMetadata: (c) => [
+    ['gemma2.attention.sliding_window', c.slidingWindow ?? 4096, 'u32'],
+    ...(c.attnSoftcap ? [['gemma2.attn_logit_softcapping', c.attnSoftcap, 'f32'] as [string, number, 'f32']] : []),
+    ...(c.finalSoftcap ? [['gemma2.final_logit_softcapping', c.finalSoftcap, 'f32'] as [string, number, 'f32']] : []),
+  ],
+  hfConfig: (c) => ({
+    sliding_window: c.slidingWindow,
+    query_pre_attn_scalar: c.attnScale ? 1 / c.attnScale ** 2 : c.headDim,
+    hidden_activation: 'gelu_pytorch_tanh',
+    attn_logit_softcapping: c.attnSoftcap ?? null,
+    final_logit_softcapping: c.finalSoftcap ?? null,
+  }),
+};

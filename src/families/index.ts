@@ -6,11 +6,11 @@ import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec } from './spec.ts';
 import { llama, qwen2, qwen3 } from './llama.ts';
 import { bert, nomicBert } from './bert.ts';
-import { gemma3 } from './gemma.ts';
+import { gemma2, gemma3 } from './gemma.ts';
 
 export type { FamilySpec, TensorSpec, TensorInit, HfNameMap } from './spec.ts';
 
-export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, gemma3, bert, nomicBert];
+export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, gemma2, gemma3, bert, nomicBert];
 
 /** GGUF architecture names llmo runs. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.arch);
@@ -18,7 +18,7 @@ export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.
 /** Architectures close to one llmo runs, and what they have that llmo lacks (the error says it). */
 const CLOSE_GGUF: Record<string, string> = {
   gemma3n: "Gemma 3n's per-layer embeddings, AltUp and LAuReL blocks (llmo runs gemma3)",
-  gemma: "the first Gemma generation's block (llmo runs gemma3)",
+  gemma: "the first Gemma generation's block (llmo runs gemma2 and gemma3)",
 };
 const CLOSE_HF: Record<string, string> = {
   gemma3: 'the vision tower of Gemma3ForConditionalGeneration (llmo runs the text-only Gemma3ForCausalLM, model_type gemma3_text, or a GGUF of the model: llama.cpp keeps the vision tower in a separate mmproj file)',

@@ -1,7 +1,8 @@
 /**
  * The TS reference against llama.cpp (wllama, WASM CPU) on the same GGUF files: every architecture path the
  * reference has (llama adjacent-pair RoPE, qwen2 Q/K/V biases, qwen3 Q/K norms, llama3 `rope_freqs`, tied output,
- * GQA; gemma3's sliding window, local/global RoPE bases, q/k norms, post-norms and GEGLU, on a prompt 5x its window)
+ * GQA; gemma3's sliding window, local/global RoPE bases, q/k norms, post-norms and GEGLU, on a prompt 5x its window;
+ * gemma2's alternating window and attention / final soft-capping)
  * on random-weight fixtures, plus both real models. Compared: log-softmax over the whole vocabulary after
  * prompts of 1, 9 and 40 tokens (llama.cpp reports log-probabilities, not raw logits).
  *
@@ -22,9 +23,10 @@ const LOGPROB_TOL = 2e-5;
  * GELU families (gemma): llama.cpp's CPU backend computes GELU from a table over f16 inputs (GGML_GELU_FP16), so its
  * GEGLU differs from the exact function by up to an f16 step (~5e-4 relative) per element. The reference emulates the
  * table (`llamacppGelu`), which took the gemma3 fixture from 2.5e-3 to 4e-6 after one token; beyond that, an input a
- * rounding away from an f16 boundary can still land in the other table entry, which measured up to 3.1e-4 (40 tokens,
- * Q/K ×4). Deliberate mistakes measured 0.04 … 4.7 on the same file (no sliding window, window ±1, one RoPE base for
- * all layers, every layer sliding), so 1e-3 still separates right from wrong by two orders of magnitude.
+ * rounding away from an f16 boundary can still land in the other table entry, which measured up to 3.1e-4 (gemma3) and
+ * 4.4e-4 (gemma2) over 40 tokens with Q/K ×4. Deliberate mistakes measured 0.04 … 4.7 on the gemma3 file (no sliding
+ * window, window ±1, one RoPE base for all layers, every layer sliding) and 5.8 / 3.0 on gemma2 (no final / no
+ * attention soft-capping), so 1e-3 still separates right from wrong by two orders of magnitude.
  */
 const GELU_LOGPROB_TOL = 1e-3;
 
@@ -48,6 +50,7 @@ const MODELS = [
   '/fixtures/tiny~llama~f32~s24~llama3/model.gguf',
   '/fixtures/tiny~qwen3~f32~s25~tied/model.gguf',
   '/fixtures/gemma3_tiny~gemma3~f32~s26~qk4/model.gguf',
+  '/fixtures/gemma2_tiny~gemma2~f32~s27~qk4/model.gguf',
   '/shared/models/sotu-5m/sotu-5m-f32.gguf',
   '/shared/models/stories260K/stories260K.gguf',
 ];
