@@ -29,9 +29,11 @@ export interface LoadModelOptions extends LoadRequestOptions, SourceOptions {
  * checked against `sha256` (or the hub's hash) when one is known.
  */
 export async function load(source: ModelSource, options: LoadModelOptions = {}): Promise<Engine> {
-  const { onProgress, worker = true, hfBaseUrl, cache, sha256, chunkBytes, concurrency, ...rest } = options;
+  const { onProgress, worker = true, hfBaseUrl, cache, sha256, chunkBytes, concurrency, draft, ...engineOptions } = options;
   // The source travels with its fetch/cache options, so the engine's own load options stay about the engine.
   const request: SourceRequest = { llmoSource: absolute(source), hfBaseUrl: hfBaseUrl && String(absolute(hfBaseUrl)), cache, sha256, chunkBytes, concurrency };
+  // A draft model (speculative decoding) is fetched and cached the same way (the sha256 is the model's, not its).
+  const rest = draft === undefined ? engineOptions : { ...engineOptions, draft: { ...request, sha256: undefined, llmoSource: absolute(draft as ModelSource) } };
   if (!worker) {
     const api = createEngineApi();
     const asyncApi = api as unknown as Remote;

@@ -10,6 +10,9 @@ import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
+import { PromptLookup, Speculator, type SpeculativeOptions } from './speculative.ts';
+import { DraftModel } from './draft-model.ts';
+import { mulberry32 } from '../util/random.ts';
 import { JsonConstraint } from '../constrain/json-constraint.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
@@ -41,6 +44,12 @@ export interface LoadOptions {
    * with a decoder (e.g. `'last'` for Qwen3-Embedding).
    */
   pooling?: Pooling;
+  /**
+   * A smaller model with the same vocabulary for speculative decoding (runtime/speculative.ts): loaded next to this
+   * one, it drafts tokens that this model verifies several at a time. Used by every request unless it passes
+   * `speculative: false`.
+   */
+  draft?: ModelSource;
   signal?: AbortSignal;
 }
 
@@ -60,6 +69,12 @@ export interface GenerateOptions extends SamplingOptions {
   json?: JsonFormat;
   /** Report each token's log-probability and this many alternatives (0..20) under the model's distribution. */
   logprobs?: number;
+  /**
+   * Speculative decoding: `true` or options (draft model when one is loaded, else prompt lookup), `false` off.
+   * Default: on when a draft model is loaded. Greedy output is unchanged; sampled output keeps the model's
+   * distribution. Requests with `json`, `logprobs`, penalties or logit bias decode plainly.
+   */
+  speculative?: boolean | SpeculativeOptions;
   signal?: AbortSignal;
 }
 
@@ -97,6 +112,8 @@ export interface GenerationStats {
   /** Host (JS) milliseconds per decoded token: encoding and submitting steps, reading back, detokenizing, stop checks. */
   decodeHostMsPerToken: number;
   totalMs: number;
+  /** When speculative decoding ran: the drafter, draft tokens proposed and draft tokens the model accepted. */
+  speculative?: { method: 'draft' | 'lookup'; drafted: number; accepted: number };
 }
 
 export interface GenerationResult {
@@ -122,6 +139,8 @@ export interface ModelInfo {
   loadMs: number;
   /** Set for an embedding model: vector size, pooling, most tokens per text. */
   embedding?: { dim: number; pooling: Pooling; maxTokens: number };
+  /** The draft model's name when one was loaded for speculative decoding (its memory is included above). */
+  draft?: string;
 }
 
 const now = () => performance.now();
@@ -142,6 +161,8 @@ export class EngineCore {
   /** Requests waiting for the engine, first come first served. */
   private readonly waiting: (() => void)[] = [];
   private disposed = false;
+  /** The draft model for speculative decoding (`LoadOptions.draft`). */
+  private draft?: DraftModel;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -166,13 +187,21 @@ export class EngineCore {
     const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
     const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
     const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const transformer = await Transformer.create(new Kernels(gpu, step), c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
+    const kernels = new Kernels(gpu, step);
+    const transformer = await Transformer.create(kernels, c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
     const prefixCache = new PrefixCache(gpu.device, transformer, options.prefixCacheBytes ?? 64 * 2 ** 20, contextLength);
-    return new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
+    const draft = options.draft === undefined ? undefined
+      : await DraftModel.load(kernels, options.draft, model.tokenizer, { contextLength, maxBatch, onProgress: options.onProgress, signal: options.signal });
+    const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
+    core.draft = draft;
+    return core;
   }
 
   memory(): { weightBytes: number; cacheBytes: number } {
-    return { weightBytes: this.model.weights.bytes, cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes };
+    return {
+      weightBytes: this.model.weights.bytes + (this.draft?.memory.weightBytes ?? 0),
+      cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes + (this.draft?.memory.cacheBytes ?? 0),
+    };
   }
 
   info(): ModelInfo {
@@ -182,6 +211,7 @@ export class EngineCore {
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
       gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
       memory: this.memory(),
+      draft: this.draft?.name,
       loadMs: this.loadMs,
     };
   }
@@ -314,6 +344,7 @@ export class EngineCore {
     // The GPU argmax decides alone unless something needs the logits on the CPU.
     const gpuGreedy = isGreedy(o) && !adjustsLogits(o) && !constraint && nTop === undefined;
     const eos = new Set(o.ignoreEos ? [] : tok.eosIds);
+    const spec = this.speculatorFor(o, sampler, gpuGreedy, !adjustsLogits(o) && !constraint && nTop === undefined);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
     let reuse = 0;
@@ -404,7 +435,12 @@ export class EngineCore {
       let made: number[];
       let logits: Float32Array | undefined;
       const tHost = now();
-      if (multiStep && feed.length === 1) {
+      if (spec && feed.length === 1 && out.length > 0) {
+        // Speculative (from the second token on: the first comes from the prompt's own step, so a seeded request
+        // draws the same first token whatever the cache held). `made` is the accepted drafts and the model's own
+        // token; the fed token and the drafts are in the KV cache, as after a multi-step batch.
+        made = await spec.step([...ids, ...out], pos, budget - out.length);
+      } else if (multiStep && feed.length === 1) {
         const steps = this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length));
         hostMs += now() - tHost; // encoding and submitting, until the readback is awaited
         made = await steps;
@@ -454,8 +490,26 @@ export class EngineCore {
         decodeTokensPerSec: decodeSteps > 0 ? decodeSteps / ((tEnd - tFirst) / 1000) : 0,
         decodeHostMsPerToken: decodeSteps > 0 ? hostMs / decodeSteps : 0,
         totalMs: tEnd - t0,
+        ...(spec ? { speculative: { method: spec.method, drafted: spec.drafted, accepted: spec.accepted } } : {}),
       },
     };
+  }
+
+  /**
+   * The request's speculative decoder (runtime/speculative.ts), or undefined to decode plainly: off by default unless
+   * a draft model is loaded; only for greedy decoding on the GPU argmax or plain sampling (`sampledOk`).
+   */
+  private speculatorFor(o: GenerateOptions, sampler: Sampler, gpuGreedy: boolean, sampledOk: boolean): Speculator | undefined {
+    const want = o.speculative ?? this.draft !== undefined;
+    if (want === false || (!gpuGreedy && !sampledOk)) return undefined;
+    const so: SpeculativeOptions = want === true ? {} : want;
+    const method = so.method ?? (this.draft ? 'draft' : 'lookup');
+    if (method === 'draft' && !this.draft) {
+      throw new InvalidRequestError("speculative method 'draft' needs a draft model: load(target, { draft: source }), or use method 'lookup'.");
+    }
+    const drafter = method === 'draft' ? this.draft! : new PromptLookup(so.ngramMax, so.ngramMin);
+    const sampling = gpuGreedy ? undefined : { sampler, random: mulberry32((o.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) };
+    return new Speculator(method, this.transformer, drafter, so, sampling);
   }
 
   private constraintFor(f: JsonFormat): JsonConstraint {
@@ -467,6 +521,7 @@ export class EngineCore {
     if (this.disposed) return;
     this.disposed = true;
     this.prefixCache.destroy();
+    this.draft?.destroy();
     this.transformer.destroy();
     this.model.weights.destroy();
     this.gpu.device.destroy();
