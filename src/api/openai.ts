@@ -224,6 +224,7 @@ function usageOf(r: GenerationResult): Usage {
     decode_tokens_per_s: s.decodeTokensPerSec,
     cached_prompt_tokens: s.reusedPromptTokens,
     prompt_tokens_details: { cached_tokens: s.reusedPromptTokens },
+    ...(s.speculative ? { speculative_tokens: { drafted: s.speculative.drafted, accepted: s.speculative.accepted } } : {}),
   };
 }
 

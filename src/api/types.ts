@@ -92,6 +92,8 @@ export interface Usage {
   prompt_tokens_details: { cached_tokens: number };
   /** llmo: set when the reply came from the response cache (engine.useResponseCache), not from the model. */
   response_cache?: { kind: 'exact' | 'semantic'; similarity: number; age_ms: number };
+  /** llmo: speculative decoding's draft tokens proposed and accepted (when it ran). */
+  speculative_tokens?: { drafted: number; accepted: number };
 }
 
 export interface TopLogprob {
