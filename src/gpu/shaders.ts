@@ -8,6 +8,7 @@ import rope from '../../shaders/rope.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
 import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
+import sample from '../../shaders/sample.wgsl?raw';
 import rotary from '../../shaders/rotary.wgsl?raw';
 import linearOut from '../../shaders/linear_out.wgsl?raw';
 import layernorm from '../../shaders/layernorm.wgsl?raw';
@@ -27,6 +28,7 @@ const KERNELS = {
   rope: { src: rope, includes: [rotary] },
   attention: { src: attention, includes: [activations] },
   argmax: { src: argmax, includes: [] },
+  sample: { src: sample, includes: [] },
   layernorm: { src: layernorm, includes: [] },
   pool: { src: pool, includes: [] },
 } satisfies Record<string, { src: string; includes: string[] }>;

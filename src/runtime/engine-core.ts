@@ -8,6 +8,7 @@ import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
+import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
 import { PromptLookup, Speculator, type SpeculativeOptions } from './speculative.ts';
@@ -343,6 +344,10 @@ export class EngineCore {
     sampler.observePrompt(ids);
     // The GPU argmax decides alone unless something needs the logits on the CPU.
     const gpuGreedy = isGreedy(o) && !adjustsLogits(o) && !constraint && nTop === undefined;
+    // Sampled without a JSON mask or logprobs: drawn on the GPU (gpu-sampler.ts), so no logits are read back.
+    const gpuSampled = !gpuGreedy && GpuSampler.onGpu(o, !!constraint, nTop !== undefined);
+    const gpuPick = gpuGreedy || gpuSampled;
+    if (gpuSampled) this.transformer.sampler.begin(o, ids, o.seed ?? Math.floor(Math.random() * 2 ** 32));
     const eos = new Set(o.ignoreEos ? [] : tok.eosIds);
     const spec = this.speculatorFor(o, sampler, gpuGreedy, !adjustsLogits(o) && !constraint && nTop === undefined);
 
@@ -387,7 +392,7 @@ export class EngineCore {
     /** Takes one token made by the model: false when generation ends with it (EOS, stop string, nothing fits). */
     const take = (made: number, logits?: Float32Array): boolean => {
       let next = made;
-      if (logits && !gpuGreedy) {
+      if (logits && !gpuPick) {
         next = sampler.sample(logits, constraint?.mask(budget - out.length));
         if (next < 0) return false; // nothing can finish the JSON in the tokens left: 'length'
       }
@@ -418,7 +423,7 @@ export class EngineCore {
       return true;
     };
 
-    const multiStep = gpuGreedy && this.transformer.multiStep;
+    const multiStep = gpuPick && this.transformer.multiStep;
     let hostMs = 0; // measured on the multi-step path (the one-step path's forward() mixes host and GPU waits)
     while (!aborted && out.length < budget) {
       if (o.signal?.aborted) {
@@ -441,7 +446,7 @@ export class EngineCore {
         // token; the fed token and the drafts are in the KV cache, as after a multi-step batch.
         made = await spec.step([...ids, ...out], pos, budget - out.length);
       } else if (multiStep && feed.length === 1) {
-        const steps = this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length));
+        const steps = this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length), gpuSampled);
         hostMs += now() - tHost; // encoding and submitting, until the readback is awaited
         made = await steps;
         if (o.signal?.aborted) {
@@ -449,7 +454,7 @@ export class EngineCore {
           break;
         }
       } else {
-        const r = await this.transformer.forward(feed, pos, !gpuGreedy);
+        const r = await this.transformer.forward(feed, pos, !gpuPick, gpuSampled);
         made = [r.token];
         logits = r.logits;
       }

@@ -13,6 +13,7 @@ import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
+import { GpuSampler } from './gpu-sampler.ts';
 import { familyOf } from '../families/index.ts';
 import type { GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
@@ -40,6 +41,10 @@ export class Transformer {
   private decodeList: Dispatch[] = [];
   private prefillList: Dispatch[] = [];
   private headList: Dispatch[] = [];
+  /** The head with the GPU sampler's draw in place of the argmax (runtime/gpu-sampler.ts). */
+  private sampleHead: Dispatch[] = [];
+  /** Draws sampled tokens on the GPU: `beginSampling` per request, then `draw` in forward/decodeSteps. */
+  sampler!: GpuSampler;
   private profiler?: KernelProfiler;
   private readonly owned: GPUBuffer[] = [];
   private ids!: GPUBuffer;
@@ -133,9 +138,13 @@ export class Transformer {
     if (!graph) throw new UnsupportedModelError(`${c.arch} is an embedding model, not a text generator: use engine.embed() or engine.embeddings.create().`);
     const lists = graph(g);
     this.rowsGraph = lists.rows;
-    [this.decodeList, this.prefillList, this.headList] = await Promise.all([
+    const own = (b: GPUBuffer) => (this.owned.push(b), b);
+    [this.decodeList, this.prefillList, this.headList, this.sampler] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
+      GpuSampler.create(k, this.logits, this.tokenOut, c.vocabSize, own),
     ]);
+    // The family's head ends in its argmax; sampled requests end it in the draw instead.
+    this.sampleHead = [...this.headList.slice(0, -1), this.sampler.dispatch];
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + RowsHead.maxDispatches);
     }
@@ -151,11 +160,11 @@ export class Transformer {
   /**
    * Runs `tokens` at positions pos0.. through the model, updating the KV cache. Prompts longer than maxBatch go in
    * several submissions (queued back to back, no waiting between them). Returns the argmax token of the last
-   * position, and its logits when `wantLogits`.
+   * position (with `draw`, the GPU sampler's draw instead), and its logits when `wantLogits`.
    */
-  async forward(tokens: readonly number[], pos0: number, wantLogits = false): Promise<{ token: number; logits?: Float32Array }> {
+  async forward(tokens: readonly number[], pos0: number, wantLogits = false, draw = false): Promise<{ token: number; logits?: Float32Array }> {
     await this.submit(tokens, pos0, {
-      list: this.headList,
+      list: draw ? this.sampleHead : this.headList,
       copyOut: (enc) => {
         enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
         if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
@@ -176,13 +185,14 @@ export class Transformer {
   }
 
   /**
-   * `n` greedy decode steps in one submission and one readback: step 0 feeds `first` at `pos0`, each later step feeds
+   * `n` decode steps (greedy, or with `draw` sampled on the GPU) in one submission and one readback: step 0 feeds `first` at `pos0`, each later step feeds
    * the argmax of the step before it without leaving the GPU (copied from the argmax output into the ids buffer), so
    * the host pays one submit and one round trip for n tokens. Between steps, plain buffer copies set the step
    * uniform from a table written once. Returns the n tokens made; the K/V of positions pos0..pos0+n-1 are written
    * (a caller that keeps fewer tokens simply does not count the rest: attention reads kv_len rows only).
    */
-  async decodeSteps(first: number, pos0: number, n: number): Promise<number[]> {
+  async decodeSteps(first: number, pos0: number, n: number, draw = false): Promise<number[]> {
+    const head = draw ? this.sampleHead : this.headList;
     if (n < 1 || n > MAX_STEPS) throw new InvalidRequestError(`decodeSteps runs 1..${MAX_STEPS} steps; got ${n}.`);
     if (pos0 + n > this.options.contextLength) {
       throw new InvalidRequestError(`Positions ${pos0}..${pos0 + n - 1} do not fit the context of ${this.options.contextLength} tokens.`);
@@ -198,7 +208,7 @@ export class Transformer {
       if (i > 0) enc.copyBufferToBuffer(this.tokenOut, 0, this.ids, 0, 4);
       const pass = enc.beginComputePass();
       for (const d of this.decodeList) encodeDispatch(pass, d, 1);
-      for (const d of this.headList) encodeDispatch(pass, d, 1);
+      for (const d of head) encodeDispatch(pass, d, 1);
       pass.end();
       enc.copyBufferToBuffer(this.tokenOut, 0, this.stepTokens, i * 4, 4);
     }
@@ -207,6 +217,7 @@ export class Transformer {
     await this.stepTokensStaging.mapAsync(GPUMapMode.READ, 0, n * 4);
     const tokens = Array.from(new Uint32Array(this.stepTokensStaging.getMappedRange(0, n * 4)));
     this.stepTokensStaging.unmap();
+    checkFinite(tokens, this.config.vocabSize, pos0);
     return tokens;
   }
 

@@ -2,7 +2,8 @@
  * What one generated token costs the GPU API, counted on the real device (the prototype methods are wrapped, calls
  * go through unchanged): after load, generation creates no buffer, bind group, pipeline or shader module; greedy
  * decoding runs several steps per submission (the token stays on the GPU), so past its first 16 tokens there is at
- * most one submission and one readback per 8 tokens, and every token is read back exactly once (4 bytes).
+ * most one submission and one readback per 8 tokens, and every token is read back exactly once (4 bytes); sampled
+ * decoding too (the draw runs on the GPU: no logits are read back).
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
@@ -72,12 +73,16 @@ for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tin
       expect(steady.slice(0, -1).every((b) => b >= 8), `batches ${batches}`).toBe(true);
       expect(steady.length).toBeLessThanOrEqual(Math.ceil((N - 16) / 8));
 
-      // Sampling reads the logits as well, and a prompt longer than maxBatch is split: still nothing created.
+      // Sampling draws on the GPU: the same batches, token ids only (no logits read back); a prompt longer than
+      // maxBatch is split; still nothing created.
       startCounting();
       const long = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 200));
-      await engine.complete(long, { maxTokens: 5, temperature: 0.8, seed: 1, ignoreEos: true });
+      const s = await engine.complete(long, { maxTokens: 60, temperature: 0.8, seed: 1, ignoreEos: true });
       counting = false;
+      expect(s.tokens).toHaveLength(60);
       expect(Object.fromEntries(created)).toEqual({});
+      expect(mapped.reduce((a, b) => a + b, 0)).toBe(60 * 4);
+      expect(Math.max(...mapped)).toBeLessThanOrEqual(16 * 4);
     } finally {
       counting = false;
       await engine.dispose();

@@ -1,0 +1,65 @@
+/**
+ * Sampling on the GPU (shaders/sample.wgsl): the logits head ends in a draw instead of an argmax, so a sampled
+ * request reads back token ids only and runs several steps per submission like greedy decoding. Per request `begin`
+ * writes the options, the prompt's tokens (repetition penalty), the logit bias and the seed; the kernel keeps the
+ * counts of generated tokens and the draw counter on the GPU. JSON masks and logprobs keep the CPU path (they need
+ * the logits there): `onGpu` says which requests come here.
+ */
+import type { Dispatch, Kernels } from '../gpu/kernels.ts';
+import { isGreedy, type SamplingOptions } from './sampler.ts';
+
+export class GpuSampler {
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly vocab: number,
+    private readonly options: GPUBuffer,
+    private readonly state: GPUBuffer,
+    private readonly bias: GPUBuffer,
+    /** The draw: replaces the argmax at the end of the logits head. */
+    readonly dispatch: Dispatch,
+  ) {}
+
+  /** Buffers and pipeline, made at load (nothing is created per request). `own` keeps the buffers for destroy. */
+  static async create(k: Kernels, logits: GPUBuffer, result: GPUBuffer, vocab: number, own: (b: GPUBuffer) => GPUBuffer): Promise<GpuSampler> {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const options = own(k.device.createBuffer({ label: 'sample.options', size: 32, usage }));
+    const state = own(k.device.createBuffer({ label: 'sample.state', size: (vocab + 1) * 4, usage }));
+    const bias = own(k.device.createBuffer({ label: 'sample.bias', size: vocab * 4, usage }));
+    const dispatch = await k.make('sample', {
+      label: 'sample', params: new Uint32Array([vocab, 0, 0, 0]).buffer, constants: { WG: k.tuning.argmaxWG },
+      buffers: { 2: logits, 3: result, 4: options, 5: state, 6: bias }, grid: () => [1, 1, 1],
+    });
+    return new GpuSampler(k.device, vocab, options, state, bias, dispatch);
+  }
+
+  /** Whether a request's tokens can be drawn here: sampled (not greedy), no JSON mask, no logprobs. */
+  static onGpu(o: SamplingOptions, constrained: boolean, logprobs: boolean): boolean {
+    return !isGreedy(o) && !constrained && !logprobs;
+  }
+
+  /** Sets up one request: options, seed, counts cleared, the prompt's tokens marked seen, the logit bias. */
+  begin(o: SamplingOptions, prompt: readonly number[], seed: number): void {
+    const opt = new DataView(new ArrayBuffer(32));
+    const f = (i: number, v: number) => opt.setFloat32(i * 4, v, true);
+    const u = (i: number, v: number) => opt.setUint32(i * 4, v >>> 0, true);
+    // The same defaults as runtime/sampler.ts.
+    f(0, o.temperature ?? 0.8);
+    u(1, o.topK ?? 40);
+    f(2, o.topP ?? 0.95);
+    f(3, o.minP ?? 0);
+    f(4, o.repetitionPenalty ?? 1);
+    f(5, o.frequencyPenalty ?? 0);
+    f(6, o.presencePenalty ?? 0);
+    u(7, seed);
+    this.device.queue.writeBuffer(this.options, 0, opt.buffer);
+    const state = new Uint32Array(this.vocab + 1);
+    for (const id of prompt) if (id >= 0 && id < this.vocab) state[id] = 0x80000000;
+    this.device.queue.writeBuffer(this.state, 0, state);
+    const bias = new Float32Array(this.vocab);
+    for (const [k, v] of Object.entries(o.logitBias ?? {})) {
+      const id = Number(k);
+      if (id >= 0 && id < this.vocab) bias[id] += v;
+    }
+    this.device.queue.writeBuffer(this.bias, 0, bias);
+  }
+}
