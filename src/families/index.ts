@@ -4,13 +4,13 @@
  */
 import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec } from './spec.ts';
-import { llama, qwen2, qwen3 } from './llama.ts';
+import { llama, mistral, qwen2, qwen3, smollm3 } from './llama.ts';
 import { bert, nomicBert } from './bert.ts';
 import { gemma2, gemma3 } from './gemma.ts';
 
 export type { FamilySpec, TensorSpec, TensorInit, HfNameMap } from './spec.ts';
 
-export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, gemma2, gemma3, bert, nomicBert];
+export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, smollm3, mistral, gemma2, gemma3, bert, nomicBert];
 
 /** GGUF architecture names llmo runs. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.arch);

@@ -111,6 +111,8 @@ export interface ModelConfig {
   slidingLayers?: boolean[];
   /** RoPE base of sliding layers, when it differs (gemma3: 10000); those layers then run without RoPE scaling. */
   ropeThetaLocal?: number;
+  /** Per layer, whether it rotates q/k; false: no positional encoding (SmolLM3's NoPE layers). Absent: every layer. */
+  ropeLayers?: boolean[];
 }
 
 /** Pooling of an embedding model: the mean of all tokens' hidden states, the first ([CLS]) or the last token's. */

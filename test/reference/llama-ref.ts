@@ -17,6 +17,8 @@
  * post_ffw_norm) before its residual add; the FFN gate is GELU (tanh); gemma2 soft-caps the final logits. Norm weights
  * are the effective ones (GGUF's stored 1 + w).
  *
+ * smollm3 skips RoPE on the layers config.ropeLayers marks false; mistral (HF) slides every layer's window.
+ *
  * Independent of src/: only the shared types are imported; RoPE scaling factors are computed here too.
  */
 import type { ModelConfig } from '../../src/model/types.ts';
@@ -192,8 +194,11 @@ export class ReferenceModel {
         q = rmsnorm(q, L.qNorm, T * nHeads, headDim, eps);
         k = rmsnorm(k, L.kNorm, T * nKvHeads, headDim, eps);
       }
-      q = rope(q, positions, nHeads, headDim, theta, c.ropeStyle, factors);
-      k = rope(k, positions, nKvHeads, headDim, theta, c.ropeStyle, factors);
+      // smollm3: some layers have no positional encoding at all.
+      if (c.ropeLayers?.[l] !== false) {
+        q = rope(q, positions, nHeads, headDim, theta, c.ropeStyle, factors);
+        k = rope(k, positions, nKvHeads, headDim, theta, c.ropeStyle, factors);
+      }
       tap('q_rope', l, q);
       tap('k_rope', l, k);
       this.kCache[l].set(k, pos0 * kvDim);
