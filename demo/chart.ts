@@ -3,6 +3,7 @@
 const SVG = 'http://www.w3.org/2000/svg';
 
 export interface SpeedPoint {
+  /** NaN when unknown. */
   prefill: number;
   decode: number;
 }
@@ -13,7 +14,8 @@ export function drawSpeedChart(svg: SVGSVGElement, points: SpeedPoint[]): void {
   const pad = { l: 36, r: 8, t: 8, b: 18 };
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   svg.replaceChildren();
-  const max = Math.max(1, ...points.flatMap((p) => [p.prefill, p.decode]));
+  // NaN: no figure for that reply (a stopped reply's prefill); left out of the line rather than drawn as 0.
+  const max = Math.max(1, ...points.flatMap((p) => [p.prefill, p.decode]).filter(Number.isFinite));
   const x = (i: number) => pad.l + (points.length < 2 ? (w - pad.l - pad.r) / 2 : (i * (w - pad.l - pad.r)) / (points.length - 1));
   const y = (v: number) => pad.t + (1 - v / max) * (h - pad.t - pad.b);
 
@@ -31,7 +33,8 @@ export function drawSpeedChart(svg: SVGSVGElement, points: SpeedPoint[]): void {
 
   for (const [key, cls] of [['prefill', 'prefill'], ['decode', 'decode']] as const) {
     if (!points.length) continue;
-    el('polyline', { points: points.map((p, i) => `${x(i)},${y(p[key])}`).join(' '), class: `line ${cls}` });
-    points.forEach((p, i) => el('circle', { cx: x(i), cy: y(p[key]), r: 2.5, class: `dot ${cls}` }));
+    const known = points.map((p, i) => [i, p[key]] as const).filter(([, v]) => Number.isFinite(v));
+    el('polyline', { points: known.map(([i, v]) => `${x(i)},${y(v)}`).join(' '), class: `line ${cls}` });
+    known.forEach(([i, v]) => el('circle', { cx: x(i), cy: y(v), r: 2.5, class: `dot ${cls}` }));
   }
 }

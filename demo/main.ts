@@ -9,6 +9,8 @@ import { loadCatalog, deviceBudget, estimateFit, formatBytes, type CatalogModel,
 import { renderMarkdown } from './markdown.ts';
 import { drawSpeedChart, type SpeedPoint } from './chart.ts';
 import { explainError } from './explain-error.ts';
+import { fitChat } from './fit-context.ts';
+import { persistSettings, save } from './persist.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -37,6 +39,9 @@ function setState(s: State): void {
 
 function showBanner(e: unknown, during: 'load' | 'chat' = 'chat'): void {
   const x = explainError(e, during);
+  // Shown where the user is looking: above the chat box for a reply, under the model picker for a load.
+  if (during === 'chat') $('chat-form').before($('banner'));
+  else $('progress-box').after($('banner'));
   $('banner').hidden = false;
   $('banner').dataset.kind = x.kind;
   $('banner-title').textContent = x.title;
@@ -64,6 +69,7 @@ function renderModelList(models: CatalogModel[]): void {
     radio.id = `model-${i}`;
     radio.addEventListener('change', () => {
       input('model-url').value = m.source;
+      save('model-url', m.source);
       $('model-info').textContent = estimateFit(m, device) === 'too-large' && device.webgpu
         ? `${m.name} is probably too large for this device (${formatBytes(m.bytes)}); loading may fail.` : '';
     });
@@ -215,6 +221,7 @@ function addMessage(role: ChatMessage['role'], text: string): HTMLElement {
 function newChat(): void {
   controller?.abort();
   history = [];
+  notedDrops = 0;
   $('messages').replaceChildren();
 }
 
@@ -224,6 +231,17 @@ function settings() {
     return Number.isFinite(v) ? v : dflt;
   };
   return { maxTokens: num('max-tokens', 256), temperature: num('temperature', 0.7), topP: num('top-p', 0.95) };
+}
+
+/** Earlier messages already reported as left out of the context (a note in the transcript says so once). */
+let notedDrops = 0;
+
+/** A line in the transcript from the page itself (not a message), placed before `where`. */
+function addNote(text: string, where: Element): void {
+  const p = document.createElement('p');
+  p.className = 'note muted';
+  p.textContent = text;
+  where.before(p);
 }
 
 async function send(text: string): Promise<void> {
@@ -245,8 +263,14 @@ async function send(text: string): Promise<void> {
     reply.scrollIntoView({ block: 'end' });
   };
   try {
-    const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : [...history];
-    const r = await streamChat(engine, messages, settings(), controller.signal, (t) => {
+    const s = settings();
+    const fit = await fitChat(engine, system, history, s.maxTokens);
+    if (fit.dropped > notedDrops) {
+      notedDrops = fit.dropped;
+      addNote(`The conversation no longer fits the model's ${engine.info.contextLength}-token context: the ${fit.dropped} oldest ` +
+        `message${fit.dropped > 1 ? 's are' : ' is'} left out of what the model sees.`, reply);
+    }
+    const r = await streamChat(engine, fit.messages, { ...s, maxTokens: fit.maxTokens }, controller.signal, (t) => {
       out += t;
       if (!pending) {
         pending = true;
@@ -268,6 +292,7 @@ async function send(text: string): Promise<void> {
     } else {
       history.pop();
       reply.dataset.finish = 'error';
+      if (!out) reply.remove(); // no empty "Model" bubble for a refused request
       showBanner(e);
     }
   } finally {
@@ -279,10 +304,12 @@ async function send(text: string): Promise<void> {
 
 function showMetrics(r: { timeToFirstTokenMs: number; prefillTokensPerSec: number; decodeTokensPerSec: number; promptTokens: number; completionTokens: number }): void {
   $('m-ttft').textContent = `${r.timeToFirstTokenMs.toFixed(0)} ms`;
-  $('m-prefill').textContent = `${r.prefillTokensPerSec.toFixed(1)} tok/s`;
+  // A reply stopped before its usage arrived has no prefill figure: show none rather than 0.
+  const prefill = r.prefillTokensPerSec > 0 ? r.prefillTokensPerSec : NaN;
+  $('m-prefill').textContent = Number.isNaN(prefill) ? '–' : `${prefill.toFixed(1)} tok/s`;
   $('m-decode').textContent = `${r.decodeTokensPerSec.toFixed(1)} tok/s`;
   $('m-tokens').textContent = `${r.promptTokens} in · ${r.completionTokens} out`;
-  speeds.push({ prefill: r.prefillTokensPerSec, decode: r.decodeTokensPerSec });
+  speeds.push({ prefill, decode: r.decodeTokensPerSec });
   drawSpeedChart($('speed-chart') as unknown as SVGSVGElement, speeds);
 }
 
@@ -339,6 +366,7 @@ async function start(): Promise<void> {
     $('list-error').textContent = catalog.error;
   }
   renderModelList(catalog.models);
+  persistSettings();
   document.body.dataset.catalog = 'ready';
   await refreshCache();
 }
