@@ -1,4 +1,5 @@
 import { defineConfig } from 'vite';
+import { resolve } from 'node:path';
 import { KEEP_NAMES } from './vite.lib.config.ts';
 
 /**
@@ -7,6 +8,8 @@ import { KEEP_NAMES } from './vite.lib.config.ts';
  */
 export default defineConfig({
   publicDir: false,
+  // One file, no import.meta.url: no SharedWorker file to start, so `shared: true` falls back to a dedicated worker.
+  resolve: { alias: [{ find: /^\.\/worker\/spawn-shared\.ts$/, replacement: resolve(import.meta.dirname, 'src/worker/spawn-shared-none.ts') }] },
   worker: { format: 'es', rolldownOptions: KEEP_NAMES },
   build: {
     outDir: 'dist',

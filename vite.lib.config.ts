@@ -17,6 +17,8 @@ export const ES_ENTRIES = { index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts', 'p
  */
 export default defineConfig({
   publicDir: false,
+  // Asset URLs (the SharedWorker file) relative to the bundle: the package is served from any path or CDN.
+  base: './',
   worker: { format: 'es', rolldownOptions: KEEP_NAMES },
   build: {
     outDir: 'dist',

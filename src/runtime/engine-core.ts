@@ -142,6 +142,8 @@ export interface ModelInfo {
   embedding?: { dim: number; pooling: Pooling; maxTokens: number };
   /** The draft model's name when one was loaded for speculative decoding (its memory is included above). */
   draft?: string;
+  /** Where the engine runs (set by load()): a SharedWorker shared by the origin's tabs, a dedicated worker, the page. */
+  host?: { kind: 'shared-worker' | 'worker' | 'page'; note?: string };
 }
 
 const now = () => performance.now();

@@ -18,9 +18,26 @@ export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
 export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
 export type EvaluateRequestOptions = Omit<EvaluateOptions, 'signal'>;
 
-export function createEngineApi() {
+type Core = EngineCore | EmbedCore;
+
+/**
+ * Where cores come from: by default each API object opens its own and disposes it; a SharedWorker's host
+ * (worker/shared-host.ts) hands every tab the same core for the same model and counts its users.
+ */
+export interface CoreHost {
+  open(source: ModelSource, options: LoadOptions): Promise<Core>;
+  release(core: Core): void;
+}
+
+export const ownCoreHost: CoreHost = {
+  open: (source, o) => openModel<Core>(source, o, (gpu, model, t0) =>
+    familyOf(model.config.arch).encoder ? EmbedCore.build(gpu, model, o, t0) : EngineCore.build(gpu, model, o, t0)),
+  release: (core) => core.dispose(),
+};
+
+export function createEngineApi(host: CoreHost = ownCoreHost) {
   // A text generator (EngineCore) or an embedding model (EmbedCore): the model's family decides at load.
-  let core: EngineCore | EmbedCore | undefined;
+  let core: Core | undefined;
   // AbortSignals do not cross postMessage: the page aborts by request id instead.
   const controllers = new Map<number, AbortController>();
   const loaded = (): EngineCore | EmbedCore => {
@@ -55,11 +72,9 @@ export function createEngineApi() {
   };
   return {
     async load(source: ModelSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
-      core?.dispose();
+      if (core) host.release(core);
       core = undefined;
-      const o = { ...options, onProgress };
-      core = await openModel<EngineCore | EmbedCore>(source, o, (gpu, model, t0) =>
-        familyOf(model.config.arch).encoder ? EmbedCore.build(gpu, model, o, t0) : EngineCore.build(gpu, model, o, t0));
+      core = await host.open(source, { ...options, onProgress });
       return core.info();
     },
     // Chunks travel in groups (batch-sink.ts): one call of `onChunks` per burst, i.e. per GPU submission.
@@ -79,6 +94,10 @@ export function createEngineApi() {
     abort(id: number): void {
       controllers.get(id)?.abort();
     },
+    /** Aborts every request of this caller (a SharedWorker tab that went away). */
+    abortAll(): void {
+      for (const c of controllers.values()) c.abort();
+    },
     /** One vector per input (texts or token-id lists), in order; aborted by `abort(id)` between GPU batches. */
     embed(id: number, inputs: (string | number[])[], options: EmbedRequestOptions = {}) {
       return abortable(id, (signal) => needEmbed().embed(inputs, options, signal));
@@ -93,7 +112,7 @@ export function createEngineApi() {
     },
     kernelTimes: (reset?: boolean) => need().kernelTimes(reset),
     dispose(): void {
-      core?.dispose();
+      if (core) host.release(core);
       core = undefined;
     },
   };

@@ -1,0 +1,66 @@
+/**
+ * In the page: one engine, the same greedy request through each path, rounds interleaved so that load and
+ * thermal drift hit every path alike. Time to first token and decode tok/s are measured where the caller sees
+ * them (wall clock around the path's own streaming API); the token count is the engine's for the same request
+ * (greedy, so every path produces the same tokens, which is checked).
+ */
+import OpenAI from 'openai';
+import { streamText } from 'ai';
+import { load, openaiFetch } from '../../src/index.ts';
+import { createLlmo } from '../../src/ai-sdk.ts';
+import { createLanguageModel } from '../../src/prompt-api.ts';
+
+export interface PathResult { path: string; ttftMs: number[]; decodeTokPerSec: number[] }
+export interface IntegrationsReport { model: string; contextLength: number; tokens: number; rounds: number; adapter: string; paths: PathResult[] }
+
+
+async function run(model: string, contextLength: number, rounds: number): Promise<IntegrationsReport> {
+  const engine = await load(model, { contextLength });
+  const question = 'What is the state of the union?';
+  const messages = [{ role: 'user' as const, content: question }];
+  const client = new OpenAI({ fetch: openaiFetch(engine), apiKey: 'local', dangerouslyAllowBrowser: true });
+  const llmo = createLlmo(engine);
+  const LM = createLanguageModel({ model: engine });
+  const session = await LM.create({ temperature: 0, topK: 1 });
+
+  /** Each path yields text pieces; the harness stamps the first and the last. */
+  const paths: Record<string, () => AsyncIterable<string>> = {
+    direct: async function* () {
+      for await (const c of engine.chat.completions.create({ messages, temperature: 0, stream: true })) if (c.choices[0].delta.content) yield c.choices[0].delta.content;
+    },
+    'openai (openaiFetch)': async function* () {
+      for await (const c of await client.chat.completions.create({ model: 'm', messages, temperature: 0, stream: true })) if (c.choices[0]?.delta.content) yield c.choices[0].delta.content;
+    },
+    'ai-sdk (streamText)': () => streamText({ model: llmo(), prompt: question, temperature: 0 }).textStream,
+    'prompt-api (promptStreaming)': async function* () {
+      const s = await session.clone();
+      yield* s.promptStreaming(question) as unknown as AsyncIterable<string>;
+      s.destroy();
+    },
+  };
+  const reference = await engine.chat.completions.create({ messages, temperature: 0 });
+  const tokens = reference.usage.completion_tokens;
+  const text = reference.choices[0].message.content;
+  const results = Object.keys(paths).map((path) => ({ path, ttftMs: [] as number[], decodeTokPerSec: [] as number[] }));
+  for (let r = -1; r < rounds; r++) {
+    for (const res of results) {
+      const t0 = performance.now();
+      let first = 0;
+      let out = '';
+      for await (const piece of paths[res.path]()) {
+        if (!first) first = performance.now();
+        out += piece;
+      }
+      const end = performance.now();
+      if (out !== text) throw new Error(`${res.path} produced different text: ${JSON.stringify(out.slice(0, 80))}`);
+      if (r < 0) continue; // warm-up round
+      res.ttftMs.push(first - t0);
+      res.decodeTokPerSec.push((tokens - 1) / ((end - first) / 1000));
+    }
+  }
+  const info = engine.info;
+  await engine.dispose();
+  return { model, contextLength, tokens, rounds, adapter: info.gpu.adapter, paths: results };
+}
+
+(window as unknown as { runIntegrationsBench: typeof run }).runIntegrationsBench = run;
