@@ -30,6 +30,13 @@ export const HUB_MODELS: CatalogModel[] = [
     note: 'llama · safetensors + config.json + tokenizer.json',
   },
   {
+    // lmstudio-community mirrors bartowski's llama.cpp quants without Google's licence gate (google/* repos need a login).
+    name: 'Gemma 3 1B IT · Q8_0',
+    source: 'hf:lmstudio-community/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q8_0.gguf',
+    bytes: 1_070_000_000,
+    note: 'gemma3 · 5:1 sliding-window / global attention (size as listed, 1.07 GB)',
+  },
+  {
     name: 'Qwen2.5 0.5B Instruct · Q8_0',
     source: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf',
     bytes: 675_710_816,

@@ -69,8 +69,29 @@ export function messageText(m: ChatMessage): string {
   return m.content.map((p) => p.text).join('');
 }
 
-/** Renders `messages` with `template`. Template errors (e.g. its own raise_exception) become InvalidRequestError. */
+/**
+ * Renders `messages` with `template`. Template errors (e.g. its own raise_exception) become InvalidRequestError.
+ * A template that refuses a leading system message (Gemma 2: "System role not supported") gets it folded into the
+ * first user turn instead, `system + "\n\n" + user`, as Gemma 3's own template does and common practice for Gemma.
+ */
 export function renderChat(template: string, messages: ChatMessage[], o: RenderOptions = {}): string {
+  try {
+    return renderOnce(template, messages, o);
+  } catch (e) {
+    const [first, second, ...rest] = messages;
+    const isSystem = (m?: ChatMessage) => m?.role === 'system' || m?.role === 'developer';
+    if (!isSystem(first) || second?.role !== 'user') throw e;
+    let folded: string;
+    try {
+      folded = renderOnce(template, [{ ...second, content: `${messageText(first)}\n\n${messageText(second)}` }, ...rest], o);
+    } catch {
+      throw e; // not the system turn it refused: report the original error
+    }
+    return folded;
+  }
+}
+
+function renderOnce(template: string, messages: ChatMessage[], o: RenderOptions): string {
   const t = compile(template);
   const msgs = messages.map((m) => {
     const out: Record<string, unknown> = { role: m.role === 'developer' ? 'system' : m.role, content: messageText(m) };
