@@ -10,9 +10,11 @@ await server.listen();
 let code = 0;
 try {
   // --embed: the embeddings benchmark (bench/embed/runner.ts) instead of generation.
+  // --toolbox: speculative decoding and evaluate() (bench/toolbox/runner.ts).
   const embed = process.argv.includes('--embed');
-  const { main } = await server.ssrLoadModule(embed ? '/bench/embed/runner.ts' : '/bench/runner.ts');
-  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => a !== '--embed'), root);
+  const toolbox = process.argv.includes('--toolbox');
+  const { main } = await server.ssrLoadModule(embed ? '/bench/embed/runner.ts' : toolbox ? '/bench/toolbox/runner.ts' : '/bench/runner.ts');
+  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => a !== '--embed' && a !== '--toolbox'), root);
 } catch (e) {
   console.error(e);
   code = 1;
