@@ -8,7 +8,7 @@ import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-m
 import type { ModelSource } from '../loader/stream-reader.ts';
 import { UnsupportedModelError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { Transformer } from './transformer.ts';
+import { MAX_STEPS, Transformer } from './transformer.ts';
 import { draw, type Dist, type Drafter, type DraftSampling } from './speculative.ts';
 
 /** A second model on the same device: k decode steps on its own KV cache, reusing the prefix it already holds. */
@@ -67,6 +67,21 @@ export class DraftModel implements Drafter {
     const tokens: number[] = [];
     const q: Dist[] = [];
     const ctx = this.t.options.contextLength;
+    if (!sampler && this.t.multiStep) {
+      // Greedy: the k steps in one submission, each argmax fed to the next on the GPU (Transformer.decodeSteps).
+      const last = feed[feed.length - 1];
+      if (feed.length > 1) {
+        if (pos + feed.length > ctx) return { tokens };
+        await this.t.fill(feed.slice(0, -1), pos);
+        this.cached.push(...feed.slice(0, -1));
+        pos += feed.length - 1;
+      }
+      const n = Math.min(k, MAX_STEPS, ctx - pos);
+      if (n < 1) return { tokens };
+      const made = await this.t.decodeSteps(last, pos, n);
+      this.cached.push(last, ...made.slice(0, -1));
+      return { tokens: made };
+    }
     while (tokens.length < k && pos + feed.length <= ctx) {
       const r = await this.t.forward(feed, pos, sampler !== undefined);
       this.cached.push(...feed);
