@@ -47,6 +47,18 @@ function encoderTensors(c: ModelConfig, nomic: boolean): TensorSpec[] {
 
 const config = (meta: GgufMetadata, base: ModelConfig): Partial<ModelConfig> => ({ pooling: poolingFromGguf(meta, base.arch) ?? 'mean' });
 
+/**
+ * Pooling from sentence-transformers' `1_Pooling/config.json` (beside an HF checkpoint): CLS, mean or last token;
+ * undefined when the file is absent or asks for a mode llmo lacks (max, mean-sqrt-len).
+ */
+export function poolingFromSentenceTransformers(json: unknown): Pooling | undefined {
+  const j = (json ?? {}) as Record<string, unknown>;
+  if (j.pooling_mode_cls_token === true) return 'cls';
+  if (j.pooling_mode_lasttoken === true) return 'last';
+  if (j.pooling_mode_mean_tokens === true) return 'mean';
+  return undefined;
+}
+
 export const bert: FamilySpec = {
   arch: 'bert',
   hf: { modelType: 'bert', architecture: 'BertModel' },
@@ -80,8 +92,12 @@ export const bert: FamilySpec = {
     },
   },
   configFromGguf: config,
+  // HF BertModel: mean unless sentence-transformers' 1_Pooling/config.json says otherwise (the loader reads it).
+  configFromHf: () => ({ pooling: 'mean' }),
   tensors: (c) => encoderTensors(c, false),
   encoder: bertGraph,
+  // The pooler dense layer (HF) / `cls.*` head (GGUF) serve classification, not sentence embeddings.
+  ignoredTensors: /^(pooler\.|cls\.)/,
 };
 
 export const nomicBert: FamilySpec = {

@@ -259,8 +259,9 @@ export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[
       throw new ModelFormatError(`Tensor "${name}" has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}].`);
     }
   }
-  // A checkpoint may carry lm_head beside tied embeddings (a copy): the only tensor it is right to ignore.
-  const ignorable = (name: string) => config.tiedEmbeddings && name === 'output.weight';
+  // A checkpoint may carry lm_head beside tied embeddings (a copy); a family may name heads it never runs (BERT's pooler).
+  const ignored = familyOf(config.arch).ignoredTensors;
+  const ignorable = (name: string) => (config.tiedEmbeddings && name === 'output.weight') || !!ignored?.test(name);
   const unused = tensors.filter((t) => !shapes.has(t.name) && !ignorable(t.name)).map((t) => `"${t.name}"`);
   if (unused.length) {
     throw new UnsupportedModelError(

@@ -10,6 +10,7 @@ import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
 import { describeGguf } from './gguf-model.ts';
 import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safetensors.ts';
 import { familyOf, familyOfHf } from '../families/index.ts';
+import { poolingFromSentenceTransformers } from '../families/bert.ts';
 import type { RawTensor } from '../gpu/weights.ts';
 import { configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
 import { dequantize } from '../formats/quant.ts';
@@ -232,6 +233,8 @@ export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadMode
       const tensors = perPart.flat();
       const config = configFromHf(configJson as object, tensors);
       validateModel(config, tensors);
+      // sentence-transformers keeps the pooling of an embedding model in 1_Pooling/config.json.
+      if (family.encoder) config.pooling = poolingFromSentenceTransformers(await files.json(siblingUrl(main, '1_Pooling/config.json'), true)) ?? config.pooling;
       const tc = tokConfig as { chat_template?: unknown } | undefined;
       result = {
         format: 'safetensors', config,

@@ -128,3 +128,33 @@ describe('OpenAI shape and errors', () => {
     }
   });
 });
+
+describe('HF safetensors BertModel (sentence-transformers layout)', () => {
+  test('same vectors as the GGUF of the same weights; pooling from 1_Pooling/config.json; real MiniLM tokenizer.json', async () => {
+    const spec = 'tiny~f32~s36~cls';
+    const [st, gg] = await Promise.all([
+      load(`/encoder-fixtures/${spec}/model.safetensors`, { cache: false }),
+      load(`/encoder-fixtures/${spec}/model.gguf`, { cache: false }),
+    ]);
+    try {
+      expect(st.info.format).toBe('safetensors');
+      expect(st.info.embedding).toMatchObject({ dim: 64, pooling: 'cls' });
+      // tokenizer.json (HF WordPiece) and the GGUF vocabulary (llmo's WordPiece) frame and split texts alike.
+      for (const t of TEXTS) expect(await st.tokenize(t)).toEqual(await gg.tokenize(t));
+      const [a, b] = await Promise.all([st.embed(TEXTS), gg.embed(TEXTS)]);
+      TEXTS.forEach((_, i) => expect(maxDiff(a[i], b[i])).toBeLessThan(1e-6));
+    } finally {
+      await Promise.all([st.dispose(), gg.dispose()]);
+    }
+  });
+
+  test('the MiniLM-shaped fixture config.json is all-MiniLM-L6-v2\'s on every field llmo reads', async () => {
+    const [ours, real] = await Promise.all([
+      fetch('/encoder-fixtures/minilm~f32~s1~mean/config.json').then((r) => r.json()),
+      fetch('/shared/models/all-MiniLM-L6-v2-tokenizer/config.json').then((r) => r.json()),
+    ]);
+    for (const k of ['model_type', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'max_position_embeddings', 'layer_norm_eps', 'vocab_size', 'type_vocab_size', 'hidden_act']) {
+      expect(ours[k], k).toEqual(real[k]);
+    }
+  });
+});
