@@ -32,6 +32,9 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'sotu-5m-q4_0', url: '/shared/models/sotu-5m/sotu-5m-q4_0.gguf', guard: false },
   { name: 'smollm2-135m-shape-q8_0', url: '/fixtures/smollm2_135m~llama~q8_0~s21/model.gguf', guard: false },
   { name: 'smollm2-135m-shape-q4_0', url: '/fixtures/smollm2_135m~llama~q4_0~s22/model.gguf', guard: false },
+  // Gemma 3 1B's layer shapes, 6 of its 26 layers and a 4096-token vocabulary (test/fixtures FIXTURE_SHAPES).
+  { name: 'gemma3-1b-6l-shape-q8_0', url: '/fixtures/gemma3_1b_6l~gemma3~q8_0~s25/model.gguf', guard: false },
+  { name: 'gemma3-1b-shape-q8_0', url: '/fixtures/gemma3_1b~gemma3~q8_0~s26/model.gguf', guard: false, large: true },
   { name: 'llama3.2-1b-shape-q4_0', url: '/fixtures/llama32_1b~llama~q4_0~s23~llama3/model.gguf', guard: false, large: true },
   // Q4_K everywhere (not llama.cpp's Q4_K_M mix); runs once the fixture generator and the kernels have the format.
   { name: 'llama3.2-1b-shape-q4_k', url: '/fixtures/llama32_1b~llama~q4_k~s24~llama3/model.gguf', guard: false, large: true },

@@ -14,7 +14,6 @@ const PROMPT = Array.from({ length: 40 }, (_, i) => (i * 7919 + 13) % 290);
 
 const CASES: Array<[spec: string, file: 'model.gguf' | 'model.safetensors']> = [
   ['gemma3_tiny~gemma3~f32~s31~qk4', 'model.gguf'],
-  ['gemma3_tiny~gemma3~q8_0~s32~qk4', 'model.gguf'],
   ['gemma3_tiny~gemma3~f32~s33~qk4', 'model.safetensors'],
   ['gemma2_tiny~gemma2~f32~s34~qk4', 'model.gguf'],
   ['gemma2_tiny~gemma2~bf16~s35~qk4', 'model.safetensors'],
