@@ -11,6 +11,7 @@ import { drawSpeedChart, type SpeedPoint } from './chart.ts';
 import { explainError } from './explain-error.ts';
 import { fitChat } from './fit-context.ts';
 import { persistSettings, save } from './persist.ts';
+import { initDocuments } from './documents.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -368,6 +369,7 @@ async function start(): Promise<void> {
   renderModelList(catalog.models);
   persistSettings();
   document.body.dataset.catalog = 'ready';
+  void initDocuments(() => engine);
   await refreshCache();
 }
 

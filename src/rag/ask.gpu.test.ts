@@ -88,6 +88,10 @@ describe('rag.ask on sotu-5m', () => {
     const a = await rag(engine, kb).ask('What did the President say about the budget?', { k: 12, maxTokens: 64 });
     expect(a.citations.length).toBeLessThan(12);
     expect(a.usage.prompt_tokens + 64).toBeLessThanOrEqual(256);
+    // An answer budget larger than the context allows is capped at half of it; the best source is cut to fit.
+    const big = await rag(engine, kb).ask('What did the President say about the budget?', { k: 2, maxTokens: 250 });
+    expect(big.citations.length).toBeGreaterThan(0);
+    expect(big.usage.prompt_tokens + big.usage.completion_tokens).toBeLessThanOrEqual(256);
   });
 });
 

@@ -26,7 +26,7 @@ export interface AskOptions {
   k?: number;
   mode?: SearchMode;
   filter?: MetaFilter;
-  /** Most answer tokens (default 256, or less when the context is small). */
+  /** Most answer tokens (default 256); at most half the context, so that sources fit beside the answer. */
   maxTokens?: number;
   /** Default 0 (greedy): answers that stick to the sources, and cacheable. */
   temperature?: number;
@@ -94,7 +94,7 @@ async function answer(engine: ChatEngine, store: DocumentStore, question: string
   const t0 = performance.now();
   const hits = await store.search(question, { k: o.k ?? 4, mode: o.mode, filter: o.filter });
   const ctx = engine.info.contextLength;
-  const maxTokens = o.maxTokens ?? Math.min(256, Math.floor(ctx / 4));
+  const maxTokens = Math.max(1, Math.min(o.maxTokens ?? 256, Math.floor(ctx / 2)));
   let given = await fitSources(engine, hits, question, o, ctx - maxTokens);
   const retrievalMs = performance.now() - t0;
 
@@ -162,9 +162,16 @@ async function fitSources(engine: ChatEngine, hits: SearchHit[], question: strin
   let used = base;
   for (const h of hits) {
     const n = (await engine.tokenize(sourceLine(h, given.length + 1) + '\n')).length;
-    if (used + n > room) continue; // a shorter, lower-ranked source may still fit
-    given.push(h);
-    used += n;
+    if (used + n <= room) {
+      given.push(h);
+      used += n;
+    } else if (given.length === 0 && room - used >= 16) {
+      // Not even the best source fits whole (a small context): give the part of it that does.
+      const keep = Math.floor((h.text.length * (room - used)) / n * 0.9);
+      given.push({ ...h, text: h.text.slice(0, keep), end: h.start + keep });
+      used = room;
+    }
+    // else: a shorter, lower-ranked source may still fit
   }
   return given;
 }
