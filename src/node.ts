@@ -19,7 +19,7 @@ import { directCallbacks } from './worker/callback-ports.ts';
 import { createEngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { provideGpu } from './gpu/device.ts';
 import type { LoadProgress } from './loader/load-model.ts';
-import type { ModelSource, SourceOptions } from './loader/source.ts';
+import { shardGroup, shardInfo, type ModelSource, type SourceOptions } from './loader/source.ts';
 import { InvalidRequestError, WebGPUUnavailableError } from './errors.ts';
 
 export * from './exports.ts';
@@ -54,7 +54,6 @@ function installDawn(flags: string[]): Promise<void> {
 }
 
 const MODEL_FILE = /\.(gguf|safetensors)$/;
-const SHARD = /-\d{5}-of-(\d{5})\.(gguf|safetensors)$/;
 
 /**
  * The Files a local path stands for: a folder gives all its files; a model file gives itself, the other shards of
@@ -70,9 +69,9 @@ async function localFiles(path: string): Promise<File[]> {
   } else {
     dir = dirname(path);
     const own = basename(path);
-    const group = own.replace(SHARD, '-of-$1.$2');
+    const group = shardGroup(own);
     names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)
-      .filter((n) => n === own || (!MODEL_FILE.test(n) && !n.endsWith('.safetensors.index.json')) || (SHARD.test(n) && n.replace(SHARD, '-of-$1.$2') === group));
+      .filter((n) => n === own || (!MODEL_FILE.test(n) && !n.endsWith('.safetensors.index.json')) || (shardInfo(n) && shardGroup(n) === group));
   }
   return Promise.all(names.map(async (n) => new File([await openAsBlob(join(dir, n))], n)));
 }

@@ -17,34 +17,16 @@ import { dequantize } from '../formats/quant.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { StreamReader, readHeader, type ModelSource } from './stream-reader.ts';
+import { StreamReader, readHeader } from './stream-reader.ts';
 import { MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
-import { isSourceRequest, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest } from './source.ts';
+import { isSourceRequest, resolveSource, siblingUrl, shardInfo, shardNames, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest, type LoadSource } from './source.ts';
 import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
-import { ProgressTracker, STREAM_FRACTION } from './progress.ts';
+import { ProgressTracker, STREAM_FRACTION, type LoadProgress } from './progress.ts';
 import * as store from '../cache/store.ts';
 import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
 
-export type LoadPhase = 'download' | 'cache' | 'upload' | 'compile' | 'ready';
-
-export interface LoadProgress {
-  /** 'download': bytes arriving from the network (tensors go to the GPU as they complete); 'cache': the same from
-   *  IndexedDB; then 'upload' (last tensors), 'compile' (pipelines), 'ready'. */
-  phase: LoadPhase;
-  /** Bytes of the model's files received so far (all files). */
-  loaded: number;
-  /** Total bytes, when known. */
-  total?: number;
-  /** 0..1 over the whole load (download dominates; compile is the last few percent). */
-  fraction: number;
-  /** File being read. */
-  file: string;
-  /** Every file of the model so far (shards, config.json, tokenizer.json) with its bytes. */
-  files?: { file: string; loaded: number; total?: number }[];
-  /** Speed over the last few seconds, and the time left at that speed. */
-  bytesPerSec?: number;
-  etaSec?: number;
-}
+// The progress types live with the tracker (progress.ts); re-exported here, where callers have always found them.
+export type { LoadPhase, LoadProgress } from './progress.ts';
 
 export interface LoadedModel {
   format: 'gguf' | 'safetensors';
@@ -150,8 +132,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const SHARDED_SAFETENSORS = /-(\d{5})-of-(\d{5})\.safetensors$/;
-
 /** The weight files a model URL stands for: split GGUF shards, safetensors shards (by name or index.json), or itself. */
 async function weightUrls(url: string, files: Files): Promise<string[]> {
   // (With picked files, `url` and every name made from it are file names looked up among the picked files.)
@@ -163,16 +143,11 @@ async function weightUrls(url: string, files: Files): Promise<string[]> {
     if (!names.length) throw new ModelFormatError(`${url} has no weight_map: not a safetensors index.`);
     return names.map((n) => siblingUrl(url, n));
   }
-  const m = SHARDED_SAFETENSORS.exec(path);
-  if (m) {
-    const count = Number(m[2]);
-    const pad = (n: number) => String(n).padStart(5, '0');
-    return Array.from({ length: count }, (_, i) => path.replace(SHARDED_SAFETENSORS, `-${pad(i + 1)}-of-${pad(count)}.safetensors`));
-  }
+  if (shardInfo(path)?.ext === 'safetensors') return shardNames(path);
   return [url];
 }
 
-export async function loadModel(gpu: Gpu, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const req: SourceRequest = isSourceRequest(source) ? source : { llmoSource: source };
   const src = req.llmoSource;
   // Picked files: the entry file's name stands in for a URL, and names made from it are looked up among the files.

@@ -6,10 +6,11 @@
  * Picked files are already local: they are never cached.
  */
 import { InvalidRequestError, MissingModelFileError } from '../errors.ts';
-import { splitGgufInfo } from './source.ts';
+import { modelStem, shardGroup, type PickedFiles } from './source.ts';
+
+export type { PickedFiles };
 
 /** Files picked by the user; what `load()` accepts besides one URL or one File. */
-export type PickedFiles = FileList | readonly File[];
 
 export function isPickedFiles(v: unknown): v is PickedFiles {
   return Array.isArray(v) || (typeof FileList !== 'undefined' && v instanceof FileList);
@@ -61,11 +62,9 @@ export class PickedFileSet {
   /** The folder the files came from (`webkitdirectory`), else the entry file's name without its extension. */
   displayName(entry: string): string {
     const root = this.get(entry)?.webkitRelativePath?.split('/'); // Node's File has no webkitRelativePath
-    return root && root.length > 1 ? root[0] : entry.replace(/(-\d{5}-of-\d{5})?\.(gguf|safetensors(\.index\.json)?)$/, '');
+    return root && root.length > 1 ? root[0] : modelStem(entry);
   }
 }
-
-const SHARD_RE = /-(\d{5})-of-(\d{5})\.(gguf|safetensors)$/;
 
 /**
  * The picked file the loader starts from, named as a URL would be: a GGUF (any shard of a split one), a
@@ -83,10 +82,9 @@ export function pickedEntry(names: string[]): string {
   const indexes = names.filter((n) => n.endsWith('.safetensors.index.json'));
   for (const n of indexes) add(n, n);
   for (const n of names) {
-    const shard = SHARD_RE.exec(n);
-    if (n.endsWith('.gguf')) add(splitGgufInfo(n) ? n.replace(SHARD_RE, `-of-${shard?.[2]}.gguf`) : n, n);
+    if (n.endsWith('.gguf')) add(shardGroup(n), n);
     // Safetensors files belong to the index when there is one.
-    else if (n.endsWith('.safetensors') && !indexes.length) add(shard ? n.replace(SHARD_RE, `-of-${shard[2]}.safetensors`) : n, n);
+    else if (n.endsWith('.safetensors') && !indexes.length) add(shardGroup(n), n);
   }
   if (models.size === 1) return [...models.values()][0];
   if (models.size > 1) {

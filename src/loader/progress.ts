@@ -3,8 +3,28 @@
  * the phase ('download' while any byte comes from the network, 'cache' when all come from IndexedDB), speed over the
  * last few seconds and the time left. Events are throttled so a fast cache read does not flood the worker channel.
  */
-import type { LoadProgress } from './load-model.ts';
 import type { ByteOrigin } from './fetch-file.ts';
+
+export type LoadPhase = 'download' | 'cache' | 'upload' | 'compile' | 'ready';
+
+export interface LoadProgress {
+  /** 'download': bytes arriving from the network (tensors go to the GPU as they complete); 'cache': the same from
+   *  IndexedDB; then 'upload' (last tensors), 'compile' (pipelines), 'ready'. */
+  phase: LoadPhase;
+  /** Bytes of the model's files received so far (all files). */
+  loaded: number;
+  /** Total bytes, when known. */
+  total?: number;
+  /** 0..1 over the whole load (download dominates; compile is the last few percent). */
+  fraction: number;
+  /** File being read. */
+  file: string;
+  /** Every file of the model so far (shards, config.json, tokenizer.json) with its bytes. */
+  files?: { file: string; loaded: number; total?: number }[];
+  /** Speed over the last few seconds, and the time left at that speed. */
+  bytesPerSec?: number;
+  etaSec?: number;
+}
 
 const WINDOW_MS = 3000;
 const MIN_INTERVAL_MS = 50;

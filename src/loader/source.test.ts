@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chunkCount, chunkRange, hfResolveUrl, parseHfId, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls } from './source.ts';
+import { chunkCount, chunkRange, hfResolveUrl, parseHfId, resolveSource, siblingUrl, splitGgufInfo, splitGgufUrls, shardInfo, shardNames, shardGroup, modelStem } from './source.ts';
 import { InvalidRequestError } from '../errors.ts';
 
 describe('Hugging Face ids', () => {
@@ -38,6 +38,14 @@ describe('split GGUF names', () => {
     ]);
     expect(splitGgufUrls('/m/a.gguf')).toEqual(['/m/a.gguf']);
     expect(() => splitGgufUrls('/m/a-00004-of-00003.gguf')).toThrow(InvalidRequestError);
+  });
+  test('one shard pattern for GGUF and safetensors: names, group, stem', () => {
+    expect(shardInfo('m/model-00002-of-00003.safetensors')).toEqual({ index: 2, count: 3, ext: 'safetensors' });
+    expect(shardNames('m/model-00001-of-00002.safetensors')).toEqual(['m/model-00001-of-00002.safetensors', 'm/model-00002-of-00002.safetensors']);
+    expect(splitGgufUrls('m/model-00001-of-00002.safetensors')).toEqual(['m/model-00001-of-00002.safetensors']); // not a GGUF
+    expect(shardGroup('a-00002-of-00003.gguf')).toBe(shardGroup('a-00003-of-00003.gguf'));
+    expect(shardGroup('a.gguf')).toBe('a.gguf');
+    expect([modelStem('a-00002-of-00003.gguf'), modelStem('a.safetensors.index.json'), modelStem('a.gguf')]).toEqual(['a', 'a', 'a']);
   });
   test('sibling files', () => {
     expect(siblingUrl('https://h/o/r/resolve/main/model.safetensors?dl=1', 'config.json')).toBe('https://h/o/r/resolve/main/config.json');

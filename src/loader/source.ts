@@ -4,7 +4,8 @@
  * (`name-00001-of-00003.gguf` → all three shards). Pure functions; no I/O. Picked files: `picked-files.ts`.
  */
 import { InvalidRequestError } from '../errors.ts';
-import type { PickedFiles } from './picked-files.ts';
+/** Several local files (a `FileList` or `File[]`) that make one model, matched by name (loader/picked-files.ts). */
+export type PickedFiles = FileList | readonly File[];
 
 /** A file in a Hugging Face repository. `revision` defaults to `main`. */
 export interface HfFileSource {
@@ -86,26 +87,55 @@ export function resolveSource(source: SingleSource, hfBaseUrl?: string): string 
   return s.startsWith('hf:') ? hfResolveUrl(parseHfId(s), hfBaseUrl) : s;
 }
 
-const SPLIT_RE = /-(\d{5})-of-(\d{5})\.gguf$/;
+/**
+ * A shard's name: `<stem>-00001-of-00003.gguf` (llama.cpp's gguf-split) or `.safetensors` (HF). The one place this
+ * pattern is written: the loader, picked files and llmo/node all go through the helpers below.
+ */
+const SHARD_RE = /-(\d{5})-of-(\d{5})\.(gguf|safetensors)$/;
+
+export interface ShardName {
+  index: number;
+  count: number;
+  ext: 'gguf' | 'safetensors';
+}
+
+/** Shard number, count and kind of a shard's name or URL (query ignored); undefined for other names. */
+export function shardInfo(name: string): ShardName | undefined {
+  const m = SHARD_RE.exec(name.split(/[?#]/)[0]);
+  return m ? { index: Number(m[1]), count: Number(m[2]), ext: m[3] as ShardName['ext'] } : undefined;
+}
+
+/** The name with its shard number taken out (`x-of-00003.gguf`): the same for every shard of one model. */
+export function shardGroup(name: string): string {
+  return name.replace(SHARD_RE, '-of-$2.$3');
+}
+
+/** The name without shard number and extension (`x` for `x-00001-of-00003.gguf` and for `x.gguf`). */
+export function modelStem(name: string): string {
+  return name.replace(SHARD_RE, '.$3').replace(/\.(gguf|safetensors(\.index\.json)?)$/, '');
+}
+
+/** Every shard's name or URL of a sharded model, given any one of them (query string kept); else just it. */
+export function shardNames(url: string): string[] {
+  const [path, ...rest] = url.split(/(?=[?#])/);
+  const info = shardInfo(path);
+  if (!info) return [url];
+  if (info.count < 1 || info.index < 1 || info.index > info.count) {
+    throw new InvalidRequestError(`${url}: shard ${info.index} of ${info.count} is not a valid shard name.`);
+  }
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return Array.from({ length: info.count }, (_, i) => path.replace(SHARD_RE, `-${pad(i + 1)}-of-${pad(info.count)}.${info.ext}`) + rest.join(''));
+}
 
 /** For a split GGUF name (`…-00001-of-00003.gguf`): its shard number and count; undefined for other names. */
 export function splitGgufInfo(url: string): { index: number; count: number } | undefined {
-  const m = SPLIT_RE.exec(url.split(/[?#]/)[0]);
-  if (!m) return undefined;
-  return { index: Number(m[1]), count: Number(m[2]) };
+  const s = shardInfo(url);
+  return s?.ext === 'gguf' ? { index: s.index, count: s.count } : undefined;
 }
 
 /** Every shard's URL of a split GGUF, given any one shard's URL (query string kept). */
 export function splitGgufUrls(url: string): string[] {
-  const [path, ...rest] = url.split(/(?=[?#])/);
-  const info = splitGgufInfo(path);
-  if (!info) return [url];
-  if (info.count < 1 || info.index < 1 || info.index > info.count) {
-    throw new InvalidRequestError(`${url}: shard ${info.index} of ${info.count} is not a valid split GGUF name.`);
-  }
-  const pad = (n: number) => String(n).padStart(5, '0');
-  const stem = path.replace(SPLIT_RE, '');
-  return Array.from({ length: info.count }, (_, i) => `${stem}-${pad(i + 1)}-of-${pad(info.count)}.gguf${rest.join('')}`);
+  return splitGgufInfo(url) ? shardNames(url) : [url];
 }
 
 /** The URL of a file beside another (`config.json` next to `model.safetensors`), query string dropped. */
@@ -122,3 +152,9 @@ export function chunkRange(i: number, size: number, chunkBytes: number): { start
 export function chunkCount(size: number, chunkBytes: number): number {
   return Math.ceil(size / chunkBytes);
 }
+
+/**
+ * What the loader accepts: a public source (URL, `hf:` id, `{ hf, file }`, File/Blob, picked files), or a
+ * SourceRequest that carries the source together with its fetch/cache options (what `load()` sends into the worker).
+ */
+export type LoadSource = ModelSource | SourceRequest;

@@ -1,5 +1,4 @@
 import { ModelFetchError, ModelFormatError, AbortError } from '../errors.ts';
-import type { ModelSource as PublicModelSource, SourceRequest } from './source.ts';
 
 /**
  * Sequential reader over a byte stream: the loader peeks at the header, then takes each tensor's bytes in file
@@ -126,9 +125,3 @@ export async function readHeader<H>(r: StreamReader, parse: (b: Uint8Array) => H
     want = Math.max(need, want * 2);
   }
 }
-
-/**
- * What the loader accepts: a public source (URL, `hf:` id, `{ hf, file }`, File/Blob), or a SourceRequest that
- * carries the source together with its fetch/cache options (what `load()` sends into the worker).
- */
-export type ModelSource = PublicModelSource | SourceRequest;

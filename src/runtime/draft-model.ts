@@ -5,7 +5,7 @@
  */
 import type { Kernels } from '../gpu/kernels.ts';
 import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-model.ts';
-import type { ModelSource } from '../loader/stream-reader.ts';
+import type { LoadSource } from '../loader/source.ts';
 import { UnsupportedModelError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { MAX_STEPS, Transformer } from './transformer.ts';
@@ -23,7 +23,7 @@ export class DraftModel implements Drafter {
 
   /** Loads the draft next to a target with this tokenizer; refuses a draft whose vocabulary differs. */
   static async load(
-    kernels: Kernels, source: ModelSource, target: Tokenizer,
+    kernels: Kernels, source: LoadSource, target: Tokenizer,
     o: { contextLength: number; maxBatch: number; onProgress?: (p: LoadProgress) => void; signal?: AbortSignal },
   ): Promise<DraftModel> {
     const model = await loadModel(kernels.gpu, source, { onProgress: o.onProgress, signal: o.signal });

@@ -19,7 +19,7 @@ import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadProgress, LoadedModel } from '../loader/load-model.ts';
-import type { ModelSource } from '../loader/stream-reader.ts';
+import type { LoadSource } from '../loader/source.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import { AbortError, EngineStateError, InvalidRequestError } from '../errors.ts';
@@ -50,7 +50,7 @@ export interface LoadOptions {
    * one, it drafts tokens that this model verifies several at a time. Used by every request unless it passes
    * `speculative: false`.
    */
-  draft?: ModelSource;
+  draft?: LoadSource;
   signal?: AbortSignal;
 }
 
@@ -179,7 +179,7 @@ export class EngineCore {
     return this.model.tokenizer;
   }
 
-  static load(source: ModelSource, options: LoadOptions = {}): Promise<EngineCore> {
+  static load(source: LoadSource, options: LoadOptions = {}): Promise<EngineCore> {
     return openModel(source, options, (gpu, model, t0) => EngineCore.build(gpu, model, options, t0));
   }
 

@@ -5,7 +5,7 @@
  */
 import { openGpu, type Gpu } from '../gpu/device.ts';
 import { loadModel, type LoadProgress, type LoadedModel } from '../loader/load-model.ts';
-import type { ModelSource } from '../loader/stream-reader.ts';
+import type { LoadSource } from '../loader/source.ts';
 import { EngineStateError, ModelTooLargeError } from '../errors.ts';
 
 export interface BuiltCore {
@@ -14,7 +14,7 @@ export interface BuiltCore {
 }
 
 export async function openModel<T extends BuiltCore>(
-  source: ModelSource,
+  source: LoadSource,
   options: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal },
   build: (gpu: Gpu, model: LoadedModel, t0: number) => Promise<T>,
 ): Promise<T> {

@@ -5,7 +5,7 @@
 import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOptions } from '../runtime/engine-core.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { EvaluateOptions } from '../runtime/evaluate.ts';
-import type { ModelSource } from '../loader/stream-reader.ts';
+import type { LoadSource } from '../loader/source.ts';
 import { EngineStateError, UnsupportedModelError } from '../errors.ts';
 import { EmbedCore, type EmbedRequestOptions } from '../runtime/embed-core.ts';
 import { openModel } from '../runtime/open-model.ts';
@@ -25,7 +25,7 @@ type Core = EngineCore | EmbedCore;
  * (worker/shared-host.ts) hands every tab the same core for the same model and counts its users.
  */
 export interface CoreHost {
-  open(source: ModelSource, options: LoadOptions): Promise<Core>;
+  open(source: LoadSource, options: LoadOptions): Promise<Core>;
   release(core: Core): void;
 }
 
@@ -71,7 +71,7 @@ export function createEngineApi(host: CoreHost = ownCoreHost) {
     }
   };
   return {
-    async load(source: ModelSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
+    async load(source: LoadSource, options: LoadRequestOptions, onProgress?: (p: LoadProgress) => void) {
       if (core) host.release(core);
       core = undefined;
       core = await host.open(source, { ...options, onProgress });

@@ -5,7 +5,7 @@
  */
 import type { LoadOptions } from '../runtime/engine-core.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
-import type { ModelSource } from '../loader/stream-reader.ts';
+import type { LoadSource } from '../loader/source.ts';
 import type { CoreHost } from './api.ts';
 
 type Core = Awaited<ReturnType<CoreHost['open']>>;
@@ -21,7 +21,7 @@ export function sharedCoreHost(own: CoreHost, graceMs: number): CoreHost {
   const entries = new Map<string, Entry>();
   const byCore = new Map<Core, string>();
   return {
-    open(source: ModelSource, options: LoadOptions): Promise<Core> {
+    open(source: LoadSource, options: LoadOptions): Promise<Core> {
       const { onProgress, ...rest } = options;
       const key = keyOf(source, rest);
       let e = key === undefined ? undefined : entries.get(key);
@@ -61,7 +61,7 @@ export function sharedCoreHost(own: CoreHost, graceMs: number): CoreHost {
 }
 
 /** Same model, same options → same key; picked Files are never shared (undefined). */
-function keyOf(source: ModelSource, options: object): string | undefined {
+function keyOf(source: LoadSource, options: object): string | undefined {
   const s = source as { llmoSource?: unknown };
   const inner = s && typeof s === 'object' && 'llmoSource' in s ? s.llmoSource : source;
   if (typeof inner !== 'string') return undefined;
