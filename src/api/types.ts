@@ -27,6 +27,11 @@ export interface SamplingRequest {
   presence_penalty?: number;
   /** Same seed and request → same tokens. */
   seed?: number;
+  /**
+   * llmo: speculative decoding (on by default when the engine was loaded with a draft model): `false`, `true`, or
+   * `{ method: 'draft' | 'lookup', max_draft }` ('lookup': n-grams of the prompt, good for summaries and RAG answers).
+   */
+  speculative?: boolean | { method?: 'draft' | 'lookup'; max_draft?: number };
   /** Generation stops before any of these strings (not returned). */
   stop?: string | string[] | null;
   /** Token id (as a string or number key) → bias added to its logit (-100..100). */

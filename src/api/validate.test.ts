@@ -36,6 +36,14 @@ describe('sampling fields', () => {
     fails(() => opts({ n: 2 }), /^n is 2/);
     fails(() => opts({ context_overflow: 'drop' }), /context_overflow/);
   });
+  test('speculative: boolean or { method, max_draft }', () => {
+    expect(opts({}).speculative).toBeUndefined();
+    expect(opts({ speculative: false }).speculative).toBe(false);
+    expect(opts({ speculative: { method: 'lookup', max_draft: 4 } }).speculative).toEqual({ method: 'lookup', maxDraft: 4 });
+    fails(() => opts({ speculative: { method: 'ngram' } }), /speculative.method.*'draft' or 'lookup'/);
+    fails(() => opts({ speculative: { max_draft: 0 } }), /max_draft/);
+    fails(() => opts({ speculative: 'yes' }), /speculative is "yes"/);
+  });
 });
 
 describe('messages and tools', () => {

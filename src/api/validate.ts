@@ -55,7 +55,19 @@ export function samplingOptions(req: SamplingRequest, contextLength: number, voc
     seed: num(r, 'seed', -(2 ** 53), 2 ** 53, { int: true }),
     stop,
     logitBias,
+    ...(req.speculative !== undefined ? { speculative: speculativeOption(req.speculative) } : {}),
   };
+}
+
+/** llmo's `speculative` field → GenerateOptions.speculative. */
+function speculativeOption(v: unknown): GenerateOptions['speculative'] {
+  if (typeof v === 'boolean') return v;
+  const want = "true, false or { method: 'draft' | 'lookup', max_draft: 1..32 }";
+  if (!v || typeof v !== 'object') bad('speculative', v, want);
+  const o = v as Record<string, unknown>;
+  if (o.method !== undefined && o.method !== 'draft' && o.method !== 'lookup') bad('speculative.method', o.method, "'draft' or 'lookup'");
+  const maxDraft = num(o, 'max_draft', 1, 32, { int: true });
+  return { ...(o.method ? { method: o.method as 'draft' | 'lookup' } : {}), ...(maxDraft ? { maxDraft } : {}) };
 }
 
 export function checkMessages(messages: unknown): asserts messages is ChatMessage[] {

@@ -43,6 +43,10 @@ describe('prompt lookup', () => {
       const s = spec.stats.speculative!;
       console.log(`sotu-5m-q8_0 lookup: drafted ${s.drafted}, accepted ${s.accepted}`);
       expect(s.drafted).toBeGreaterThan(0);
+      // The OpenAI-shaped surface takes the same option and reports the drafts in usage.
+      const c = await engine.completions.create({ prompt: text, max_tokens: 32, temperature: 0, speculative: { method: 'lookup' } });
+      expect(c.usage?.speculative_tokens?.drafted).toBeGreaterThan(0);
+      expect(c.choices[0].text).toBe(plain.text);
     } finally {
       await engine.dispose();
     }
