@@ -54,7 +54,7 @@ export function openDb(name: string, version: number, upgrade: (db: IDBDatabase,
       resolve(db);
     };
     r.onerror = () => reject(r.error);
-    r.onblocked = () => reject(new StorageQuotaError(`IndexedDB database ${name} is blocked by another tab holding an older version; close the other tabs of this page.`, `indexeddb:${name}`, 0));
+    // onblocked: another tab holds an older version open; it closes on versionchange (above), then this open proceeds.
   });
 }
 
