@@ -4,6 +4,9 @@
  * a token; it may only leave out incomplete UTF-8 pieces and specials.
  */
 import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
 import { makeFixtureVocab, ggufTokenizerMetadata, hfTokenizerJson, hfTokenizerConfigJson } from '../../test/fixtures/fixture-tokenizer.ts';
 import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
@@ -38,6 +41,19 @@ describe('vocabulary bytes', () => {
       expect([...viaHf[id]!]).toEqual([...exact[id]!]);
     }
     expect(kept).toBeGreaterThan(1000);
+  });
+
+  test('WordPiece (GGUF bert: word starts marked with U+2581, continuations bare): the bytes rebuild the text', () => {
+    const bytes = new Uint8Array(readFileSync(resolve(import.meta.dirname, '../../../shared/tokenizers/ggml-vocab-bert-bge.gguf')));
+    const tok = tokenizerFromGguf((parseGgufHeader(bytes) as GgufHeader).metadata);
+    const text = 'the quick brown fox jumps over the lazy dogs, unbelievably';
+    const ids = tok.encode(text, { addBos: false });
+    expect(ids.length).toBeGreaterThan(text.split(' ').length); // some words are split into pieces
+    const joined = new TextDecoder().decode(Uint8Array.from(ids.flatMap((id) => [...tok.tokenBytes(id)!])));
+    expect(joined).toBe(' ' + tok.decode(ids)); // every word starts with its space, pieces join without one
+    expect(joined).toBe(' the quick brown fox jumps over the lazy dogs , unbelievably');
+    expect(tok.tokenBytes(tok.encode('', { addBos: true })[0])).toBeNull(); // [CLS]
+    expect(buildTrie(tokenBytes(tok)).vocabSize).toBe(tok.vocabSize);
   });
 
   test('constrained generation through the HF path validates', async () => {

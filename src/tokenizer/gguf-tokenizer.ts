@@ -134,6 +134,14 @@ export class GgufTokenizer implements Tokenizer {
     return this.textDecoder.decode(buf);
   }
 
+  tokenBytes(id: number): Uint8Array | null {
+    this.checkId(id);
+    const t = this.vocab.types[id];
+    if (t === TokenType.Control || t === TokenType.Unknown) return null;
+    const p = this.piece(id, false);
+    return p.length ? p : null;
+  }
+
   /** Token text as stored in the vocabulary (`▁the`, `Ġthe`, `<0x0A>`), for debugging and grammar tools. */
   idToToken(id: number): string {
     this.checkId(id);

@@ -103,6 +103,28 @@ class HfAdapter implements Tokenizer {
     return ids;
   }
 
+  /** Bytes per token, made on first use by decoding each after a fixed context token (see tokenBytes). */
+  private bytesCache: (Uint8Array | null)[] | undefined;
+
+  /**
+   * What a token adds after a fixed context token (so leading-space rules do not strip it), from the library's own
+   * decoder; tokens that decode to an incomplete character (U+FFFD) are left out (null), so a grammar never picks them.
+   */
+  tokenBytes(id: number): Uint8Array | null {
+    if (!this.bytesCache) {
+      const anchorIds = this.encode('a', { addBos: false, parseSpecial: false });
+      const anchor = anchorIds[anchorIds.length - 1];
+      const base = this.decode([anchor]);
+      const enc = new TextEncoder();
+      this.bytesCache = Array.from({ length: this.vocabSize }, (_, i) => {
+        const s = this.decode([anchor, i]);
+        const piece = s.startsWith(base) ? s.slice(base.length) : '';
+        return piece.length === 0 || piece.includes('\uFFFD') ? null : enc.encode(piece);
+      });
+    }
+    return this.bytesCache[id] ?? null;
+  }
+
   decode(ids: readonly number[], options: { keepSpecial?: boolean } = {}): string {
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {

@@ -85,6 +85,7 @@ describe('StreamDecoder', () => {
     const counting: Tokenizer = {
       vocabSize: llama2.vocabSize, bosId: llama2.bosId, eosIds: llama2.eosIds, addBosByDefault: llama2.addBosByDefault,
       encode: (t, o) => llama2.encode(t, o),
+      tokenBytes: (id) => llama2.tokenBytes(id),
       decode: (x, o) => {
         decodedIds += x.length;
         return llama2.decode(x, o);

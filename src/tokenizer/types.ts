@@ -14,4 +14,9 @@ export interface Tokenizer {
   encode(text: string, options?: { addBos?: boolean; parseSpecial?: boolean }): number[];
   /** Ids to text. Special/control tokens are dropped unless `keepSpecial`. */
   decode(ids: readonly number[], options?: { keepSpecial?: boolean }): string;
+  /**
+   * The bytes token `id` appends to the text when it follows other text (a word-start piece with its space,
+   * byte tokens as their byte), or null for special/control tokens, which a grammar never offers.
+   */
+  tokenBytes(id: number): Uint8Array | null;
 }
