@@ -11,21 +11,11 @@ import type { LoadedModel } from '../loader/load-model.ts';
 import type { Pooling } from '../model/types.ts';
 import { Encoder } from './encoder.ts';
 import type { LoadOptions, ModelInfo } from './engine-core.ts';
-import { checkDimensions, finishVector, type VectorOptions } from '../api/embed-vectors.ts';
-import { AbortError, EngineStateError, InvalidRequestError } from '../errors.ts';
+import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
+import { embedInputIds, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
 
-export interface EmbedRequestOptions extends VectorOptions {
-  /** Cut texts longer than the model's context instead of failing (default false). */
-  truncate?: boolean;
-  /** Text put before every input (e.g. an instruction or "query: " prefix the model was trained with). */
-  instruction?: string;
-}
-
-export interface EmbedResult {
-  vectors: Float32Array[];
-  /** Tokens embedded, over all inputs. */
-  promptTokens: number;
-}
+export type { EmbedRequestOptions, EmbedResult } from './embed-inputs.ts';
+import { AbortError, EngineStateError } from '../errors.ts';
 
 /** Default tokens per GPU submission (several texts packed): see bench for where throughput saturates. */
 export const DEFAULT_EMBED_BATCH = 2048;
@@ -75,41 +65,10 @@ export class EmbedCore {
     return this.model.tokenizer.decode(ids);
   }
 
-  /** Token ids of each input: texts framed by the tokenizer (and cut when `truncate`), id lists as given. */
-  tokenizeInputs(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}): number[][] {
-    if (inputs.length === 0) throw new InvalidRequestError('input is empty: give at least one text (or token-id list) to embed.');
-    const tok = this.model.tokenizer;
-    // The framing tokens around any text ([CLS] … [SEP]): a cut keeps the trailing ones.
-    const tail = tok.encode('').slice(1);
-    return inputs.map((input, i) => {
-      if (typeof input === 'string') {
-        if (input.length === 0) throw new InvalidRequestError(`input[${i}] is an empty string; every input must have text.`);
-        let ids = tok.encode((o.instruction ?? '') + input);
-        if (ids.length > this.maxTokens) {
-          if (!o.truncate) {
-            throw new InvalidRequestError(
-              `input[${i}] is ${ids.length} tokens; ${this.model.name} embeds at most ${this.maxTokens}. Shorten or split it, or pass truncate: true to embed its first ${this.maxTokens} tokens.`,
-            );
-          }
-          ids = [...ids.slice(0, this.maxTokens - tail.length), ...tail];
-        }
-        return ids;
-      }
-      if (!Array.isArray(input) || input.length === 0) throw new InvalidRequestError(`input[${i}] is an empty token list.`);
-      const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.model.config.vocabSize);
-      if (bad !== undefined) throw new InvalidRequestError(`input[${i}] has token id ${bad}, outside the vocabulary of ${this.model.config.vocabSize}.`);
-      if (input.length > this.maxTokens) {
-        if (!o.truncate) throw new InvalidRequestError(`input[${i}] is ${input.length} tokens; the model embeds at most ${this.maxTokens} (or pass truncate: true).`);
-        return input.slice(0, this.maxTokens);
-      }
-      return [...input];
-    });
-  }
-
   /** One vector per input, in order. */
   embed(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}, signal?: AbortSignal): Promise<EmbedResult> {
     checkDimensions(o.dimensions, this.model.config.dim);
-    const seqs = this.tokenizeInputs(inputs, o);
+    const seqs = embedInputIds(this.model, inputs, o, this.maxTokens);
     const run = this.queue.then(() => this.run(seqs, o, signal));
     this.queue = run.catch(() => {});
     return run;

@@ -4,6 +4,8 @@
  */
 import type { Gpu } from '../gpu/device.ts';
 import { openModel } from './open-model.ts';
+import { embedInputIds, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
+import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
@@ -22,7 +24,7 @@ import type { LoadProgress, LoadedModel } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
-import { AbortError, EngineStateError, InvalidRequestError } from '../errors.ts';
+import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -186,6 +188,8 @@ export class EngineCore {
   /** The chat core of a model just loaded onto `gpu` (open-model.ts wraps this in the device's error scopes). */
   static async build(gpu: Gpu, model: LoadedModel, options: LoadOptions, t0: number): Promise<EngineCore> {
     if (options.chatTemplate !== undefined) model.chatTemplate = options.chatTemplate;
+    // A decoder embeds only when asked to pool (e.g. Qwen3-Embedding: 'last').
+    if (options.pooling !== undefined) model.config.pooling = options.pooling;
     const c = model.config;
     const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
     const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
@@ -273,6 +277,39 @@ export class EngineCore {
    * Runs `f` alone on the engine: concurrent requests wait in FIFO order and never share the KV cache mid-run.
    * A request aborted while it waits leaves the queue at once with AbortError.
    */
+  /**
+   * Decoder embeddings (loaded with `pooling: 'last'`): each input runs from position 0 and its last token's hidden
+   * state, through the output RMSNorm, is the vector (then `dimensions` and L2 normalisation). One text at a time.
+   */
+  embed(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}, signal?: AbortSignal): Promise<EmbedResult> {
+    const c = this.model.config;
+    if (c.pooling !== 'last') {
+      throw new UnsupportedModelError(
+        c.pooling === undefined
+          ? `${this.model.name} is a text generator (${c.arch}) loaded without a pooling choice: load an embedding model, or a decoder embedding model with { pooling: 'last' }.`
+          : `A decoder (${c.arch}) embeds with pooling 'last' only; '${c.pooling}' needs an encoder model.`,
+      );
+    }
+    checkDimensions(o.dimensions, c.dim);
+    const seqs = embedInputIds(this.model, inputs, o, this.contextLength);
+    const norm = this.model.weights.vectors.get('output_norm.weight')?.values;
+    if (!norm) throw new UnsupportedModelError(`${c.arch} has no output_norm.weight to pool with.`);
+    return this.exclusive(async () => {
+      // Every input overwrites the KV cache from position 0.
+      this.cached = [];
+      const vectors: Float32Array[] = [];
+      for (const ids of seqs) {
+        if (signal?.aborted) throw new AbortError('Embedding was aborted.');
+        const h = await this.transformer.lastHidden(ids);
+        let ss = 0;
+        for (const v of h) ss += v * v;
+        const inv = 1 / Math.sqrt(ss / h.length + c.normEps);
+        vectors.push(finishVector(h.map((v, i) => v * inv * norm[i]), o));
+      }
+      return { vectors, promptTokens: seqs.reduce((a, s) => a + s.length, 0) };
+    }, signal);
+  }
+
   private async exclusive<T>(f: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
     this.checkLost();

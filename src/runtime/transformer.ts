@@ -52,6 +52,9 @@ export class Transformer {
   private tokenOut!: GPUBuffer;
   private tokenStaging!: GPUBuffer;
   private logitsStaging!: GPUBuffer;
+  /** The residual stream [maxBatch, dim] and a staging row for `lastHidden` (decoder embeddings). */
+  private x!: GPUBuffer;
+  private hiddenStaging!: GPUBuffer;
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
   private rowsHead?: Promise<RowsHead>;
@@ -120,7 +123,7 @@ export class Transformer {
       k, c, w,
       a: {
         ids: this.ids, logits: this.logits, tokenOut: this.tokenOut,
-        x: this.buffer('x', B * c.dim * f32),
+        x: (this.x = this.buffer('x', B * c.dim * f32)),
         xn: this.buffer('xn', B * c.dim * f32),
         q: this.buffer('q', B * qDim * f32),
         att: this.buffer('att', B * qDim * f32),
@@ -235,6 +238,22 @@ export class Transformer {
     await this.k.device.queue.onSubmittedWorkDone();
   }
 
+  /**
+   * Runs `tokens` from position 0 (overwriting the KV cache) and returns the last token's hidden state before the
+   * output norm: a decoder embedding model's last-token pooling (EngineCore.embed normalises it on the CPU).
+   */
+  async lastHidden(tokens: readonly number[]): Promise<Float32Array> {
+    const dim = this.config.dim;
+    this.hiddenStaging ??= this.k.device.createBuffer({ label: 'hidden.read', size: dim * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const B = this.options.maxBatch;
+    const lastRow = (tokens.length - 1) % B;
+    await this.submit(tokens, 0, { list: [], copyOut: (enc) => enc.copyBufferToBuffer(this.x, lastRow * dim * 4, this.hiddenStaging, 0, dim * 4) });
+    await this.hiddenStaging.mapAsync(GPUMapMode.READ);
+    const h = new Float32Array(this.hiddenStaging.getMappedRange().slice(0));
+    this.hiddenStaging.unmap();
+    return h;
+  }
+
   /** Most tokens one `forwardRows` call takes (the per-row head's logits buffer is bounded; see rows-head.ts). */
   async rowsCapacity(): Promise<number> {
     return (await this.rowsHeadReady()).rows;
@@ -298,6 +317,7 @@ export class Transformer {
     this.profiler?.destroy();
     void this.rowsHead?.then((h) => h.destroy(), () => {});
     for (const b of this.owned) b.destroy();
+    this.hiddenStaging?.destroy();
     this.owned.length = 0;
   }
 }

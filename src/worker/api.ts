@@ -51,15 +51,6 @@ export function createEngineApi(host: CoreHost = ownCoreHost) {
     }
     return c;
   };
-  const needEmbed = (): EmbedCore => {
-    const c = loaded();
-    if (c instanceof EngineCore) {
-      throw new UnsupportedModelError(
-        `${c.info().name} is a text generator (${c.info().config.arch}) with no pooling: llmo embeds with BERT-family encoders (GGUF bert, nomic-bert). Load an embedding model for embed().`,
-      );
-    }
-    return c;
-  };
   /** Runs request `id` with a signal that `abort(id)` fires. */
   const abortable = async <T>(id: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const ac = new AbortController();
@@ -100,7 +91,8 @@ export function createEngineApi(host: CoreHost = ownCoreHost) {
     },
     /** One vector per input (texts or token-id lists), in order; aborted by `abort(id)` between GPU batches. */
     embed(id: number, inputs: (string | number[])[], options: EmbedRequestOptions = {}) {
-      return abortable(id, (signal) => needEmbed().embed(inputs, options, signal));
+      // EngineCore embeds only when loaded with `pooling` (decoder embedding models); it says so otherwise.
+      return abortable(id, (signal) => loaded().embed(inputs, options, signal));
     },
     info: () => loaded().info(),
     tokenize: (text: string, addBos?: boolean) => loaded().tokenize(text, addBos),

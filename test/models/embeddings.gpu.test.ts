@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { load, base64ToVector, AbortError, InvalidRequestError, UnsupportedModelError, type Engine } from '../../src/index.ts';
 import { loadGguf } from '../reference/gguf-weights.ts';
-import { ReferenceEncoder, referenceEncoderConfig } from '../reference/bert-ref.ts';
+import { ReferenceEncoder, referenceEncoderConfig, l2normalize } from '../reference/bert-ref.ts';
+import { ReferenceModel } from '../reference/llama-ref.ts';
+import { referenceConfigFromGguf } from '../reference/gguf-weights.ts';
 import { tokenizerFromGguf } from '../../src/tokenizer/gguf-tokenizer.ts';
 import { dequantize } from '../../src/formats/quant.ts';
 
@@ -155,6 +157,31 @@ describe('HF safetensors BertModel (sentence-transformers layout)', () => {
     ]);
     for (const k of ['model_type', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'max_position_embeddings', 'layer_norm_eps', 'vocab_size', 'type_vocab_size', 'hidden_act']) {
       expect(ours[k], k).toEqual(real[k]);
+    }
+  });
+});
+
+describe('decoder embedding model (qwen3 graph, last-token pooling)', () => {
+  const url = '/fixtures/tiny~qwen3~f32~s23/model.gguf';
+  test("load(src, { pooling: 'last' }): the last token's output-normed hidden state, as the reference computes it (1e-4)", async () => {
+    const engine = await load(url, { cache: false, pooling: 'last' });
+    try {
+      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const g = loadGguf(bytes, url);
+      const inputs = [[1, 17, 42, 99], [1, 5], Array.from({ length: 40 }, (_, i) => 1 + ((i * 37) % 250))];
+      const r = await engine.embeddings.create({ input: inputs });
+      expect(r.usage.prompt_tokens).toBe(46);
+      inputs.forEach((ids, i) => {
+        let normed: Float32Array | undefined;
+        new ReferenceModel(referenceConfigFromGguf(g.header), g.weight).forward(ids, { tap: (name, _l, d) => { if (name === 'output_norm') normed = d.slice(); } });
+        const d = maxDiff(r.data[i].embedding as number[], l2normalize(normed!));
+        console.log(`qwen3 decoder embedding, ${ids.length} tokens: max |gpu - ref| ${d.toExponential(2)}`);
+        expect(d).toBeLessThan(1e-4);
+      });
+      // Generation still works on the same engine afterwards (the KV cache was overwritten, not reused).
+      expect((await engine.complete([1, 2, 3], { maxTokens: 2, temperature: 0 })).tokens).toHaveLength(2);
+    } finally {
+      await engine.dispose();
     }
   });
 });
