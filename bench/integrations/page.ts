@@ -6,12 +6,13 @@
  */
 import OpenAI from 'openai';
 import { streamText } from 'ai';
-import { load, openaiFetch } from '../../src/index.ts';
+import { load, openaiFetch, ChunkStream, type Engine, type ChatCompletionChunk, type ChatMessage } from '../../src/index.ts';
 import { createLlmo } from '../../src/ai-sdk.ts';
 import { createLanguageModel } from '../../src/prompt-api.ts';
 
 export interface PathResult { path: string; ttftMs: number[]; decodeTokPerSec: number[] }
-export interface IntegrationsReport { model: string; contextLength: number; tokens: number; rounds: number; adapter: string; paths: PathResult[] }
+export interface OverheadResult { path: string; msPerRequest: number; chunks: number }
+export interface IntegrationsReport { model: string; contextLength: number; tokens: number; rounds: number; adapter: string; paths: PathResult[]; overhead: OverheadResult[] }
 
 
 async function run(model: string, contextLength: number, rounds: number): Promise<IntegrationsReport> {
@@ -53,14 +54,63 @@ async function run(model: string, contextLength: number, rounds: number): Promis
       }
       const end = performance.now();
       if (out !== text) throw new Error(`${res.path} produced different text: ${JSON.stringify(out.slice(0, 80))}`);
+      console.log(`round ${r} ${res.path}: ${Math.round(first - t0)} ms to first token, ${Math.round(end - first)} ms after`);
       if (r < 0) continue; // warm-up round
       res.ttftMs.push(first - t0);
       res.decodeTokPerSec.push((tokens - 1) / ((end - first) / 1000));
     }
   }
   const info = engine.info;
+  const overhead = await adapterOverhead(engine, messages);
   await engine.dispose();
-  return { model, contextLength, tokens, rounds, adapter: info.gpu.adapter, paths: results };
+  return { model, contextLength, tokens, rounds, adapter: info.gpu.adapter, paths: results, overhead };
+}
+
+/**
+ * Each adapter's own cost, apart from the GPU: the engine's recorded chunks for the request are replayed by a stub
+ * engine (same ChunkStream, no worker, no GPU), and whole requests through each path are timed, many times.
+ */
+async function adapterOverhead(engine: Engine, messages: ChatMessage[]): Promise<OverheadResult[]> {
+  const recorded: ChatCompletionChunk[] = [];
+  for await (const c of engine.chat.completions.create({ messages, temperature: 0, stream: true })) recorded.push(c);
+  const ids = await engine.tokenizeChat({ messages });
+  const stub = {
+    info: engine.info,
+    chat: { completions: { create: (req: { stream?: boolean }) => {
+      if (!req.stream) throw new Error('stub streams only');
+      return new ChunkStream<ChatCompletionChunk>(async (push) => { for (const c of recorded) push(c); }, () => {});
+    } } },
+    tokenizeChat: async () => ids,
+  } as unknown as Engine;
+  const fetchFn = openaiFetch(stub);
+  const client = new OpenAI({ fetch: fetchFn, apiKey: 'local', dangerouslyAllowBrowser: true });
+  const llmo = createLlmo(stub);
+  const session = await createLanguageModel({ model: stub }).create({ temperature: 0, topK: 1 });
+  const question = String(messages[0].content);
+  const paths: Record<string, () => Promise<void>> = {
+    'direct (replayed)': async () => { for await (const _ of stub.chat.completions.create({ messages, stream: true })) void _; },
+    'openaiFetch alone (SSE body read)': async () => {
+      const r = await fetchFn('https://x/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages, stream: true }) });
+      await r.text();
+    },
+    'openai (openaiFetch)': async () => { for await (const _ of await client.chat.completions.create({ model: 'm', messages: messages as never, stream: true })) void _; },
+    'ai-sdk provider alone (doStream read)': async () => {
+      const { stream } = await llmo().doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: question }] }] });
+      const rd = stream.getReader();
+      while (!(await rd.read()).done);
+    },
+    'ai-sdk (streamText)': async () => { for await (const _ of streamText({ model: llmo(), prompt: question }).textStream) void _; },
+    'prompt-api (promptStreaming)': async () => { for await (const _ of (await session.clone()).promptStreaming(question) as unknown as AsyncIterable<string>) void _; },
+  };
+  const out: OverheadResult[] = [];
+  for (const [path, run] of Object.entries(paths)) {
+    for (let i = 0; i < 20; i++) await run();
+    const n = 200;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await run();
+    out.push({ path, msPerRequest: (performance.now() - t0) / n, chunks: recorded.length });
+  }
+  return out;
 }
 
 (window as unknown as { runIntegrationsBench: typeof run }).runIntegrationsBench = run;

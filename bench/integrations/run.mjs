@@ -40,6 +40,12 @@ try {
   const line = (r) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   console.log(`${report.model}, context ${report.contextLength}, ${report.tokens} tokens per request (greedy, same text on every path), ${report.rounds} rounds, adapter: ${report.adapter}`);
   console.log([line(rows[0]), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n'));
+  const d0 = report.overhead[0].msPerRequest;
+  console.log(`\nAdapter cost without the GPU (the engine's ${report.overhead[0].chunks} recorded chunks replayed through a stub engine, 200 requests per path):`);
+  const orows = [['path', 'ms per request', 'added ms per request', 'added us per chunk'], ...report.overhead.map((o) => [o.path, o.msPerRequest.toFixed(3), (o.msPerRequest - d0).toFixed(3), (((o.msPerRequest - d0) / o.chunks) * 1000).toFixed(1)])];
+  const ow = orows[0].map((_, i) => Math.max(...orows.map((r) => r[i].length)));
+  const oline = (r) => `| ${r.map((c, i) => c.padEnd(ow[i])).join(' | ')} |`;
+  console.log([oline(orows[0]), `|${ow.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...orows.slice(1).map(oline)].join('\n'));
   mkdirSync(resolve(root, 'bench-results'), { recursive: true });
   const file = resolve(root, 'bench-results', `integrations-${flag('machine', hostname())}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2));

@@ -140,4 +140,17 @@ describe('llmo/ai-sdk language model', () => {
     expect(one.embedding).toEqual(Array.from(direct[1]));
     await e.dispose();
   });
+
+  test('a stream that runs to the end of the context completes, chunks without text (split characters) included', async () => {
+    const small = await load(SOTU, { contextLength: 48 });
+    try {
+      const direct = await small.chat.completions.create({ messages: [{ role: 'user', content: PROMPT }], temperature: 0 });
+      expect(direct.choices[0].finish_reason).toBe('length');
+      let text = '';
+      for await (const t of streamText({ model: createLlmo(small)(), prompt: PROMPT, temperature: 0 }).textStream) text += t;
+      expect(text).toBe(direct.choices[0].message.content);
+    } finally {
+      await small.dispose();
+    }
+  });
 });

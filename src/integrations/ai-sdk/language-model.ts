@@ -56,10 +56,14 @@ export class LlmoLanguageModel implements LanguageModelV4 {
       start: (c) => parts.start(c),
       pull: async (c) => {
         try {
-          const n = pending ?? (await it.next());
-          pending = undefined;
-          if (n.done) parts.end(c);
-          else parts.chunk(c, n.value);
+          // A pull must enqueue something or the stream never pulls again: skip chunks that add no part (an empty
+          // delta while a multi-byte character is incomplete).
+          for (;;) {
+            const n = pending ?? (await it.next());
+            pending = undefined;
+            if (n.done) return parts.end(c);
+            if (parts.chunk(c, n.value)) return;
+          }
         } catch (e) {
           if (options.abortSignal?.aborted || e instanceof AbortError) c.error(abortError(options.abortSignal, e));
           else {
@@ -89,18 +93,26 @@ class StreamParts {
   private sent = false;
   private metadata = false;
   private finished = false;
+  private enqueued = 0;
 
   constructor(private readonly warnings: SharedV4Warning[], private readonly raw: boolean, private readonly mayCall: boolean) {}
 
-  start(c: Sink): void {
-    c.enqueue({ type: 'stream-start', warnings: this.warnings });
+  private put(c: Sink, part: LanguageModelV4StreamPart): void {
+    c.enqueue(part);
+    this.enqueued++;
   }
 
-  chunk(c: Sink, k: ChatCompletionChunk): void {
-    if (this.raw) c.enqueue({ type: 'raw', rawValue: k });
+  start(c: Sink): void {
+    this.put(c, { type: 'stream-start', warnings: this.warnings });
+  }
+
+  /** Enqueues the parts of one chunk; returns how many. */
+  chunk(c: Sink, k: ChatCompletionChunk): number {
+    const before = this.enqueued;
+    if (this.raw) this.put(c, { type: 'raw', rawValue: k });
     if (!this.metadata) {
       this.metadata = true;
-      c.enqueue({ type: 'response-metadata', id: k.id, timestamp: new Date(k.created * 1000), modelId: k.model });
+      this.put(c, { type: 'response-metadata', id: k.id, timestamp: new Date(k.created * 1000), modelId: k.model });
     }
     const ch = k.choices[0];
     if (ch.delta.content) this.text(c, ch.delta.content);
@@ -109,21 +121,22 @@ class StreamParts {
       if (!calls.length) this.flush(c);
       this.closeText(c);
       for (const call of calls) {
-        c.enqueue({ type: 'tool-input-start', id: call.id, toolName: call.function.name });
-        c.enqueue({ type: 'tool-input-delta', id: call.id, delta: call.function.arguments });
-        c.enqueue({ type: 'tool-input-end', id: call.id });
-        c.enqueue({ type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: call.function.arguments });
+        this.put(c, { type: 'tool-input-start', id: call.id, toolName: call.function.name });
+        this.put(c, { type: 'tool-input-delta', id: call.id, delta: call.function.arguments });
+        this.put(c, { type: 'tool-input-end', id: call.id });
+        this.put(c, { type: 'tool-call', toolCallId: call.id, toolName: call.function.name, input: call.function.arguments });
       }
-      c.enqueue({ type: 'finish', finishReason: finishReason(ch.finish_reason), usage: usageOf(k.usage), providerMetadata: speedOf(k.usage) });
+      this.put(c, { type: 'finish', finishReason: finishReason(ch.finish_reason), usage: usageOf(k.usage), providerMetadata: speedOf(k.usage) });
       this.finished = true;
     }
+    return this.enqueued - before;
   }
 
   end(c: Sink): void {
     if (!this.finished) {
       this.flush(c);
       this.closeText(c);
-      c.enqueue({ type: 'finish', finishReason: { unified: 'other', raw: undefined }, usage: usageOf(undefined) });
+      this.put(c, { type: 'finish', finishReason: { unified: 'other', raw: undefined }, usage: usageOf(undefined) });
     }
     c.close();
   }
@@ -147,14 +160,14 @@ class StreamParts {
   private emit(c: Sink, t: string): void {
     if (!this.textOpen) {
       this.textOpen = true;
-      c.enqueue({ type: 'text-start', id: 'text-0' });
+      this.put(c, { type: 'text-start', id: 'text-0' });
     }
     this.sent = true;
-    c.enqueue({ type: 'text-delta', id: 'text-0', delta: t });
+    this.put(c, { type: 'text-delta', id: 'text-0', delta: t });
   }
 
   private closeText(c: Sink): void {
-    if (this.textOpen) c.enqueue({ type: 'text-end', id: 'text-0' });
+    if (this.textOpen) this.put(c, { type: 'text-end', id: 'text-0' });
     this.textOpen = false;
   }
 }
