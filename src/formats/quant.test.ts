@@ -234,7 +234,7 @@ describe('dequantize', () => {
   it('rejects short buffers, partial blocks and unsupported types', () => {
     expect(() => dequantize(GgmlType.Q8_0, new Uint8Array(33), 32)).toThrow(ModelFormatError);
     expect(() => dequantize(GgmlType.Q4_0, new Uint8Array(18), 31)).toThrow(ModelFormatError);
-    expect(() => dequantize(GgmlType.Q4_K, new Uint8Array(144), 256)).toThrow(UnsupportedModelError);
+    expect(() => dequantize(GgmlType.Q8_1, new Uint8Array(36), 32)).toThrow(UnsupportedModelError);
     expect(() => quantizeQ8_0(new Float32Array(33))).toThrow(ModelFormatError);
   });
 });

@@ -8,7 +8,13 @@
 import { GgmlType } from '../model/types.ts';
 import { ggmlBlockSize, ggmlTypeByteLength } from './ggml-types.ts';
 import { f32ArrayToBf16, f32ArrayToF16, F16_TABLE } from './f16.ts';
-import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from './quant-legacy.ts';
+import {
+  dequantizeQ4_0, dequantizeQ4_1, dequantizeQ5_0, dequantizeQ5_1, dequantizeQ8_0,
+  quantizeQ4_0, quantizeQ4_1, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0,
+} from './quant-legacy.ts';
+import { dequantizeIq4Nl, dequantizeIq4Xs, quantizeIq4Nl, quantizeIq4Xs } from './quant-iq4.ts';
+import { dequantizeQ2K, dequantizeQ3K, dequantizeQ4K, dequantizeQ5K, dequantizeQ6K } from './quant-k.ts';
+import { quantizeQ2K, quantizeQ3K, quantizeQ4K, quantizeQ5K, quantizeQ6K } from './quant-k-encode.ts';
 
 export interface WeightFormatSpec {
   type: GgmlType;
@@ -58,6 +64,17 @@ const FORMATS = [
   },
   { type: GgmlType.Q8_0, id: 'q8_0', gpu: { splitScaleAt: 0 }, fileType: 7, dequantize: dequantizeQ8_0, quantize: quantizeQ8_0 },
   { type: GgmlType.Q4_0, id: 'q4_0', gpu: { splitScaleAt: 0 }, fileType: 2, dequantize: dequantizeQ4_0, quantize: quantizeQ4_0 },
+  { type: GgmlType.Q4_1, id: 'q4_1', gpu: {}, fileType: 3, dequantize: dequantizeQ4_1, quantize: quantizeQ4_1 },
+  { type: GgmlType.Q5_0, id: 'q5_0', gpu: { splitScaleAt: 0 }, fileType: 8, dequantize: dequantizeQ5_0, quantize: quantizeQ5_0 },
+  { type: GgmlType.Q5_1, id: 'q5_1', gpu: {}, fileType: 9, dequantize: dequantizeQ5_1, quantize: quantizeQ5_1 },
+  { type: GgmlType.IQ4_NL, id: 'iq4_nl', gpu: { splitScaleAt: 0 }, fileType: 25, dequantize: dequantizeIq4Nl, quantize: quantizeIq4Nl },
+  // K-quants (256-element super-blocks). fileType: the "_S" ftype, a file with every matrix in that type.
+  { type: GgmlType.Q2_K, id: 'q2_k', gpu: {}, fileType: 10, dequantize: dequantizeQ2K, quantize: quantizeQ2K },
+  { type: GgmlType.Q3_K, id: 'q3_k', gpu: { splitScaleAt: 108 }, fileType: 11, dequantize: dequantizeQ3K, quantize: quantizeQ3K },
+  { type: GgmlType.Q4_K, id: 'q4_k', gpu: {}, fileType: 14, dequantize: dequantizeQ4K, quantize: quantizeQ4K },
+  { type: GgmlType.Q5_K, id: 'q5_k', gpu: {}, fileType: 16, dequantize: dequantizeQ5K, quantize: quantizeQ5K },
+  { type: GgmlType.Q6_K, id: 'q6_k', gpu: { splitScaleAt: 208 }, fileType: 18, dequantize: dequantizeQ6K, quantize: quantizeQ6K },
+  { type: GgmlType.IQ4_XS, id: 'iq4_xs', gpu: {}, fileType: 30, dequantize: dequantizeIq4Xs, quantize: quantizeIq4Xs },
 ] as const satisfies readonly WeightFormatSpec[];
 
 const BY_TYPE = new Map<GgmlType, WeightFormatSpec>(FORMATS.map((f) => [f.type, f]));
