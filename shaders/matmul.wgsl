@@ -3,7 +3,7 @@
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
-// with BLOCKED (Q8_0, Q4_0) it applies each 32-weight block's scales once to the block's partial dots.
+// with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots.
 // Output: HAS_BIAS, and the run-time output mode and position (linear_out.wgsl).
 
 struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32 }
@@ -47,27 +47,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
-#if FMT_Q4_0
-  // Q4_0: word i of a block holds weights 4i..4i+3 (low nibbles) and 16+4i.. (high nibbles): each word is loaded
-  // once per row and serves 8 weights; each block's 4 scales are applied once to its partial dots.
+#if BLOCKED
+  // Block formats: each 32-weight chunk's scales (w_affine) are read once per row and applied to the chunk's
+  // partial dots, per 16-weight half; each w_q8 call gives 8 weights (4 for the low half, 4 for the high half).
+  // Offsets (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K mins) multiply the token's input sums over each half.
   let bpr = K >> 5u;
+  let one = vec4<f32>(1.0);
   for (var b = 0u; b < bpr; b++) {
-    var s0 = vec4<f32>(0.0);
-    var s1 = vec4<f32>(0.0);
-    var s2 = vec4<f32>(0.0);
-    var s3 = vec4<f32>(0.0);
-    let blk = r * bpr + vec4<u32>(b);
-    for (var i = 0u; i < 4u; i++) {
-      let u = vec4<u32>(w[(blk.x << 2u) + i], w[(blk.y << 2u) + i], w[(blk.z << 2u) + i], w[(blk.w << 2u) + i]);
-      let k4 = (b << 3u) + i;
-      let l0 = q4_lo(u.x);
-      let l1 = q4_lo(u.y);
-      let l2 = q4_lo(u.z);
-      let l3 = q4_lo(u.w);
-      let h0 = q4_hi(u.x);
-      let h1 = q4_hi(u.y);
-      let h2 = q4_hi(u.z);
-      let h3 = q4_hi(u.w);
+    let c = r * bpr + vec4<u32>(b);
+    let f0 = w_affine(c.x);
+    let f1 = w_affine(c.y);
+    let f2 = w_affine(c.z);
+    let f3 = w_affine(c.w);
+    var l0 = vec4<f32>(0.0);
+    var l1 = vec4<f32>(0.0);
+    var l2 = vec4<f32>(0.0);
+    var l3 = vec4<f32>(0.0);
+    var h0 = vec4<f32>(0.0);
+    var h1 = vec4<f32>(0.0);
+    var h2 = vec4<f32>(0.0);
+    var h3 = vec4<f32>(0.0);
+    var sl = vec4<f32>(0.0);
+    var sh = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      let q0 = w_q8(c.x, j);
+      let q1 = w_q8(c.y, j);
+      let q2 = w_q8(c.z, j);
+      let q3 = w_q8(c.w, j);
+      let k4 = (b << 3u) + j;
       let x0 = x[t.x + k4];
       let x1 = x[t.y + k4];
       let x2 = x[t.z + k4];
@@ -76,46 +83,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let y1 = x[t.y + k4 + 4u];
       let y2 = x[t.z + k4 + 4u];
       let y3 = x[t.w + k4 + 4u];
-      s0 += dots4(x0, l0, l1, l2, l3) + dots4(y0, h0, h1, h2, h3);
-      s1 += dots4(x1, l0, l1, l2, l3) + dots4(y1, h0, h1, h2, h3);
-      s2 += dots4(x2, l0, l1, l2, l3) + dots4(y2, h0, h1, h2, h3);
-      s3 += dots4(x3, l0, l1, l2, l3) + dots4(y3, h0, h1, h2, h3);
+      l0 += dots4(x0, q0[0], q1[0], q2[0], q3[0]);
+      l1 += dots4(x1, q0[0], q1[0], q2[0], q3[0]);
+      l2 += dots4(x2, q0[0], q1[0], q2[0], q3[0]);
+      l3 += dots4(x3, q0[0], q1[0], q2[0], q3[0]);
+      h0 += dots4(y0, q0[1], q1[1], q2[1], q3[1]);
+      h1 += dots4(y1, q0[1], q1[1], q2[1], q3[1]);
+      h2 += dots4(y2, q0[1], q1[1], q2[1], q3[1]);
+      h3 += dots4(y3, q0[1], q1[1], q2[1], q3[1]);
+      sl += vec4<f32>(dot(x0, one), dot(x1, one), dot(x2, one), dot(x3, one));
+      sh += vec4<f32>(dot(y0, one), dot(y1, one), dot(y2, one), dot(y3, one));
     }
-    let sc = vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
-    a0 += s0 * sc;
-    a1 += s1 * sc;
-    a2 += s2 * sc;
-    a3 += s3 * sc;
-  }
-#elif BLOCKED
-  // Q8_0: whole 32-weight blocks, each block's 4 scales applied once to its partial dots.
-  let bpr = K >> 5u;
-  for (var b = 0u; b < bpr; b++) {
-    var s0 = vec4<f32>(0.0);
-    var s1 = vec4<f32>(0.0);
-    var s2 = vec4<f32>(0.0);
-    var s3 = vec4<f32>(0.0);
-    for (var i = 0u; i < 8u; i++) {
-      let k4 = (b << 3u) + i;
-      let k = k4 << 2u;
-      let w0 = w_raw4(r.x, k, K);
-      let w1 = w_raw4(r.y, k, K);
-      let w2 = w_raw4(r.z, k, K);
-      let w3 = w_raw4(r.w, k, K);
-      let x0 = x[t.x + k4];
-      let x1 = x[t.y + k4];
-      let x2 = x[t.z + k4];
-      let x3 = x[t.w + k4];
-      s0 += dots4(x0, w0, w1, w2, w3);
-      s1 += dots4(x1, w0, w1, w2, w3);
-      s2 += dots4(x2, w0, w1, w2, w3);
-      s3 += dots4(x3, w0, w1, w2, w3);
-    }
-    let sc = vec4<f32>(w_scale_at(r.x * bpr + b), w_scale_at(r.y * bpr + b), w_scale_at(r.z * bpr + b), w_scale_at(r.w * bpr + b));
-    a0 += s0 * sc;
-    a1 += s1 * sc;
-    a2 += s2 * sc;
-    a3 += s3 * sc;
+    // Per row: scale and offset of each half.
+    let slo = vec4<f32>(f0.x, f1.x, f2.x, f3.x);
+    let olo = vec4<f32>(f0.y, f1.y, f2.y, f3.y);
+    let shi = vec4<f32>(f0.z, f1.z, f2.z, f3.z);
+    let ohi = vec4<f32>(f0.w, f1.w, f2.w, f3.w);
+    a0 += l0 * slo + h0 * shi + sl.x * olo + sh.x * ohi;
+    a1 += l1 * slo + h1 * shi + sl.y * olo + sh.y * ohi;
+    a2 += l2 * slo + h2 * shi + sl.z * olo + sh.z * ohi;
+    a3 += l3 * slo + h3 * shi + sl.w * olo + sh.w * ohi;
   }
 #else
   for (var k4 = 0u; k4 < k4n; k4++) {

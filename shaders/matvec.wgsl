@@ -10,7 +10,8 @@
 //   Run time (params, linear_out.wgsl): out_at_pos (write row `pos` of a [ctx, n] buffer: the K/V projections
 //   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate).
 //   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
-//   BLOCKED (Q8_0, Q4_0): lanes take whole 32-weight blocks and apply each block's scale once to its partial dot.
+//   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales read once and
+//     applied per 16-weight half, not per weight).
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
@@ -78,23 +79,12 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
 }
 
 #if ROWS4
-#if BLOCKED
-fn block_dot(blk: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
-             xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-#if FMT_Q4_0
-  return q4_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
-#else
-  return q8_block_dot(blk, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
-#endif
-}
-#endif
 // Dot products of 4 rows (clamped into range: the caller drops rows >= n) with the step's input row.
 fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
   let k4n = params.k >> 2u;
   var acc = vec4<f32>(0.0);
 #if BLOCKED
-  // Q4_0 / Q8_0: a block's 8 input vec4s are loaded once for the 4 rows, each row's block words addressed once
-  // (q4_block_dot / q8_block_dot, weights.wgsl).
+  // Block formats: a 32-element chunk's 8 input vec4s are loaded once for the 4 rows (w_dot32, weights.wgsl).
   let bpr = params.k >> 5u;
   for (var b = 0u; b < bpr; b++) {
     let k4 = b << 3u;
@@ -107,9 +97,8 @@ fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
     let i6 = x_at(x0, k4 + 6u, scale);
     let i7 = x_at(x0, k4 + 7u, scale);
     let blk = rows * bpr + vec4<u32>(b);
-    let s = vec4<f32>(block_dot(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
-                      block_dot(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), block_dot(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
-    acc += s * vec4<f32>(w_scale_at(blk.x), w_scale_at(blk.y), w_scale_at(blk.z), w_scale_at(blk.w));
+    acc += vec4<f32>(w_dot32(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                     w_dot32(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
   }
 #else
   for (var k4 = 0u; k4 < k4n; k4++) {
@@ -206,13 +195,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc = 0.0;
   if (row < params.n) {
 #if BLOCKED
+    let c0 = (row * params.k) >> 5u;
     for (var b = lane; b < (k4n >> 3u); b += tpr) {
-      var s = 0.0;
-      for (var i = 0u; i < 8u; i++) {
-        let k4 = (b << 3u) + i;
-        s += dot(w_raw4(row, k4 << 2u, params.k), x_at(x0, k4, scale));
-      }
-      acc += s * w_scale_at(((row * params.k) >> 5u) + b);
+      let k4 = b << 3u;
+      acc += w_dot32(c0 + b, x_at(x0, k4, scale), x_at(x0, k4 + 1u, scale), x_at(x0, k4 + 2u, scale), x_at(x0, k4 + 3u, scale),
+                     x_at(x0, k4 + 4u, scale), x_at(x0, k4 + 5u, scale), x_at(x0, k4 + 6u, scale), x_at(x0, k4 + 7u, scale));
     }
 #else
     for (var k4 = lane; k4 < k4n; k4 += tpr) {

@@ -1,9 +1,15 @@
 // Weight access for every storage format; prepended to kernels that read a weight matrix.
-// Exactly one FMT_* define is set. Layout (src/gpu/weights.ts): row-major [rows, cols], cols % 4 == 0;
-// quantized blocks are split into a quants array and an f16 scales array so every load is 4-byte aligned.
-// `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32. Block formats also give the unscaled
-// values `w_raw4` and the block's scale `w_scale_at(element / 32)`, so a dot product over a block can apply its
-// scale once (matvec.wgsl BLOCKED).
+// Layout (src/gpu/weights.ts, src/formats/weight-formats.ts): row-major [rows, cols], cols % 4 == 0.
+// `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32.
+// Float formats are below. A block format (BLOCKED) is one file, shaders/formats/<id>.wgsl, that declares `w` and
+// gives, for 32-element chunk c of the flat tensor (c = element / 32; a K-quant super-block is 8 chunks):
+//   w_affine(c) -> vec4(scale_lo, offset_lo, scale_hi, offset_hi): element = q * scale + offset, "lo" for the
+//     chunk's elements 0..15 and "hi" for 16..31 (K-quants with 16-element sub-blocks have two scales per chunk);
+//   w_q8(c, j) -> mat2x4: the raw values q of elements 4j..4j+3 (column 0) and 16+4j..16+4j+3 (column 1), j < 4
+//     (the pairing of ggml's 4-bit blocks, where one byte holds elements j and j+16).
+// From those this file builds w_load4 and w_dot32 (a chunk's dot with 32 inputs, its scales applied once per
+// 16-element half, not per weight) for the kernels. SPLIT_SCALE: the format's f16 block scale lives in its own
+// array (`w_d(block)`), so the rest of each block is whole u32 words.
 
 #if FMT_F32
 @group(0) @binding(8) var<storage, read> w: array<vec4<f32>>;
@@ -24,68 +30,51 @@ fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<f32>(p.x << 16u), bitcast<f32>(p.x & 0xffff0000u),
                    bitcast<f32>(p.y << 16u), bitcast<f32>(p.y & 0xffff0000u));
 }
-#elif FMT_Q8_0
-// 32 int8 per block (8 words), one f16 scale per block.
-@group(0) @binding(8) var<storage, read> w: array<u32>;
+#endif
+
+#if SPLIT_SCALE
 @group(0) @binding(9) var<storage, read> w_scale: array<u32>;
-fn w_scale_at(b: u32) -> f32 {
+fn w_d(b: u32) -> f32 {
   let p = unpack2x16float(w_scale[b >> 1u]);
   return select(p.x, p.y, (b & 1u) == 1u);
 }
-fn w_raw4(row: u32, k: u32, cols: u32) -> vec4<f32> {
-  let q = bitcast<vec4<i32>>(vec4<u32>(w[(row * cols + k) >> 2u]) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
-  return vec4<f32>(q);
-}
+#endif
+
+#if BLOCKED
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
-  return w_raw4(row, k, cols) * w_scale_at((row * cols + k) >> 5u);
+  let e = row * cols + k;
+  let c = e >> 5u;
+  let i = (e >> 2u) & 7u;
+  let a = w_affine(c);
+  let q = w_q8(c, i & 3u);
+  if (i < 4u) { return q[0] * a.x + a.y; }
+  return q[1] * a.z + a.w;
 }
-// The 4 signed bytes of a word as f32.
-fn q8_unpack(u: u32) -> vec4<f32> {
+
+// Dot of chunk c with its 32 inputs xs0..xs7 (vec4 each).
+fn w_dot32(c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+           xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
+  let a = w_affine(c);
+  let q0 = w_q8(c, 0u);
+  let q1 = w_q8(c, 1u);
+  let q2 = w_q8(c, 2u);
+  let q3 = w_q8(c, 3u);
+  let lo = dot(q0[0], xs0) + dot(q1[0], xs1) + dot(q2[0], xs2) + dot(q3[0], xs3);
+  let hi = dot(q0[1], xs4) + dot(q1[1], xs5) + dot(q2[1], xs6) + dot(q3[1], xs7);
+  let one = vec4<f32>(1.0);
+  return a.x * lo + a.z * hi + a.y * dot(xs0 + xs1 + xs2 + xs3, one) + a.w * dot(xs4 + xs5 + xs6 + xs7, one);
+}
+
+// Shared unpackers: the 4 bytes of a word as signed / unsigned values, its low / high nibbles, 2-bit fields.
+fn i8x4(u: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(u) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
 }
-// Unscaled dot of block `blk` (global block index) with its 32 inputs xs0..xs7: the block's 8 words addressed once.
-fn q8_block_dot(blk: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
-                xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-  let o = blk << 3u;
-  return dot(q8_unpack(w[o]), xs0) + dot(q8_unpack(w[o + 1u]), xs1) + dot(q8_unpack(w[o + 2u]), xs2) +
-         dot(q8_unpack(w[o + 3u]), xs3) + dot(q8_unpack(w[o + 4u]), xs4) + dot(q8_unpack(w[o + 5u]), xs5) +
-         dot(q8_unpack(w[o + 6u]), xs6) + dot(q8_unpack(w[o + 7u]), xs7);
+fn bits4(u: u32, shift: u32, mask: u32) -> vec4<u32> {
+  return (vec4<u32>(u) >> (vec4<u32>(0u, 8u, 16u, 24u) + shift)) & vec4<u32>(mask);
 }
-#elif FMT_Q4_0
-// 32 nibbles per block (4 words): element j < 16 is the low nibble of byte j, j >= 16 the high nibble of byte j-16
-// (ggml's order). Value = (q - 8) * scale.
-@group(0) @binding(8) var<storage, read> w: array<u32>;
-@group(0) @binding(9) var<storage, read> w_scale: array<u32>;
-fn w_scale_at(b: u32) -> f32 {
-  let p = unpack2x16float(w_scale[b >> 1u]);
-  return select(p.x, p.y, (b & 1u) == 1u);
-}
-fn w_raw4(row: u32, k: u32, cols: u32) -> vec4<f32> {
-  let e = row * cols + k;
-  let j = e & 31u;
-  let word = w[((e >> 5u) << 2u) + ((j & 15u) >> 2u)] >> select(0u, 4u, j >= 16u);
-  let q = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u);
-  return vec4<f32>(q) - 8.0;
-}
-fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
-  return w_raw4(row, k, cols) * w_scale_at((row * cols + k) >> 5u);
-}
-// Unscaled dot of block `blk` (global block index) with its 32 inputs xs0..xs7 (vec4 each): the block's 4 words
-// are loaded once, each serving 8 weights (low nibbles: inputs 0..15, high nibbles: 16..31).
-fn q4_lo(u: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(u) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
-}
-fn q4_hi(u: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(u) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
-}
-fn q4_block_dot(blk: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
-                xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-  let o = blk << 2u;
-  let a = w[o];
-  let b = w[o + 1u];
-  let c = w[o + 2u];
-  let d = w[o + 3u];
-  return dot(q4_lo(a), xs0) + dot(q4_lo(b), xs1) + dot(q4_lo(c), xs2) + dot(q4_lo(d), xs3) +
-         dot(q4_hi(a), xs4) + dot(q4_hi(b), xs5) + dot(q4_hi(c), xs6) + dot(q4_hi(d), xs7);
+// ggml's kvalues_iq4nl: the IQ4_NL / IQ4_XS grid.
+const IQ4NL_GRID = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+fn iq4_grid(n: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(IQ4NL_GRID[n.x], IQ4NL_GRID[n.y], IQ4NL_GRID[n.z], IQ4NL_GRID[n.w]);
 }
 #endif

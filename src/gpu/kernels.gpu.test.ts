@@ -7,6 +7,7 @@ import { describe, test, expect, beforeAll } from 'vitest';
 import { GgmlType } from '../model/types.ts';
 import { dequantize, quantize } from '../formats/quant.ts';
 import { WEIGHT_FORMATS } from '../formats/weight-formats.ts';
+import { ggmlBlockSize } from '../formats/ggml-types.ts';
 import { uploadWeight, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Dispatch, type Kernels, type LinearOptions, type Tuning } from './kernels.ts';
 import type { GpuCaps } from './device.ts';
@@ -24,6 +25,16 @@ beforeAll(async () => {
 
 /** Every format of the table (src/formats/weight-formats.ts), by id. */
 const FORMATS: [string, GgmlType][] = WEIGHT_FORMATS.map((f) => [f.id, f.type]);
+/** Row length K rounded up to whole blocks of `type` (K-quants need multiples of 256). */
+const kFor = (K: number, type: GgmlType): number => Math.ceil(K / ggmlBlockSize(type)) * ggmlBlockSize(type);
+/** Shapes [M, N, K] of the linear tests: all for the formats the tests always had; fewer for the newer ones. */
+const LINEAR_SHAPES = [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]];
+const shapesFor = (type: GgmlType, layout: string) =>
+  [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0].includes(type)
+    ? LINEAR_SHAPES
+    // The subgroup layout differs from the GPU layout only in matvec (M = 1).
+    : [LINEAR_SHAPES[0], LINEAR_SHAPES[3], LINEAR_SHAPES[6]].filter(([M]) => M === 1 || layout !== 'subgroup layout')
+        .map(([M, N, K]) => [M, N, kFor(K, type)]);
 
 /**
  * Every kernel runs in both launch layouts (defaultTuning): GPUs' workgroup reductions (16 threads per matvec row,
@@ -56,7 +67,7 @@ for (const [layout, tuning] of LAYOUTS) {
 
     describe('linear (matvec + matmul) for every weight format', () => {
       for (const [fname, type] of FORMATS) {
-        for (const [M, N, K] of [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]]) {
+        for (const [M, N, K] of shapesFor(type, layout)) {
           test(`${fname} M=${M} N=${N} K=${K}`, async () => {
             const { w, ref: W } = makeWeight('w', type, N, K, N * 7 + K);
             const x = randn(M * K, M + 3);
@@ -110,7 +121,7 @@ for (const [layout, tuning] of LAYOUTS) {
     describe('matvec with the fused RMSNorm and RoPE (decode)', () => {
       for (const [fname, type] of FORMATS) {
         test(`${fname}: rmsnorm of the step's last row, then the projection`, async () => {
-          const N = 100, K = 192, T = 3, eps = 1e-5;
+          const N = 100, K = kFor(192, type), T = 3, eps = 1e-5;
           const { w, ref: W } = makeWeight('w', type, N, K, 91);
           const x = randn(T * K, 92, 3);
           const nw = randn(K, 93);
@@ -223,7 +234,7 @@ for (const [layout, tuning] of LAYOUTS) {
     describe('embedding, argmax', () => {
       for (const [fname, type] of FORMATS) {
         test(`embedding ${fname}`, async () => {
-          const vocab = 50, dim = 64;
+          const vocab = 50, dim = kFor(64, type);
           const { w, ref: E } = makeWeight('emb', type, vocab, dim, 71);
           const ids = [3, 49, 0, 3, 17];
           const out = gpuBuffer(device, ids.length * dim * 4);

@@ -1,7 +1,7 @@
 import type { Gpu } from './device.ts';
 import { kernelSource, type KernelName } from './shaders.ts';
 import { declaredBindings } from './preprocess.ts';
-import { formatDefine, isBlockFormat, type GpuWeight } from './weights.ts';
+import { weightDefines, type GpuWeight } from './weights.ts';
 
 /** One recorded dispatch: pipeline and bind group made once at load, grid computed per step from the token count. */
 export interface Dispatch {
@@ -155,7 +155,6 @@ export class Kernels {
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
-    if (isBlockFormat(o.w.format)) defines.push('BLOCKED');
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
@@ -174,7 +173,7 @@ export class Kernels {
     const direct = this.tuning.matmulDirect;
     return this.make('matmul', {
       label: `${o.label}.mat`,
-      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(direct && isBlockFormat(o.w.format) ? ['BLOCKED'] : [])],
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
       params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
@@ -248,7 +247,7 @@ export class Kernels {
     new Uint32Array(params, 0, 1)[0] = o.table.cols;
     new Float32Array(params, 4, 1)[0] = o.scale ?? 1;
     return this.make('embedding', {
-      label: o.label, defines: [formatDefine(o.table.format), ...(o.accumulate ? ['ACCUMULATE'] : [])],
+      label: o.label, defines: [...weightDefines(o.table.format), ...(o.accumulate ? ['ACCUMULATE'] : [])],
       params,
       buffers: { 2: o.ids, 3: o.out, 8: o.table.data, 9: o.table.scales },
       grid: (n) => [n, 1, 1],
@@ -313,7 +312,7 @@ export interface LinearOptions {
  * instead (linear_out.wgsl): it only touches the epilogue, and each variant costs a pipeline compiled at load.
  */
 function linearDefines(o: LinearOptions): string[] {
-  const defines = [formatDefine(o.w.format)];
+  const defines = weightDefines(o.w.format);
   if (o.bias) defines.push('HAS_BIAS');
   return defines;
 }

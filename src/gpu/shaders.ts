@@ -15,6 +15,15 @@ import layernorm from '../../shaders/layernorm.wgsl?raw';
 import pool from '../../shaders/pool.wgsl?raw';
 import activations from '../../shaders/activations.wgsl?raw';
 
+/** One WGSL file per block weight format (shaders/formats/<id>.wgsl), keyed by the format table's id. */
+const FORMAT_FILES = import.meta.glob('../../shaders/formats/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const FORMAT_SOURCES = new Map(Object.entries(FORMAT_FILES).map(([path, src]) => [/([^/]+)\.wgsl$/.exec(path)![1], src]));
+
+/** The WGSL of a block format (its `FMT_<ID>` define), or undefined for the float formats inside weights.wgsl. */
+export function formatSource(id: string): string | undefined {
+  return FORMAT_SOURCES.get(id);
+}
+
 /**
  * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
  * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output),
@@ -41,6 +50,13 @@ export function kernelSource(name: KernelName, defines: Iterable<string> = []): 
   const set = new Set(defines);
   // WGSL `enable` must precede every declaration.
   const parts = set.has('SUBGROUPS') ? ['enable subgroups;', common] : [common];
+  // A kernel that reads weights gets its format's file (the FMT_<ID> define names it) before weights.wgsl.
+  if ((k.includes as string[]).includes(weights)) {
+    for (const d of set) {
+      const src = d.startsWith('FMT_') ? formatSource(d.slice(4).toLowerCase()) : undefined;
+      if (src) parts.push(src);
+    }
+  }
   parts.push(...k.includes, k.src);
   return preprocessWgsl(parts.join('\n'), set);
 }

@@ -28,6 +28,11 @@ export function isBlockFormat(f: WeightFormatSpec): boolean {
   return blockShape(f).elems > 1;
 }
 
+/** The defines every weight-reading kernel gets for a format (weights.wgsl, shaders/formats/<id>.wgsl). */
+export function weightDefines(f: WeightFormatSpec): string[] {
+  return [formatDefine(f), ...(isBlockFormat(f) ? ['BLOCKED'] : []), ...(f.gpu.splitScaleAt !== undefined ? ['SPLIT_SCALE'] : [])];
+}
+
 const pad4 = (n: number) => (n + 3) & ~3;
 
 function createFilled(device: GPUDevice, label: string, src: Uint8Array, usage: number): GPUBuffer {

@@ -1,0 +1,29 @@
+// Q3_K: f16 d split out; the rest (27 words): hmask (32 bytes: bit s of byte l is the high bit of element l of chunk
+// s), 64 bytes of 2-bit values (as Q2_K), 12 bytes of 6-bit scales (one per 16 elements).
+// Element = d * (scale - 32) * (low2 - (high ? 0 : 4)).
+@group(0) @binding(8) var<storage, read> w: array<u32>;
+fn q3_byte(o: u32, n: u32) -> u32 {
+  return (w[o + 24u + (n >> 2u)] >> (8u * (n & 3u))) & 255u;
+}
+fn q3_scale(o: u32, k: u32) -> f32 {
+  let low = (q3_byte(o, k & 7u) >> (4u * (k >> 3u))) & 15u;
+  let high = (q3_byte(o, 8u + (k & 3u)) >> (2u * (k >> 2u))) & 3u;
+  return f32(i32(low | (high << 4u)) - 32);
+}
+fn w_affine(c: u32) -> vec4<f32> {
+  let o = (c >> 3u) * 27u;
+  let s = c & 7u;
+  let d = w_d(c >> 3u);
+  return vec4<f32>(d * q3_scale(o, 2u * s), 0.0, d * q3_scale(o, 2u * s + 1u), 0.0);
+}
+fn q3_vals(qw: u32, hw: u32, s: u32) -> vec4<f32> {
+  let low = bits4(qw, 2u * (s & 3u), 3u);
+  let high = bits4(hw, s, 1u);
+  return vec4<f32>(low) - select(vec4<f32>(4.0), vec4<f32>(0.0), high == vec4<u32>(1u));
+}
+fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
+  let o = (c >> 3u) * 27u;
+  let s = c & 7u;
+  let q = o + 8u + (s >> 2u) * 8u + j;
+  return mat2x4<f32>(q3_vals(w[q], w[o + j], s), q3_vals(w[q + 4u], w[o + 4u + j], s));
+}

@@ -1,0 +1,26 @@
+// Q6_K: f16 d split out; the rest (52 words): ql (128 bytes of low nibbles), qh (64 bytes of 2-bit high parts),
+// 16 int8 scales (one per 16 elements). Chunk s = 4h + jq: low nibbles (jq < 2) or high (jq >= 2) of ql bytes
+// 64h + 32(jq & 1) + l, bits 2jq of qh byte 32h + l. Element = d * scale * (q - 32).
+@group(0) @binding(8) var<storage, read> w: array<u32>;
+fn w_affine(c: u32) -> vec4<f32> {
+  let o = (c >> 3u) * 52u;
+  let s = c & 7u;
+  let h = s >> 2u;
+  let jq = s & 3u;
+  let sc = i8x4(w[o + 48u + 2u * h + (jq >> 1u)]);
+  let d = w_d(c >> 3u);
+  let pair = select(sc.xy, sc.zw, (jq & 1u) == 1u);
+  return vec4<f32>(d * pair.x, 0.0, d * pair.y, 0.0);
+}
+fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
+  let o = (c >> 3u) * 52u;
+  let s = c & 7u;
+  let h = s >> 2u;
+  let jq = s & 3u;
+  let ql = o + 16u * h + 8u * (jq & 1u) + j;
+  let qh = o + 32u + 8u * h + j;
+  let ls = 4u * (jq >> 1u);
+  let hs = 2u * jq;
+  return mat2x4<f32>(vec4<f32>(bits4(w[ql], ls, 15u) | (bits4(w[qh], hs, 3u) << vec4<u32>(4u))) - 32.0,
+                     vec4<f32>(bits4(w[ql + 4u], ls, 15u) | (bits4(w[qh + 4u], hs, 3u) << vec4<u32>(4u))) - 32.0);
+}
