@@ -30,6 +30,10 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'sotu-5m-f32', url: '/shared/models/sotu-5m/sotu-5m-f32.gguf', guard: true },
   { name: 'sotu-5m-q8_0', url: '/shared/models/sotu-5m/sotu-5m-q8_0.gguf', guard: false },
   { name: 'sotu-5m-q4_0', url: '/shared/models/sotu-5m/sotu-5m-q4_0.gguf', guard: false },
+  // ggml-made K-quant files (llama.cpp's _M mixes: Q6_K head and some Q6_K layers).
+  { name: 'sotu-5m-q4_k_m', url: '/shared/models/sotu-5m/sotu-5m-q4_k_m.gguf', guard: false },
+  { name: 'sotu-5m-q5_k_m', url: '/shared/models/sotu-5m/sotu-5m-q5_k_m.gguf', guard: false },
+  { name: 'sotu-5m-q6_k', url: '/shared/models/sotu-5m/sotu-5m-q6_k.gguf', guard: false },
   { name: 'smollm2-135m-shape-q8_0', url: '/fixtures/smollm2_135m~llama~q8_0~s21/model.gguf', guard: false },
   { name: 'smollm2-135m-shape-q4_0', url: '/fixtures/smollm2_135m~llama~q4_0~s22/model.gguf', guard: false },
   // Gemma 3 1B's layer shapes, 6 of its 26 layers and a 4096-token vocabulary (test/fixtures FIXTURE_SHAPES).
