@@ -101,9 +101,9 @@ describe('validateModel', () => {
   const edit = (fn: (ts: TensorInfo[]) => TensorInfo[]) => fn(h.tensors.map((t) => ({ ...t, shape: [...t.shape] })));
 
   it('names a tensor of an unsupported type and lists the supported ones', () => {
-    const ts = edit((ts) => ts.map((t) => (t.name === 'blk.2.ffn_up.weight' ? { ...t, type: GgmlType.Q4_K } : t)));
+    const ts = edit((ts) => ts.map((t) => (t.name === 'blk.2.ffn_up.weight' ? { ...t, type: GgmlType.Q8_K } : t)));
     expect(() => validateModel(config, ts)).toThrow(UnsupportedModelError);
-    expect(() => validateModel(config, ts)).toThrow(/blk\.2\.ffn_up\.weight.*Q4_K.*F32, F16, BF16, Q8_0, Q4_0/);
+    expect(() => validateModel(config, ts)).toThrow(/blk\.2\.ffn_up\.weight.*Q8_K.*F32, F16, BF16, Q8_0, Q4_0, Q4_1.*Q4_K.*IQ4_XS/);
   });
 
   it('names a missing tensor and a wrongly shaped one', () => {

@@ -1,4 +1,4 @@
-import type { GgmlType } from '../model/types.ts';
+import { GgmlType } from '../model/types.ts';
 import { ggmlTypeName } from '../formats/ggml-types.ts';
 import { blockShape, SUPPORTED_TENSOR_TYPES, weightFormat, type WeightFormatSpec } from '../formats/weight-formats.ts';
 import { ModelFormatError, ModelTooLargeError, UnsupportedModelError } from '../errors.ts';
@@ -92,6 +92,17 @@ export function uploadF32(device: GPUDevice, name: string, values: Float32Array)
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
 }
 
+/**
+ * Quantize-on-load of one tensor: a float matrix whose rows are whole blocks of `to` is encoded with ggml's reference
+ * quantizer; anything else (vectors, already-quantized tensors, rows that are not whole blocks) is kept as it is,
+ * as llama.cpp's quantizer falls back. Only this tensor's f32 values are ever held.
+ */
+export function convertForLoad(t: RawTensor, to: WeightFormatSpec, toF32: (t: RawTensor) => Float32Array): RawTensor {
+  const float = t.type === GgmlType.F32 || t.type === GgmlType.F16 || t.type === GgmlType.BF16;
+  if (t.shape.length < 2 || !float || !to.quantize || t.shape[t.shape.length - 1] % blockShape(to).elems !== 0) return t;
+  return { ...t, type: to.type, bytes: to.quantize(toF32(t)) };
+}
+
 /** A tensor as it arrives from a model file. */
 export interface RawTensor {
   name: string;
@@ -113,9 +124,12 @@ export class WeightStore {
     private readonly device: GPUDevice,
     private readonly maxBinding: number,
     private readonly toF32: (t: RawTensor) => Float32Array,
+    /** Quantize-on-load: F32/F16/BF16 matrices are converted to this format as they arrive (convertForLoad). */
+    private readonly quantizeTo?: WeightFormatSpec,
   ) {}
 
-  add(t: RawTensor): void {
+  add(raw: RawTensor): void {
+    const t = this.quantizeTo ? convertForLoad(raw, this.quantizeTo, this.toF32) : raw;
     if (t.bytes.byteLength > this.maxBinding) {
       throw new ModelTooLargeError(
         `Tensor ${t.name} needs ${(t.bytes.byteLength / 2 ** 20).toFixed(0)} MiB in one GPU buffer but this GPU binds at most ` +

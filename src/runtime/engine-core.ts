@@ -53,6 +53,13 @@ export interface LoadOptions {
    * `speculative: false`.
    */
   draft?: LoadSource;
+  /**
+   * Quantize-on-load: F32/F16/BF16 weight matrices (safetensors or GGUF) are converted to this weight format
+   * (`'q8_0'`, `'q4_k'`, `'q4_0'`, … : src/formats/weight-formats.ts) tensor by tensor as they arrive, with ggml's
+   * reference quantizer. Matrices whose rows are not whole blocks, and already-quantized ones, stay as they are.
+   * The cache keeps the original bytes.
+   */
+  quantize?: string;
   signal?: AbortSignal;
 }
 
