@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { url, shot, collectErrors, pickAndLoad, setSettings } from './helpers.ts';
+import { url, shot, PICKER_ROWS, collectErrors, pickAndLoad, setSettings } from './helpers.ts';
 import { makeSafetensorsFixture } from '../test/fixtures/fixture.ts';
 import { fixtureOptions } from '../test/fixture-server.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ test('pick a model, watch it load, chat with streamed output, stop, see the spee
   await page.goto(url('/'));
   await expect(page.locator('#device')).toContainText('WebGPU:');
   // The local list comes from ./models.json next to the page, ahead of the hub models.
-  await expect(page.locator('#model-list tr')).toHaveCount(7);
+  await expect(page.locator('#model-list tr')).toHaveCount(PICKER_ROWS);
   await expect(page.locator('#model-list')).toContainText('SmolLM2 360M Instruct');
   await shot(page, info, 'picker');
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { HUB_MODELS } from '../demo/models.ts';
 import { expect, type Page, type TestInfo } from '@playwright/test';
 
 /** A URL on the e2e static host (e2e/server.ts, started by e2e/global-setup.ts). */
@@ -38,3 +40,6 @@ export async function setSettings(page: Page, s: { maxTokens: number; temperatur
   await page.locator('#max-tokens').fill(String(s.maxTokens));
   await page.locator('#temperature').fill(String(s.temperature));
 }
+
+/** Rows the demo's picker lists: the local ./models.json entries (demo/local-models.json on the test server) and the hub models. */
+export const PICKER_ROWS = HUB_MODELS.length + (JSON.parse(readFileSync(new URL('../demo/local-models.json', import.meta.url), 'utf8')) as { models: unknown[] }).models.length;

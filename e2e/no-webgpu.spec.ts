@@ -1,12 +1,12 @@
 import { test, expect } from '@playwright/test';
-import { url, shot } from './helpers.ts';
+import { url, shot, PICKER_ROWS } from './helpers.ts';
 
 // Chromium without the WebGPU flags: on headless Linux it then offers no WebGPU adapter, in the page or the worker.
 test.use({ launchOptions: { executablePath: process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] } });
 
 test('without WebGPU the page says so, and loading fails with WebGPUUnavailableError', async ({ page }, info) => {
   await page.goto(url('/?models=/models.json')); // the list named by ?models= (the other tests use ./models.json)
-  await expect(page.locator('#model-list tr')).toHaveCount(7);
+  await expect(page.locator('#model-list tr')).toHaveCount(PICKER_ROWS);
   await expect(page.locator('#device')).toHaveText('WebGPU: not available.');
   await expect(page.locator('#banner')).toBeVisible();
   await expect(page.locator('#banner')).toHaveAttribute('data-kind', 'webgpu');
