@@ -5,7 +5,7 @@
 import type { KernelTime } from './gpu/profiler.ts';
 import type { EngineApi, EvaluateRequestOptions, GenerateRequestOptions } from './worker/api.ts';
 import type { EvaluateResult } from './runtime/evaluate.ts';
-import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-core.ts';
+import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-types.ts';
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
 import type { Callbacks } from './worker/callback-ports.ts';

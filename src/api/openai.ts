@@ -3,7 +3,8 @@
  * template → tokens (BOS as the tokenizer says, never doubled) → fit the context → EngineCore.generate (sampling,
  * JSON/tool constraint, logprobs) → OpenAI objects, streamed chunk by chunk through `onChunk` when asked.
  */
-import type { EngineCore, GenerateOptions, GenerationChunk, GenerationResult, TokenLogprob } from '../runtime/engine-core.ts';
+import type { EngineCore } from '../runtime/engine-core.ts';
+import type { GenerateOptions, GenerationChunk, GenerationResult, TokenLogprob } from '../runtime/engine-types.ts';
 import { renderChat, FALLBACK_TEMPLATE, type ChatMessage, type ToolCall } from '../chat/template.ts';
 import { AbortError, ContextOverflowError, InvalidRequestError } from '../errors.ts';
 import { checkMessages, checkTools, samplingOptions, toolCallSchema, type ToolPlan } from './validate.ts';

@@ -3,7 +3,7 @@
  * allowed range. Valid requests become llmo's GenerateOptions.
  */
 import { InvalidRequestError } from '../errors.ts';
-import type { GenerateOptions } from '../runtime/engine-core.ts';
+import type { GenerateOptions } from '../runtime/engine-types.ts';
 import type { ChatCompletionRequest, SamplingRequest, ToolChoice } from './types.ts';
 import type { ChatMessage, ToolDefinition } from '../chat/template.ts';
 

@@ -10,7 +10,7 @@ import { Kernels } from '../gpu/kernels.ts';
 import type { LoadedModel } from '../loader/load-model.ts';
 import type { Pooling } from '../model/types.ts';
 import { Encoder } from './encoder.ts';
-import type { LoadOptions, ModelInfo } from './engine-core.ts';
+import type { LoadOptions, ModelInfo } from './engine-types.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { embedInputIds, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
 

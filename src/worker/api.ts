@@ -2,7 +2,8 @@
  * The engine's message surface: what the page may ask of the thread that owns the model. The worker exposes it with
  * comlink; in-page mode (`load(src, { worker: false })`) calls it directly.
  */
-import { EngineCore, type GenerateOptions, type GenerationChunk, type LoadOptions } from '../runtime/engine-core.ts';
+import { EngineCore } from '../runtime/engine-core.ts';
+import type { GenerateOptions, GenerationChunk, LoadOptions } from '../runtime/engine-types.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { EvaluateOptions } from '../runtime/evaluate.ts';
 import type { LoadSource } from '../loader/source.ts';

@@ -3,7 +3,7 @@
  * gets the same core, loaded once (later tabs wait for the first load and see its progress). A core is disposed a
  * grace period after its last tab released it, so a reload or a quick navigation reuses it.
  */
-import type { LoadOptions } from '../runtime/engine-core.ts';
+import type { LoadOptions } from '../runtime/engine-types.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import type { CoreHost } from './api.ts';

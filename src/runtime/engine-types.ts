@@ -1,0 +1,138 @@
+/**
+ * The shapes that cross the engine's boundary: load and generation options, streamed chunks, results and model
+ * info. Kept apart from runtime/engine-core.ts (the loop) so the API, worker and page layers import types only.
+ */
+import type { SamplingOptions } from './sampler.ts';
+import type { SpeculativeOptions } from './speculative.ts';
+import type { LoadProgress } from '../loader/load-model.ts';
+import type { LoadSource } from '../loader/source.ts';
+import type { ModelConfig, Pooling } from '../model/types.ts';
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  /** KV cache length in tokens. Default: the model's context, at most 4096. */
+  contextLength?: number;
+  /** Most prompt tokens per GPU submission during prefill. Default 256. */
+  maxBatch?: number;
+  /**
+   * GPU bytes kept for copies of the KV cache of earlier prompts' prefixes (e.g. a long system prompt shared by
+   * many conversations), reused when a later prompt starts the same way. Allocated at load (at most 4 contexts'
+   * worth). 0 turns it off. Default: 64 MiB.
+   */
+  prefixCacheBytes?: number;
+  /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
+  chatTemplate?: string;
+  /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
+  profile?: boolean;
+  /**
+   * Embedding models: how to pool hidden states into one vector (default: what the model says). Needed to embed
+   * with a decoder (e.g. `'last'` for Qwen3-Embedding).
+   */
+  pooling?: Pooling;
+  /**
+   * A smaller model with the same vocabulary for speculative decoding (runtime/speculative.ts): loaded next to this
+   * one, it drafts tokens that this model verifies several at a time. Used by every request unless it passes
+   * `speculative: false`.
+   */
+  draft?: LoadSource;
+  /**
+   * Quantize-on-load: F32/F16/BF16 weight matrices (safetensors or GGUF) are converted to this weight format
+   * (`'q8_0'`, `'q4_k'`, `'q4_0'`, … : src/formats/weight-formats.ts) tensor by tensor as they arrive, with ggml's
+   * reference quantizer. Matrices whose rows are not whole blocks, and already-quantized ones, stay as they are.
+   * The cache keeps the original bytes.
+   */
+  quantize?: string;
+  signal?: AbortSignal;
+}
+
+/** Output constrained to JSON: any object (`json_object`) or a document matching a JSON schema. */
+export type JsonFormat = { type: 'json_object' } | { type: 'json_schema'; schema: unknown };
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most. Default 256. */
+  maxTokens?: number;
+  /** Prepend BOS to a text prompt (default: as the model's tokenizer says). */
+  addBos?: boolean;
+  /** Keep going past end-of-sequence tokens (benchmarks). */
+  ignoreEos?: boolean;
+  /** Stop when the output contains any of these strings (the stop string is not returned). Ignored under `json`. */
+  stop?: string[];
+  /** Constrain the output to JSON (every token is masked so the text stays a valid prefix and can finish in time). */
+  json?: JsonFormat;
+  /** Report each token's log-probability and this many alternatives (0..20) under the model's distribution. */
+  logprobs?: number;
+  /**
+   * Speculative decoding: `true` or options (draft model when one is loaded, else prompt lookup), `false` off.
+   * Default: on when a draft model is loaded. Greedy output is unchanged; sampled output keeps the model's
+   * distribution. Requests with `json`, `logprobs`, penalties or logit bias decode plainly.
+   */
+  speculative?: boolean | SpeculativeOptions;
+  signal?: AbortSignal;
+}
+
+export interface TokenLogprob {
+  token: number;
+  /** log-softmax of the model's raw logits (before sampling options). */
+  logprob: number;
+  top: { token: number; logprob: number }[];
+}
+
+export interface GenerationChunk {
+  /** New text (may be '' while a multi-byte character is incomplete). */
+  text: string;
+  token: number;
+  /** 0-based index of this token in the completion. */
+  index: number;
+  /** When `logprobs` was asked for. */
+  logprob?: TokenLogprob;
+}
+
+/** Receives chunks as they are made; may return a promise (a comlink proxy does), which is awaited for the last one. */
+export type ChunkSink = (c: GenerationChunk) => void | Promise<void>;
+
+export interface GenerationStats {
+  promptTokens: number;
+  /** Prompt tokens whose KV was reused (from the previous call, or the prefix cache) instead of being recomputed. */
+  reusedPromptTokens: number;
+  /** Of those, the tokens restored from the prefix cache. */
+  prefixCachedTokens: number;
+  completionTokens: number;
+  /** From the call to the first generated token. */
+  timeToFirstTokenMs: number;
+  prefillTokensPerSec: number;
+  decodeTokensPerSec: number;
+  /** Host (JS) milliseconds per decoded token: encoding and submitting steps, reading back, detokenizing, stop checks. */
+  decodeHostMsPerToken: number;
+  totalMs: number;
+  /** When speculative decoding ran: the drafter, draft tokens proposed and draft tokens the model accepted. */
+  speculative?: { method: 'draft' | 'lookup'; drafted: number; accepted: number };
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  finishReason: 'stop' | 'length' | 'abort';
+  stats: GenerationStats;
+  /** Per token, when `logprobs` was asked for. */
+  logprobs?: TokenLogprob[];
+}
+
+export interface ModelInfo {
+  name: string;
+  format: 'gguf' | 'safetensors';
+  config: ModelConfig;
+  contextLength: number;
+  chatTemplate?: string;
+  bosId?: number;
+  eosIds: number[];
+  gpu: { adapter: string; f16: boolean; subgroups: boolean };
+  /** GPU bytes: weights, and KV cache + activations. */
+  memory: { weightBytes: number; cacheBytes: number };
+  loadMs: number;
+  /** Set for an embedding model: vector size, pooling, most tokens per text. */
+  embedding?: { dim: number; pooling: Pooling; maxTokens: number };
+  /** The draft model's name when one was loaded for speculative decoding (its memory is included above). */
+  draft?: string;
+  /** Where the engine runs (set by load()): a SharedWorker shared by the origin's tabs, a dedicated worker, the page. */
+  host?: { kind: 'shared-worker' | 'worker' | 'page'; note?: string };
+}
