@@ -31,6 +31,17 @@ import type {
 
 const now = () => performance.now();
 
+/** Resolves as `p` settles, or at once when `signal` aborts (then whatever `p` does later is ignored). */
+function settledOrAborted(p: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (!signal) return Promise.resolve(p);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(undefined);
+    signal.addEventListener('abort', stop, { once: true });
+    Promise.resolve(p).then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 /**
  * Greedy decode steps per submission once `made` tokens are out and `left` may still come: the count doubles from 1
  * (the first tokens stream at once) up to 16 (one readback per 16 tokens in steady state; a stop found inside a
@@ -399,7 +410,8 @@ export class EngineCore {
         onChunk?.({ text: tail, token: out[out.length - 1], index: out.length - 1 });
       }
     }
-    await delivered;
+    // A page that is gone (a closed tab of a shared worker) never acknowledges its chunks: stop waiting on abort.
+    await settledOrAborted(delivered, o.signal);
     const tEnd = now();
     const prefilled = ids.length - reuse;
     const decodeSteps = Math.max(0, this.cached.length - ids.length);
