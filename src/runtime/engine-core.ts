@@ -9,7 +9,8 @@ import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
-import { Sampler, isGreedy, adjustsLogits, logSoftmax, topKIndices, type SamplingOptions } from './sampler.ts';
+import { Sampler, isGreedy, adjustsLogits, type SamplingOptions } from './sampler.ts';
+import { decodeBatch, firstStop, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
@@ -30,26 +31,6 @@ import type {
 } from './engine-types.ts';
 
 const now = () => performance.now();
-
-/** Resolves as `p` settles, or at once when `signal` aborts (then whatever `p` does later is ignored). */
-function settledOrAborted(p: unknown, signal?: AbortSignal): Promise<unknown> {
-  if (!signal) return Promise.resolve(p);
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const stop = () => resolve(undefined);
-    signal.addEventListener('abort', stop, { once: true });
-    Promise.resolve(p).then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
-  });
-}
-
-/**
- * Greedy decode steps per submission once `made` tokens are out and `left` may still come: the count doubles from 1
- * (the first tokens stream at once) up to 16 (one readback per 16 tokens in steady state; a stop found inside a
- * batch wastes at most 15 steps).
- */
-export function decodeBatch(made: number, left: number): number {
-  return Math.max(1, Math.min(left, 16, 2 ** Math.floor(Math.log2(Math.max(1, made)))));
-}
 
 export class EngineCore {
   /** Tokens whose K/V sit in the cache at positions 0..n-1 (for prefix reuse). */
@@ -463,18 +444,4 @@ export class EngineCore {
     this.model.weights.destroy();
     this.gpu.device.destroy();
   }
-}
-
-function firstStop(text: string, stops: string[]): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
-}
-
-function tokenLogprob(logits: Float32Array, token: number, n: number): TokenLogprob {
-  const ls = logSoftmax(logits);
-  return { token, logprob: ls[token], top: n > 0 ? topKIndices(ls, n).map((id) => ({ token: id, logprob: ls[id] })) : [] };
 }

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load, type Engine } from '../../src/index.ts';
-import { decodeBatch } from '../../src/runtime/engine-core.ts';
+import { decodeBatch } from '../../src/runtime/generation-helpers.ts';
 
 const MODEL = '/shared/models/stories260K/stories260K.gguf';
 let engine: Engine;
