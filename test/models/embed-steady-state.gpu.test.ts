@@ -5,32 +5,11 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
+import { GpuCallCounter } from '../gpu-call-counter.ts';
 
-const CREATORS = ['createBuffer', 'createBindGroup', 'createComputePipeline', 'createComputePipelineAsync', 'createShaderModule', 'createTexture'] as const;
-let counting = false;
-const created = new Map<string, number>();
-let submits = 0;
-const mapped: number[] = [];
-const restore: (() => void)[] = [];
-
-function wrap<T extends object>(proto: T, name: string, onCall: (self: unknown, args: unknown[]) => void): void {
-  const rec = proto as Record<string, unknown>;
-  const orig = rec[name] as (...a: unknown[]) => unknown;
-  rec[name] = function (this: unknown, ...args: unknown[]) {
-    if (counting) onCall(this, args);
-    return orig.apply(this, args);
-  };
-  restore.push(() => { rec[name] = orig; });
-}
-
-beforeAll(() => {
-  for (const name of CREATORS) wrap(GPUDevice.prototype, name, () => created.set(name, (created.get(name) ?? 0) + 1));
-  wrap(GPUQueue.prototype, 'submit', () => submits++);
-  wrap(GPUBuffer.prototype, 'mapAsync', (self, args) => mapped.push((args[2] as number | undefined) ?? (self as GPUBuffer).size));
-});
-afterAll(() => {
-  for (const r of restore) r();
-});
+const gpu = new GpuCallCounter();
+beforeAll(() => gpu.install());
+afterAll(() => gpu.uninstall());
 
 test('embed(): no GPU object created per call; one submit and one pooled-vector read per packed batch', async () => {
   // In the page (worker: false), so the wrapped prototypes see the engine's device.
@@ -38,24 +17,19 @@ test('embed(): no GPU object created per call; one submit and one pooled-vector 
   try {
     const dim = engine.info.embedding!.dim;
     for (const batch of [['one'], ['two texts', 'of different lengths here'], Array.from({ length: 9 }, (_, i) => `text ${i} `.repeat(i + 1))]) {
-      created.clear();
-      submits = 0;
-      mapped.length = 0;
-      counting = true;
+      gpu.start();
       await engine.embed(batch);
-      counting = false;
-      expect(Object.fromEntries(created)).toEqual({});
-      expect(submits).toBe(1);
-      expect(mapped).toEqual([batch.length * dim * 4]);
+      gpu.stop();
+      expect(Object.fromEntries(gpu.created)).toEqual({});
+      expect(gpu.submits).toBe(1);
+      expect(gpu.mapped).toEqual([batch.length * dim * 4]);
     }
     // More tokens than maxBatch: several submissions, still nothing created.
-    created.clear();
-    submits = 0;
-    counting = true;
+    gpu.start();
     await engine.embed(Array.from({ length: 12 }, () => 'word '.repeat(40)));
-    counting = false;
-    expect(Object.fromEntries(created)).toEqual({});
-    expect(submits).toBeGreaterThan(1);
+    gpu.stop();
+    expect(Object.fromEntries(gpu.created)).toEqual({});
+    expect(gpu.submits).toBeGreaterThan(1);
   } finally {
     await engine.dispose();
   }

@@ -7,65 +7,32 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
+import { GpuCallCounter } from '../gpu-call-counter.ts';
 
-const CREATORS = [
-  'createBuffer', 'createBindGroup', 'createBindGroupLayout', 'createPipelineLayout', 'createComputePipeline',
-  'createComputePipelineAsync', 'createShaderModule', 'createQuerySet', 'createTexture',
-] as const;
-
-let counting = false;
-const created = new Map<string, number>();
-let submits = 0;
-const mapped: number[] = [];
-const restore: (() => void)[] = [];
-
-function wrap<T extends object>(proto: T, name: string, onCall: (self: unknown, args: unknown[]) => void): void {
-  const rec = proto as Record<string, unknown>;
-  const orig = rec[name] as (...a: unknown[]) => unknown;
-  rec[name] = function (this: unknown, ...args: unknown[]) {
-    if (counting) onCall(this, args);
-    return orig.apply(this, args);
-  };
-  restore.push(() => { rec[name] = orig; });
-}
-
-beforeAll(() => {
-  for (const name of CREATORS) wrap(GPUDevice.prototype, name, () => created.set(name, (created.get(name) ?? 0) + 1));
-  wrap(GPUQueue.prototype, 'submit', () => submits++);
-    // Bytes read: the mapped range (mode, offset?, size?), else the whole buffer.
-  wrap(GPUBuffer.prototype, 'mapAsync', (self, args) => mapped.push((args[2] as number | undefined) ?? (self as GPUBuffer).size - ((args[1] as number | undefined) ?? 0)));
-});
-afterAll(() => {
-  for (const r of restore) r();
-});
-
-function startCounting(): void {
-  created.clear();
-  submits = 0;
-  mapped.length = 0;
-  counting = true;
-}
+const gpu = new GpuCallCounter();
+beforeAll(() => gpu.install());
+afterAll(() => gpu.uninstall());
 
 for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tiny~qwen3~q4_0~s9/model.gguf']) {
   test(`${url}: no GPU object created while generating; greedy: one submit and one read per 8+ tokens in steady state`, async () => {
-    startCounting();
+    gpu.start();
     const engine = await load(url, { worker: false, maxBatch: 16 });
-    counting = false;
+    gpu.stop();
     // The wrappers see the device's calls: loading creates buffers, bind groups and pipelines (compiled here).
-    expect(created.get('createBuffer')).toBeGreaterThan(10);
-    expect(created.get('createBindGroup')).toBeGreaterThan(10);
-    expect(created.get('createComputePipelineAsync')).toBeGreaterThan(5);
+    expect(gpu.created.get('createBuffer')).toBeGreaterThan(10);
+    expect(gpu.created.get('createBindGroup')).toBeGreaterThan(10);
+    expect(gpu.created.get('createComputePipelineAsync')).toBeGreaterThan(5);
     try {
       const prompt = [1, 17, 42, 7, 99, 250];
-      startCounting();
+      gpu.start();
       const N = 100;
       const r = await engine.complete(prompt, { maxTokens: N, temperature: 0, ignoreEos: true });
-      counting = false;
+      gpu.stop();
       expect(r.tokens).toHaveLength(N);
-      expect(Object.fromEntries(created)).toEqual({});
+      expect(Object.fromEntries(gpu.created)).toEqual({});
       // Each submission reads back its tokens (4 bytes each) once: the prompt gives the first token, then batches.
-      expect(submits).toBe(mapped.length);
-      const batches = mapped.map((bytes) => bytes / 4);
+      expect(gpu.submits).toBe(gpu.mapped.length);
+      const batches = gpu.mapped.map((bytes) => bytes / 4);
       expect(batches.reduce((a, b) => a + b, 0)).toBe(N);
       let done = 0;
       const steady = batches.filter((b) => (done += b) - b >= 16);
@@ -75,16 +42,16 @@ for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tin
 
       // Sampling draws on the GPU: the same batches, token ids only (no logits read back); a prompt longer than
       // maxBatch is split; still nothing created.
-      startCounting();
+      gpu.start();
       const long = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 200));
       const s = await engine.complete(long, { maxTokens: 60, temperature: 0.8, seed: 1, ignoreEos: true });
-      counting = false;
+      gpu.stop();
       expect(s.tokens).toHaveLength(60);
-      expect(Object.fromEntries(created)).toEqual({});
-      expect(mapped.reduce((a, b) => a + b, 0)).toBe(60 * 4);
-      expect(Math.max(...mapped)).toBeLessThanOrEqual(16 * 4);
+      expect(Object.fromEntries(gpu.created)).toEqual({});
+      expect(gpu.mapped.reduce((a, b) => a + b, 0)).toBe(60 * 4);
+      expect(Math.max(...gpu.mapped)).toBeLessThanOrEqual(16 * 4);
     } finally {
-      counting = false;
+      gpu.stop();
       await engine.dispose();
     }
   });
