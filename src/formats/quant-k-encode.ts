@@ -132,8 +132,7 @@ function makeQkx2Quants(
     L.fill(0, lo, lo + n);
     return [0, -min];
   }
-  const range = f(max - min);
-  let iscale = f(nmax / range);
+  let iscale = f(nmax / f(max - min));
   let scale = f(1 / iscale);
   const err = (s: number, m: number, Q: Uint8Array, qo: number) => {
     let e = 0;
@@ -148,7 +147,8 @@ function makeQkx2Quants(
   let bestError = err(scale, min, L, lo);
   const aux = new Uint8Array(n);
   for (let is = 0; is <= nstep; is++) {
-    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / range);
+    // (max - min) with the best min so far: ggml's min moves as better fits are found.
+    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
       const xi = x[o + i];
