@@ -3,6 +3,9 @@
  * a Unicode-aware tokenizer, no dependencies, ~7 kB gzipped): what a hand-written inverted index would have to
  * grow into. Terms are lower-cased, stripped of accents and of common English suffixes' plural 's'; short stop words
  * are dropped so a question's "what did the" does not rank chunks.
+ *
+ * The index is saved as MiniSearch's own JSON (`serialize`/`deserialize`): loading it skips tokenizing every chunk
+ * again, which is most of the cost of a rebuild.
  */
 import MiniSearch from 'minisearch';
 
@@ -23,13 +26,38 @@ interface Entry {
   title: string;
 }
 
+const OPTIONS = {
+  fields: ['text', 'title'],
+  storeFields: [],
+  processTerm: term,
+  searchOptions: { boost: { title: 2 }, combineWith: 'OR' as const },
+};
+
+/** Bump when term() or OPTIONS change: saved indexes of another format are rebuilt, not loaded. */
+export const KEYWORD_FORMAT = 1;
+
+/** A saved keyword index and the document versions it holds (doc id → [rev, chunk count]). */
+export interface KeywordSnapshot {
+  format: number;
+  docs: Record<string, [rev: string, chunks: number]>;
+  index: string;
+}
+
 export class KeywordIndex {
-  private readonly ms = new MiniSearch<Entry>({
-    fields: ['text', 'title'],
-    storeFields: [],
-    processTerm: term,
-    searchOptions: { boost: { title: 2 }, combineWith: 'OR' },
-  });
+  private readonly ms: MiniSearch<Entry>;
+
+  constructor(json?: string) {
+    this.ms = json === undefined ? new MiniSearch<Entry>(OPTIONS) : MiniSearch.loadJSON<Entry>(json, OPTIONS);
+  }
+
+  serialize(): string {
+    return JSON.stringify(this.ms);
+  }
+
+  /** The index saved by serialize() (throws on anything else). */
+  static deserialize(json: string): KeywordIndex {
+    return new KeywordIndex(json);
+  }
 
   get size(): number {
     return this.ms.documentCount;

@@ -7,6 +7,23 @@ import { describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
 import { store, deleteStore, StorageQuotaError, InvalidRequestError } from '../index.ts';
 
+/** Reads (or with `value`, writes) a record of a store's `meta` object store directly, as another tab would see it. */
+async function rawMeta(name: string, key: string, value?: unknown): Promise<unknown> {
+  const db = await new Promise<IDBDatabase>((res, rej) => {
+    const r = indexedDB.open(`llmo-rag:${name}`);
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+  try {
+    const tx = db.transaction('meta', value === undefined ? 'readonly' : 'readwrite');
+    const r = value === undefined ? tx.objectStore('meta').get(key) : tx.objectStore('meta').put(value, key);
+    await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+    return r.result;
+  } finally {
+    db.close();
+  }
+}
+
 const doc = (id: string, words: string, n = 40) => ({ id, text: Array.from({ length: n }, (_, i) => `${words} sentence ${i}.`).join(' '), meta: { title: id, kind: id.split('-')[0] } });
 
 describe('document store in IndexedDB', () => {
@@ -121,6 +138,55 @@ describe('document store in IndexedDB', () => {
       await commands.closeTab(t1);
       await commands.closeTab(t2);
     }
+  });
+
+  test('the keyword index is saved and loaded on open; a stale or broken snapshot is repaired or rebuilt', async () => {
+    await deleteStore('kw');
+    const queries = ['apples', 'ships sails', 'whale', 'federal budget', 'pears plums'];
+    const ranks = async (s: Awaited<ReturnType<typeof store>>) => Promise.all(queries.map(async (q) => (await s.search(q, { k: 8 })).map((h) => `${h.id}#${h.chunk}:${h.score.toFixed(6)}`)));
+    let kb = await store('kw', { chunk: { maxTokens: 48 } });
+    expect(kb.keywordLoad).toMatchObject({ how: 'rebuilt', indexedDocs: 0 });
+    await kb.add([doc('a-1', 'apples and pears'), doc('b-1', 'apples and plums'), doc('a-2', 'ships and sails'), doc('c-1', 'the whale')]);
+    const before = await ranks(kb);
+    kb.close(); // saves the snapshot
+    kb = await store('kw');
+    expect(kb.keywordLoad).toMatchObject({ how: 'loaded', indexedDocs: 0 });
+    expect(await ranks(kb)).toEqual(before); // the same index: same hits, same BM25 scores
+    kb.close();
+
+    // A tab that changed the store and died before saving: its changes are in IndexedDB, the snapshot is older.
+    const old = await rawMeta('kw', 'keyword');
+    kb = await store('kw');
+    await kb.upsert([doc('a-1', 'federal budget')]);
+    await kb.add([doc('d-1', 'the federal budget deficit')]);
+    await kb.delete('c-1');
+    kb.close();
+    await rawMeta('kw', 'keyword', old);
+    kb = await store('kw');
+    expect(kb.keywordLoad).toMatchObject({ how: 'repaired', indexedDocs: 2 });
+    expect(new Set((await kb.search('federal budget', { k: 50 })).map((h) => h.id))).toEqual(new Set(['a-1', 'd-1']));
+    expect(await kb.search('whale', { k: 5 })).toEqual([]);
+    expect((await kb.search('pears', { k: 50 })).map((h) => h.id)).toEqual([]); // a-1's old text is gone
+    const repaired = await ranks(kb);
+    const texts = await Promise.all(['a-1', 'b-1', 'a-2', 'd-1'].map(async (id) => ({ id, text: (await kb.get(id))!.text, meta: { title: id, kind: id.split('-')[0] } })));
+    kb.close();
+    const fresh = await store('kw-fresh', { persist: false, chunk: { maxTokens: 48 } });
+    await fresh.add(texts);
+    const rebuilt = await ranks(fresh);
+    // MiniSearch keeps a discarded chunk's term statistics until it vacuums, so scores may differ a little: same hits.
+    expect(repaired.map((r) => r.map((x) => x.split(':')[0]).sort())).toEqual(rebuilt.map((r) => r.map((x) => x.split(':')[0]).sort()));
+
+    // Unreadable or of another format: rebuilt, never trusted.
+    await rawMeta('kw', 'keyword', { format: 1, docs: {}, index: '{"not": "an index"' });
+    kb = await store('kw');
+    expect(kb.keywordLoad?.how).toBe('rebuilt');
+    expect((await kb.search('ships', { k: 1 }))[0].id).toBe('a-2');
+    kb.close();
+    const saved = (await rawMeta('kw', 'keyword')) as { format: number };
+    await rawMeta('kw', 'keyword', { ...saved, format: 999 });
+    kb = await store('kw');
+    expect(kb.keywordLoad?.how).toBe('rebuilt');
+    kb.close();
   });
 
   test('export and import one file', async () => {

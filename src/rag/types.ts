@@ -35,7 +35,12 @@ export interface StoredDoc {
   meta: Meta;
   chunks: number;
   addedAt: number;
+  /** Names this version of the document (new on every add/upsert): the saved keyword index lists the versions it holds. */
+  rev?: string;
 }
+
+/** What `list()` gives per document (its text comes from `get(id)`). */
+export type DocSummary = Omit<StoredDoc, 'text'>;
 
 /** One chunk as it is stored: `start`/`end` are character offsets into its document's stored text. */
 export interface ChunkRecord {
