@@ -6,6 +6,7 @@
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import type { GgufMetadata } from '../formats/gguf.ts';
 import { ggufNumber } from '../formats/gguf.ts';
+import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec, TensorSpec } from './spec.ts';
 import { layerTensors } from './tensors.ts';
 import { bertGraph } from '../runtime/graphs/bert.ts';
@@ -100,6 +101,25 @@ export const bert: FamilySpec = {
   ignoredTensors: /^(pooler\.|cls\.)/,
 };
 
+/**
+ * NomicBertModel's config.json (contrastors' GPT-2-style fields): the settings llama.cpp's converter also insists on,
+ * since each would change the math without changing the tensor list. Its context is the trained length
+ * (`max_trained_positions`, 2048 for nomic-embed-text-v1/v1.5), not `n_positions` (8192), as llama.cpp takes it.
+ */
+function nomicConfigFromHf(j: Record<string, unknown>, base: ModelConfig): Partial<ModelConfig> {
+  const want: Array<[string, unknown]> = [
+    ['activation_function', 'swiglu'], ['prenorm', false], ['causal', false], ['rotary_emb_fraction', 1], ['rotary_emb_interleaved', false],
+    ['rotary_emb_scale_base', null], ['moe_every_n_layers', undefined],
+  ];
+  for (const [k, v] of want) {
+    if (k in j && j[k] !== v && !(v === undefined && !j[k])) {
+      throw new UnsupportedModelError(`config.json ${k} is ${JSON.stringify(j[k])}; llmo runs nomic-bert models with ${k} ${JSON.stringify(v ?? null)} only (nomic-embed-text v1/v1.5).`);
+    }
+  }
+  const trained = typeof j.max_trained_positions === 'number' && j.max_trained_positions > 0 ? j.max_trained_positions : base.contextLength;
+  return { pooling: 'mean', contextLength: Math.min(base.contextLength, trained) };
+}
+
 export const nomicBert: FamilySpec = {
   arch: 'nomic-bert',
   hf: { modelType: 'nomic_bert', architecture: 'NomicBertModel' },
@@ -125,6 +145,11 @@ export const nomicBert: FamilySpec = {
     },
   },
   configFromGguf: config,
+  hfConfigNames: {
+    hidden_size: 'n_embd', num_hidden_layers: 'n_layer', num_attention_heads: 'n_head', intermediate_size: 'n_inner',
+    max_position_embeddings: 'n_positions', layer_norm_eps: 'layer_norm_epsilon', rope_theta: 'rotary_emb_base',
+  },
+  configFromHf: nomicConfigFromHf,
   tensors: (c) => encoderTensors(c, true),
   encoder: bertGraph,
   splitOnLoad: { 'attn_qkv.weight': ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'] },

@@ -45,7 +45,12 @@ export interface FamilySpec {
   defaults?: { qkvBias?: boolean; qkNorm?: boolean; tied?: boolean };
   /** Family-only fields of the config from GGUF metadata (keys are `${arch}.…`). */
   configFromGguf?(meta: GgufMetadata, base: ModelConfig): Partial<ModelConfig>;
-  /** Family-only fields of the config from an HF `config.json`. */
+  /**
+   * The family's own spelling of standard `config.json` fields (nomic-bert's GPT-2-style `n_embd`, `n_layer`, …):
+   * standard name → the family's; the standard name wins when a file has both.
+   */
+  hfConfigNames?: Readonly<Record<string, string>>;
+  /** Family-only fields of the config from an HF `config.json` (standard names already filled from `hfConfigNames`). */
   configFromHf?(json: Record<string, unknown>, base: ModelConfig): Partial<ModelConfig>;
   /** The inverse of configFromGguf (for writers: the test fixtures): the family-only GGUF keys of `config`. */
   ggufMetadata?(config: ModelConfig): Array<[string, number, 'u32' | 'f32']>;

@@ -161,8 +161,9 @@ function hfRopeScaling(s: HfConfigJson['rope_scaling']): RopeScaling | undefined
  * the rotate-half RoPE layout for every architecture, so ropeStyle is always `neox`.
  */
 export function configFromHf(configJson: object, tensors: readonly TensorInfo[]): ModelConfig {
-  const c = configJson as HfConfigJson;
-  const family = familyOfHf(String(c.model_type));
+  const family = familyOfHf(String((configJson as HfConfigJson).model_type));
+  const c: HfConfigJson = { ...configJson };
+  for (const [standard, own] of Object.entries(family.hfConfigNames ?? {})) c[standard] ??= c[own];
   const arch = family.arch;
   const dim = positiveInt(c.hidden_size, 'config.json hidden_size');
   const nHeads = positiveInt(c.num_attention_heads, 'config.json num_attention_heads');

@@ -85,6 +85,29 @@ describe('parseSafetensorsHeader', () => {
     expect(() => parseSafetensorsHeader(bytes)).toThrow(/model\.layers\.0\.mlp\.up_proj\.weight.*I64/);
   });
 
+  it("skips the non-weight buffers real checkpoints carry (BERT's int64 position_ids / token_type_ids, inv_freq), still range-checked", () => {
+    const bytes = file(
+      {
+        'embeddings.position_ids': { dtype: 'I64', shape: [1, 2], data_offsets: [0, 16] },
+        'embeddings.token_type_ids': { dtype: 'I64', shape: [1, 2], data_offsets: [16, 32] },
+        'model.layers.0.self_attn.rotary_emb.inv_freq': { dtype: 'F32', shape: [2], data_offsets: [32, 40] },
+        'model.norm.weight': { dtype: 'F32', shape: [2], data_offsets: [40, 48] },
+      },
+      48,
+    );
+    const h = parsed(bytes, bytes.length);
+    expect(h.tensors.map((t) => t.name)).toEqual(['output_norm.weight']);
+    expect(h.skipped).toEqual(['embeddings.position_ids', 'embeddings.token_type_ids', 'model.layers.0.self_attn.rotary_emb.inv_freq']);
+    // A skipped buffer still has to be a consistent range.
+    const bad = file({ 'embeddings.position_ids': { dtype: 'I64', shape: [1, 3], data_offsets: [0, 16] } }, 16);
+    expect(() => parsed(bad)).toThrow(ModelFormatError);
+    const overlap = file({ 'embeddings.position_ids': { dtype: 'I64', shape: [2], data_offsets: [0, 16] }, w: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, 16);
+    expect(() => parsed(overlap)).toThrow(/overlap/);
+    // An integer tensor under a weight's name is still refused, naming it.
+    const weight = file({ 'embeddings.word_embeddings.weight': { dtype: 'I32', shape: [2], data_offsets: [0, 8] } }, 8);
+    expect(() => parsed(weight)).toThrow(/word_embeddings\.weight.*I32/);
+  });
+
   it('rejects corrupt headers and ranges', () => {
     const bad = (h: Record<string, unknown>, n = 64, fileSize?: number) => () => parsed(file(h, n), fileSize);
     expect(bad({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } })).toThrow(ModelFormatError); // size mismatch

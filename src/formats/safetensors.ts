@@ -16,6 +16,8 @@ export interface SafetensorsHeader {
   dataOffset: number;
   /** The optional `__metadata__` string map. */
   metadata: Record<string, string>;
+  /** Names of the non-weight buffers the file carries (`NON_WEIGHT_BUFFER`), left unread. */
+  skipped: string[];
 }
 
 /** safetensors dtypes llmo reads, with their ggml type and element size. */
@@ -24,6 +26,22 @@ export const SAFETENSORS_DTYPES: Record<string, { type: GgmlType; bytes: number 
   F16: { type: GgmlType.F16, bytes: 2 },
   BF16: { type: GgmlType.BF16, bytes: 2 },
 };
+
+/** Element sizes of the other dtypes a checkpoint may hold: such tensors are index buffers, never weights llmo reads. */
+const OTHER_DTYPE_BYTES: Record<string, number> = {
+  F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+};
+
+/** Bytes per element of a safetensors dtype (undefined: unknown dtype). */
+export function safetensorsDtypeBytes(dtype: string): number | undefined {
+  return SAFETENSORS_DTYPES[dtype]?.bytes ?? OTHER_DTYPE_BYTES[dtype];
+}
+
+/**
+ * Buffers HF checkpoints save beside the weights: BERT's int64 `embeddings.position_ids` / `token_type_ids` (an
+ * arange and zeros the graph makes itself), older checkpoints' RoPE `inv_freq` caches. Skipped whatever their dtype.
+ */
+export const NON_WEIGHT_BUFFER = /(^|\.)(position_ids|token_type_ids|inv_freq|original_inv_freq)$/;
 
 /** Headers larger than this are not plausible model files (HF caps them at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -80,6 +98,9 @@ export function parseSafetensorsHeader(
 
   const metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
+  const skipped: string[] = [];
+  /** Every byte range, weights and skipped buffers alike, for the overlap check. */
+  const ranges: { name: string; start: number; end: number }[] = [];
   const seen = new Map<string, string>();
   const dataSize = options.fileSize === undefined ? undefined : options.fileSize - dataOffset;
   for (const [name, entry] of Object.entries(json)) {
@@ -95,7 +116,9 @@ export function parseSafetensorsHeader(
     const { dtype, shape, data_offsets: range } = entry;
     if (typeof dtype !== 'string') throw new ModelFormatError(`safetensors tensor "${name}" has no dtype.`);
     const dt = SAFETENSORS_DTYPES[dtype];
-    if (!dt) {
+    const skip = NON_WEIGHT_BUFFER.test(name);
+    const elementBytes = skip ? safetensorsDtypeBytes(dtype) : dt?.bytes;
+    if (elementBytes === undefined) {
       throw new UnsupportedModelError(
         `safetensors tensor "${name}" has dtype ${dtype}; llmo reads F32, F16 and BF16 safetensors only. Convert the model to one of those (or to GGUF).`,
       );
@@ -109,15 +132,20 @@ export function parseSafetensorsHeader(
     const dims = shape as number[];
     const elements = dims.reduce((a, b) => a * b, 1);
     const byteLength = range[1] - range[0];
-    if (elements * dt.bytes !== byteLength) {
+    if (elements * elementBytes !== byteLength) {
       throw new ModelFormatError(
-        `safetensors tensor "${name}" (${dtype} [${dims.join(', ')}]) needs ${elements * dt.bytes} bytes but its data_offsets span ${byteLength}: the header is corrupt.`,
+        `safetensors tensor "${name}" (${dtype} [${dims.join(', ')}]) needs ${elements * elementBytes} bytes but its data_offsets span ${byteLength}: the header is corrupt.`,
       );
     }
     if (dataSize !== undefined && range[1] > dataSize) {
       throw new ModelFormatError(
         `safetensors tensor "${name}" ends at byte ${dataOffset + range[1]} but the file has ${options.fileSize} bytes: the file is truncated.`,
       );
+    }
+    ranges.push({ name, start: range[0], end: range[1] });
+    if (skip || !dt) {
+      skipped.push(name);
+      continue;
     }
     const canonical = canonicalTensorName(name, options.names);
     const prev = seen.get(canonical);
@@ -130,11 +158,11 @@ export function parseSafetensorsHeader(
     tensors.push(info);
   }
   tensors.sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < tensors.length; i++) {
-    const prev = tensors[i - 1];
-    if (tensors[i].offset < prev.offset + prev.byteLength) {
-      throw new ModelFormatError(`safetensors tensors "${prev.name}" and "${tensors[i].name}" overlap: the header is corrupt.`);
+  ranges.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i].start < ranges[i - 1].end) {
+      throw new ModelFormatError(`safetensors tensors "${ranges[i - 1].name}" and "${ranges[i].name}" overlap: the header is corrupt.`);
     }
   }
-  return { tensors, dataOffset, metadata };
+  return { tensors, dataOffset, metadata, skipped };
 }

@@ -131,24 +131,35 @@ describe('OpenAI shape and errors', () => {
   });
 });
 
-describe('HF safetensors BertModel (sentence-transformers layout)', () => {
-  test('same vectors as the GGUF of the same weights; pooling from 1_Pooling/config.json; real MiniLM tokenizer.json', async () => {
-    const spec = 'tiny~f32~s36~cls';
-    const [st, gg] = await Promise.all([
-      load(`/encoder-fixtures/${spec}/model.safetensors`, { cache: false }),
-      load(`/encoder-fixtures/${spec}/model.gguf`, { cache: false }),
-    ]);
-    try {
-      expect(st.info.format).toBe('safetensors');
-      expect(st.info.embedding).toMatchObject({ dim: 64, pooling: 'cls' });
-      // tokenizer.json (HF WordPiece) and the GGUF vocabulary (llmo's WordPiece) frame and split texts alike.
-      for (const t of TEXTS) expect(await st.tokenize(t)).toEqual(await gg.tokenize(t));
-      const [a, b] = await Promise.all([st.embed(TEXTS), gg.embed(TEXTS)]);
-      TEXTS.forEach((_, i) => expect(maxDiff(a[i], b[i])).toBeLessThan(1e-6));
-    } finally {
-      await Promise.all([st.dispose(), gg.dispose()]);
-    }
-  });
+describe('HF safetensors checkpoints (sentence-transformers layout)', () => {
+  // BertModel (with the int64 embeddings.position_ids buffer real checkpoints carry) and NomicBertModel (GPT-2-style
+  // config.json names, fused attn.Wqkv, SwiGLU fc11/fc12/fc2).
+  test.each([['tiny~f32~s36~cls', 'cls'], ['nomic_tiny~f32~s37~mean', 'mean']])(
+    '%s: same vectors as the GGUF of the same weights and as the reference; pooling from 1_Pooling/config.json; real MiniLM tokenizer.json',
+    async (spec, pooling) => {
+      const [st, gg, r] = await Promise.all([
+        load(`/encoder-fixtures/${spec}/model.safetensors`, { cache: false }),
+        load(`/encoder-fixtures/${spec}/model.gguf`, { cache: false }),
+        reference(`/encoder-fixtures/${spec}/model.gguf`),
+      ]);
+      try {
+        expect(st.info.format).toBe('safetensors');
+        expect(st.info.embedding).toMatchObject({ dim: 64, pooling });
+        const fields = ['arch', 'vocabSize', 'dim', 'nLayers', 'nHeads', 'headDim', 'ffnDim', 'contextLength', 'ropeTheta', 'pooling'] as const;
+        for (const k of fields) expect(st.info.config[k], k).toEqual(gg.info.config[k]);
+        expect(st.info.config.normEps).toBeCloseTo(gg.info.config.normEps, 18);
+        // tokenizer.json (HF WordPiece) and the GGUF vocabulary (llmo's WordPiece) frame and split texts alike.
+        for (const t of TEXTS) expect(await st.tokenize(t)).toEqual(await gg.tokenize(t));
+        const [a, b] = await Promise.all([st.embed(TEXTS), gg.embed(TEXTS)]);
+        TEXTS.forEach((t, i) => {
+          expect(maxDiff(a[i], b[i])).toBeLessThan(1e-6);
+          expect(maxDiff(a[i], r.ref.embed(r.tok.encode(t)))).toBeLessThan(1e-4);
+        });
+      } finally {
+        await Promise.all([st.dispose(), gg.dispose()]);
+      }
+    },
+  );
 
   test('the MiniLM-shaped fixture config.json is all-MiniLM-L6-v2\'s on every field llmo reads', async () => {
     const [ours, real] = await Promise.all([
