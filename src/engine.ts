@@ -49,6 +49,9 @@ let nextId = 1;
 
 export class Engine {
   private disposed = false;
+  /** Rejects every call still in flight when the engine is disposed (a terminated worker never answers them). */
+  private readonly gone = rejectable();
+  private readonly api: Remote;
   private responseCache?: ResponseCacheHook;
   /** OpenAI-shaped chat: `engine.chat.completions.create({ messages, stream, response_format, tools, ... })`. */
   readonly chat: { completions: ChatCompletions };
@@ -59,12 +62,14 @@ export class Engine {
 
   /** @internal */
   constructor(
-    private readonly api: Remote,
+    api: Remote,
     /** What the model is: architecture, sizes, context, GPU memory, load time. */
     readonly info: ModelInfo,
     private readonly callbacks: Callbacks,
     private readonly terminate: () => void,
   ) {
+    this.gone.promise.catch(() => {});
+    this.api = settleOnDispose(api, this.gone.promise);
     const transport: CompletionsTransport = {
       chatCompletion: (id, req, cb) => this.api.chatCompletion(id, req, cb),
       completion: (id, req, cb) => this.api.completion(id, req, cb),
@@ -182,6 +187,7 @@ export class Engine {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.gone.reject(new EngineStateError('The engine was disposed while this call ran; call load() again.'));
     try {
       await this.api.dispose();
     } finally {
@@ -193,6 +199,24 @@ export class Engine {
   private check(): void {
     if (this.disposed) throw new EngineStateError('This engine was disposed; call load() again.');
   }
+}
+
+function rejectable(): { promise: Promise<never>; reject: (e: Error) => void } {
+  let reject!: (e: Error) => void;
+  const promise = new Promise<never>((_, r) => (reject = r));
+  return { promise, reject };
+}
+
+/** `api` whose calls (except `dispose` itself) reject with `gone`'s reason once it rejects. */
+function settleOnDispose(api: Remote, gone: Promise<never>): Remote {
+  return new Proxy(api, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key === 'dispose' || key === 'then' || typeof value !== 'function') return value;
+      // Reflect.apply, not value.apply: on a comlink proxy `.apply` would name a remote method.
+      return (...args: unknown[]) => Promise.race([Reflect.apply(value, target, args) as Promise<unknown>, gone]);
+    },
+  });
 }
 
 export type { Remote };

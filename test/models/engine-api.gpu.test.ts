@@ -1,7 +1,7 @@
 /** The public API's behaviour around generation and failure: typed errors across the worker, abort, sampling. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  load, ModelFetchError, ModelFormatError, UnsupportedModelError, InvalidRequestError, type Engine,
+  load, ModelFetchError, ModelFormatError, UnsupportedModelError, InvalidRequestError, EngineStateError, type Engine,
 } from '../../src/index.ts';
 
 describe('load failures are typed and say what is wrong', () => {
@@ -35,6 +35,20 @@ describe('load failures are typed and say what is wrong', () => {
     const r = await engine.complete([1], { maxTokens: 5, temperature: 0 });
     expect(r.tokens).toEqual([403, 407, 261, 378, 432]);
     await engine.dispose();
+  });
+});
+
+describe('dispose', () => {
+  test('dispose during a generation ends its stream with EngineStateError instead of leaving it pending', async () => {
+    const engine = await load('/shared/models/stories260K/stories260K.gguf');
+    const s = engine.generate('Once upon a time', { maxTokens: 100_000, ignoreEos: true, temperature: 0 });
+    const it = s[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false); // it is running
+    await engine.dispose();
+    const err = await s.result.catch((e) => e);
+    expect(err).toBeInstanceOf(EngineStateError);
+    expect(err.message).toMatch(/disposed/);
+    expect(() => engine.generate('again')).toThrow(EngineStateError);
   });
 });
 
