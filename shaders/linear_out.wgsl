@@ -4,10 +4,22 @@
 //   OUT_WRITE: y = v; OUT_ACCUMULATE: y += v (the residual add); OUT_GATE_MUL: y = silu(y) * v (SwiGLU: the up
 //   projection after the gate projection wrote y); OUT_GELU: y = gelu(v), the exact erf GELU (BERT's FFN);
 //   OUT_GELU_MUL: y = gelu_tanh(y) * v (GEGLU, gemma: activations.wgsl).
-// `params.out_at_pos` != 0: output rows start at the step's pos0 (K/V projections write into the KV cache).
+// `params.out_at_pos` bit 0: output rows start at the step's pos0 (K/V projections write into the KV cache).
+// Fused projections (one weight whose rows are several projections', src/runtime/projection.ts):
+//   SPLIT (+ SPLIT3): weight rows from params.split0 (and from params.split1) go to their own buffer y1 (y2), plain
+//     writes, at the step's positions when out_at_pos bit 1 (bit 2) is set (fused q/k/v: k and v into the KV cache).
+//     Without SPLIT3 the host sets split1 = n.
+//   GLU (+ GLU_GELU): rows [0, n/2) are a gate, [n/2, n) its up projection; the kernel computes row j and n/2 + j side
+//     by side and writes y[j] = act(gate)·up (silu, or gelu_tanh with GLU_GELU): SwiGLU/GEGLU in one projection.
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
+#if SPLIT
+@group(0) @binding(10) var<storage, read_write> y1: array<f32>;
+#endif
+#if SPLIT3
+@group(0) @binding(11) var<storage, read_write> y2: array<f32>;
 #endif
 
 const OUT_WRITE: u32 = 0u;
@@ -37,7 +49,39 @@ fn write_out(o: u32, v: f32) {
   }
 }
 
-// First output row of the step's token t.
-fn out_row(t: u32) -> u32 {
-  return select(t, step.pos0 + t, params.out_at_pos != 0u);
+// Output row (token) of segment `seg` (0: y, 1: y1, 2: y2): the position p when its out_at_pos bit is set, else r.
+fn seg_row(r: u32, p: u32, seg: u32) -> u32 {
+  return select(r, p, ((params.out_at_pos >> seg) & 1u) != 0u);
+}
+
+// Values per output row of y.
+fn y_rows() -> u32 {
+#if GLU
+  return params.n >> 1u;
+#elif SPLIT
+  return params.split0;
+#else
+  return params.n;
+#endif
+}
+
+// The gated product of a GLU pair.
+fn glu(g: f32, u: f32) -> f32 {
+#if GLU_GELU
+  return gelu_tanh(g) * u;
+#else
+  return g / (1.0 + exp(-g)) * u;
+#endif
+}
+
+// Writes result v of weight row `row` (GLU: of pair `row`) for output row r / position p (see seg_row): matmul
+// passes (token m, pos0 + m), matvec (0, the last token's position).
+fn put(r: u32, p: u32, row: u32, v: f32) {
+#if SPLIT3
+  if (row >= params.split1) { y2[seg_row(r, p, 2u) * (params.n - params.split1) + row - params.split1] = v; return; }
+#endif
+#if SPLIT
+  if (row >= params.split0) { y1[seg_row(r, p, 1u) * (params.split1 - params.split0) + row - params.split0] = v; return; }
+#endif
+  write_out(seg_row(r, p, 0u) * y_rows() + row, v);
 }

@@ -4,19 +4,31 @@
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
 // with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots.
-// Output: HAS_BIAS, and the run-time output mode and position (linear_out.wgsl).
+// Output: HAS_BIAS, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
+// (linear_out.wgsl). GLU: a block of 4 rows (DIRECT) is gate rows p, p+1 and their up rows; a 64-row tile is 32
+// gate rows and their 32 up rows, so each thread holds both rows of its pairs.
 
-struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32 }
+struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32, split0: u32, split1: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 
+// Weight row n's result with its bias.
+fn biased(n: u32, acc: f32) -> f32 {
+#if HAS_BIAS
+  return acc + bias[n];
+#else
+  return acc;
+#endif
+}
+
 // Writes output (token m, row n).
 fn store(m: u32, n: u32, acc: f32) {
-  var v = acc;
-#if HAS_BIAS
-  v += bias[n];
-#endif
-  write_out(out_row(m) * params.n + n, v);
+  put(m, step.pos0 + m, n, biased(n, acc));
+}
+
+// Writes the GLU pair p of token m from its gate and up results.
+fn store_pair(m: u32, p: u32, g: f32, u: f32) {
+  put(m, step.pos0 + m, p, glu(biased(p, g), biased(p + (params.n >> 1u), u)));
 }
 
 #if DIRECT
@@ -30,8 +42,16 @@ fn dots4(x4: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f3
 @compute @workgroup_size(DWG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * DWG;
+#if GLU
+  let h = params.n >> 1u;
+  let row_blocks = (h + 1u) >> 1u;
+  let p0 = (idx % row_blocks) << 1u;
+  let r = min(vec4<u32>(p0, p0 + 1u, h + p0, h + p0 + 1u), vec4<u32>(params.n - 1u));
+#else
   let row_blocks = (params.n + 3u) >> 2u;
   let n0 = (idx % row_blocks) << 2u;
+  let r = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+#endif
   let m0 = (idx / row_blocks) << 2u;
   let M = step.n_tokens;
   if (m0 >= M) { return; }
@@ -40,7 +60,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Out-of-range rows and tokens are clamped for the loads (their results are dropped at the store). Named
   // accumulators and loads, no arrays: a software adapter's JIT keeps them in registers (private arrays indexed in
   // loops went through memory: ~2x slower on SwiftShader).
-  let r = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
   let t = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(M - 1u)) * k4n;
   // a_i: token m0 + i, rows n0 .. n0 + 3.
   var a0 = vec4<f32>(0.0);
@@ -124,9 +143,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let acc = mat4x4<f32>(a0, a1, a2, a3);
   for (var i = 0u; i < 4u; i++) {
     if (m0 + i >= M) { break; }
+#if GLU
+    for (var j = 0u; j < 2u; j++) {
+      if (p0 + j < h) { store_pair(m0 + i, p0 + j, acc[i][j], acc[i][j + 2u]); }
+    }
+#else
     for (var j = 0u; j < 4u; j++) {
       if (n0 + j < params.n) { store(m0 + i, n0 + j, acc[i][j]); }
     }
+#endif
   }
 }
 #else
@@ -135,6 +160,18 @@ const BK: u32 = 16u;
 // +1 column of padding keeps the strided reads below free of bank conflicts.
 var<workgroup> xs: array<array<f32, BK + 1u>, TILE>;
 var<workgroup> ws: array<array<f32, BK + 1u>, TILE>;
+
+// Weight row of row lr of tile t (params.n when past the end). GLU: the tile's first half are gate rows, the second
+// half their up rows.
+fn tile_row(t: u32, lr: u32) -> u32 {
+#if GLU
+  let h = params.n >> 1u;
+  let p = t * (TILE >> 1u) + (lr & (TILE / 2u - 1u));
+  return select(params.n, p + (lr / (TILE / 2u)) * h, p < h);
+#else
+  return min(t * TILE + lr, params.n);
+#endif
+}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
@@ -152,7 +189,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var xv = vec4<f32>(0.0);
     if (m0 + lr < M && k < K) { xv = x[((m0 + lr) * K + k) >> 2u]; }
     var wv = vec4<f32>(0.0);
-    if (n0 + lr < params.n && k < K) { wv = w_load4(n0 + lr, k, K); }
+    let wr = tile_row(wid.x, lr);
+    if (wr < params.n && k < K) { wv = w_load4(wr, k, K); }
     xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
     ws[lr][lk] = wv.x; ws[lr][lk + 1u] = wv.y; ws[lr][lk + 2u] = wv.z; ws[lr][lk + 3u] = wv.w;
     workgroupBarrier();
@@ -172,10 +210,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + lid3.y + 16u * i;
     if (m >= M) { continue; }
+#if GLU
+    // Local rows lid3.x + 16j: j = 0, 1 gate rows, j = 2, 3 their up rows.
+    for (var j = 0u; j < 2u; j++) {
+      let p = wid.x * (TILE >> 1u) + lid3.x + 16u * j;
+      if (p < (params.n >> 1u)) { store_pair(m, p, acc[i][j], acc[i][j + 2u]); }
+    }
+#else
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + lid3.x + 16u * j;
       if (n < params.n) { store(m, n, acc[i][j]); }
     }
+#endif
   }
 }
 #endif

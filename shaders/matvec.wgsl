@@ -8,7 +8,10 @@
 //   ROPE (+ NEOX for the rotate-half pairing): rows are taken in RoPE pairs, both rows of a pair in one workgroup,
 //     and the pair is rotated by the token's position before it is written. Fuses RoPE into the q/k projections.
 //   Run time (params, linear_out.wgsl): out_at_pos (write row `pos` of a [ctx, n] buffer: the K/V projections
-//   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate).
+//   write straight into the KV cache) and out_mode (write, residual add, SwiGLU gate). ROPE rotates only rows
+//   below rope_rows (fused q/k/v: v is not rotated).
+//   SPLIT / SPLIT3 / GLU (linear_out.wgsl): fused projections. GLU takes rows in (gate, up) pairs like ROPE's pairs
+//   (PAIRED: the host sets it with ROPE or GLU), so both rows of a pair end in one invocation or workgroup.
 //   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
 //   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales read once and
 //     applied per 16-weight half, not per weight).
@@ -16,7 +19,10 @@
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
 
-struct Params { n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, cap: f32, _pad1: u32 }
+struct Params {
+  n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, cap: f32, rope_rows: u32,
+  split0: u32, split1: u32, _pad0: u32, _pad1: u32,
+}
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 #if NORM
@@ -30,11 +36,6 @@ override WG: u32 = 64u;
 override ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
 
-// Where the output row starts: row `pos` of the KV cache (out_at_pos), else the start of y (one row).
-fn out_base(pos: u32) -> u32 {
-  return select(0u, pos * params.n, params.out_at_pos != 0u);
-}
-
 // Input element vec4 k4 of the step's row starting at vec4 x0, normalized when NORM (scale = 1/rms).
 fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
 #if NORM
@@ -44,9 +45,14 @@ fn x_at(x0: u32, k4: u32, scale: f32) -> vec4<f32> {
 #endif
 }
 
-// Output row of local row r in workgroup g. ROPE: local rows 2j, 2j+1 are the two halves of one pair.
+// Output row of local row r in workgroup g. ROPE: local rows 2j, 2j+1 are the two halves of one pair; GLU: they are
+// gate row p and up row n/2 + p (n: past the last pair).
 fn row_of(g: u32, r: u32) -> u32 {
-#if ROPE
+#if GLU
+  let h = params.n >> 1u;
+  let p = g * (ROWS >> 1u) + (r >> 1u);
+  return select(params.n, p + (r & 1u) * h, p < h);
+#elif ROPE
   let half = params.head_dim >> 1u;
   let p = g * (ROWS >> 1u) + (r >> 1u);
   let base = (p / half) * params.head_dim;
@@ -139,18 +145,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Local rows r0, r0+1 and r0+2, r0+3 are two RoPE pairs (row_of).
   let half = params.head_dim >> 1u;
   let p0 = g * (ROWS >> 1u) + (r0 >> 1u);
-  let a = rotate_pair(acc.x, acc.y, f32(pos) * inv_freq[p0 % half]);
-  let c = rotate_pair(acc.z, acc.w, f32(pos) * inv_freq[(p0 + 1u) % half]);
-  acc = vec4<f32>(a, c);
+  if (rows.x < params.rope_rows) { acc = vec4<f32>(rotate_pair(acc.x, acc.y, f32(pos) * inv_freq[p0 % half]), acc.zw); }
+  if (rows.z < params.rope_rows) { acc = vec4<f32>(acc.xy, rotate_pair(acc.z, acc.w, f32(pos) * inv_freq[(p0 + 1u) % half])); }
 #endif
 #if SOFTCAP
   for (var j = 0u; j < 4u; j++) { acc[j] = softcap(acc[j], params.cap); }
 #endif
+#if GLU
+  // acc: (gate, up) of pair p, then of pair p + 1.
+  let p = g * (ROWS >> 1u) + (r0 >> 1u);
+  let h = params.n >> 1u;
+  if (p < h) { put(0u, pos, p, glu(acc.x, acc.y)); }
+  if (p + 1u < h) { put(0u, pos, p + 1u, glu(acc.z, acc.w)); }
+#else
   for (var j = 0u; j < 4u; j++) {
-    if (rows[j] < params.n) {
-      write_out(out_base(pos) + rows[j], acc[j]);
-    }
+    if (rows[j] < params.n) { put(0u, pos, rows[j], acc[j]); }
   }
+#endif
 }
 #else
 @compute @workgroup_size(WG)
@@ -211,7 +222,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if HAS_BIAS
   if (row < params.n) { acc += bias[row]; }
 #endif
-#if ROPE
+#if PAIRED
   // The pair's other row sits in this workgroup (row_of): swap values through workgroup memory.
   let mate = r ^ 1u;
   workgroupBarrier();
@@ -222,13 +233,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lane == 0u && row < params.n) {
     var v = acc;
 #if ROPE
-    let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
-    if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
+    if (row < params.rope_rows) {
+      let angle = f32(pos) * inv_freq[(g * (ROWS >> 1u) + (r >> 1u)) % (params.head_dim >> 1u)];
+      if ((r & 1u) == 0u) { v = rotate_pair(v, mv, angle).x; } else { v = rotate_pair(mv, v, angle).y; }
+    }
 #endif
 #if SOFTCAP
     v = softcap(v, params.cap);
 #endif
-    write_out(out_base(pos) + row, v);
+#if GLU
+    // The gate row (even r, row = its pair's index) writes the pair.
+    if ((r & 1u) == 0u) { put(0u, pos, row, glu(v, mv)); }
+#else
+    put(0u, pos, row, v);
+#endif
   }
 }
 #endif

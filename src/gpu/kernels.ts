@@ -148,22 +148,26 @@ export class Kernels {
     norm?: { weight: GPUBuffer; eps: number }; rope?: { headDim: number; neox: boolean; invFreq: GPUBuffer };
     /** y = softcap·tanh(y / softcap) before writing (gemma2's final logits). */
     softcap?: number;
+    /** With `rope`: only weight rows below this are rotated (fused q/k/v: not v). Default: all. */
+    ropeRows?: number;
   }): Promise<Dispatch> {
     const defines = linearDefines(o);
     if (o.norm) defines.push('NORM');
     if (o.softcap) defines.push('SOFTCAP');
     if (o.rope) defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
+    if (o.rope || o.glu) defines.push('PAIRED');
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
-    const params = new ArrayBuffer(32);
+    const params = new ArrayBuffer(48);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
-    new Uint32Array(params, 16, 2).set([outMode(o), o.outAtPos ? 1 : 0]);
+    new Uint32Array(params, 16, 2).set([outMode(o), outAtPos(o)]);
     new Float32Array(params, 24, 1)[0] = o.softcap ?? 0;
+    new Uint32Array(params, 28, 3).set([o.ropeRows ?? o.w.rows, ...splitRows(o)]);
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
-      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales },
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o) },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });
   }
@@ -171,13 +175,16 @@ export class Kernels {
   /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
   matmul(o: LinearOptions): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
+    // GLU: a 4-row block (DIRECT) holds 2 pairs, a 64-row tile 32.
+    const rowBlocks = o.glu ? ceilDiv(o.w.rows / 2, 2) : ceilDiv(o.w.rows, 4);
+    const rowTiles = o.glu ? ceilDiv(o.w.rows / 2, 32) : ceilDiv(o.w.rows, 64);
     return this.make('matmul', {
       label: `${o.label}.mat`,
       defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
-      params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), o.outAtPos ? 1 : 0]).buffer,
-      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales },
+      params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), outAtPos(o), ...splitRows(o), 0, 0]).buffer,
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o) },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
-      grid: (n) => (direct ? grid1d(ceilDiv(ceilDiv(o.w.rows, 4) * ceilDiv(n, 4), 16)) : [ceilDiv(o.w.rows, 64), ceilDiv(n, 64), 1]),
+      grid: (n) => (direct ? grid1d(ceilDiv(rowBlocks * ceilDiv(n, 4), 16)) : [rowTiles, ceilDiv(n, 64), 1]),
     });
   }
 
@@ -305,6 +312,13 @@ export interface LinearOptions {
   outAtPos?: boolean;
   /** y = gelu(result) (exact erf GELU: BERT's FFN up projection). */
   gelu?: boolean;
+  /**
+   * Fused projections (runtime/projection.ts): weight rows from `at` on go to their own buffer (plain writes, at the
+   * step's positions with `outAtPos`); `y` keeps the rows before the first `at`. At most two.
+   */
+  split?: { at: number; y: GPUBuffer; outAtPos?: boolean }[];
+  /** The weight's rows are [gate; up] (n/2 each): y = act(gate)·up, n/2 values per token (SwiGLU / GEGLU in one). */
+  glu?: 'silu' | 'gelu';
 }
 
 /**
@@ -314,7 +328,28 @@ export interface LinearOptions {
 function linearDefines(o: LinearOptions): string[] {
   const defines = weightDefines(o.w.format);
   if (o.bias) defines.push('HAS_BIAS');
+  const split = o.split ?? [];
+  if (split.length > 2) throw new Error(`${o.label}: a projection splits its output into at most 3 buffers`);
+  if (split.length) defines.push('SPLIT', ...(split.length === 2 ? ['SPLIT3'] : []));
+  if (o.glu) {
+    if (o.w.rows % 2 || split.length || o.accumulate || o.gateMul) throw new Error(`${o.label}: glu needs [gate; up] rows and a plain output`);
+    defines.push('GLU', ...(o.glu === 'gelu' ? ['GLU_GELU'] : []));
+  }
   return defines;
+}
+
+/** linear_out.wgsl `out_at_pos`: bit 0 for y, bits 1 and 2 for the split outputs. */
+function outAtPos(o: LinearOptions): number {
+  return (o.outAtPos ? 1 : 0) | (o.split ?? []).reduce((m, s, i) => m | (s.outAtPos ? 2 << i : 0), 0);
+}
+
+/** params.split0, split1: the first weight row of each split output (the weight's row count when absent). */
+function splitRows(o: LinearOptions): [number, number] {
+  return [o.split?.[0]?.at ?? o.w.rows, o.split?.[1]?.at ?? o.w.rows];
+}
+
+function splitBuffers(o: LinearOptions): Record<number, GPUBuffer | undefined> {
+  return { 10: o.split?.[0]?.y, 11: o.split?.[1]?.y };
 }
 
 /** linear_out.wgsl OUT_WRITE / OUT_ACCUMULATE / OUT_GATE_MUL / OUT_GELU / OUT_GELU_MUL. */

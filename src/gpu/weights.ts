@@ -2,6 +2,7 @@ import { GgmlType } from '../model/types.ts';
 import { ggmlTypeName } from '../formats/ggml-types.ts';
 import { blockShape, SUPPORTED_TENSOR_TYPES, weightFormat, type WeightFormatSpec } from '../formats/weight-formats.ts';
 import { ModelFormatError, ModelTooLargeError, UnsupportedModelError } from '../errors.ts';
+import type { Projection } from './projection.ts';
 
 /** A weight matrix [rows, cols] resident on the GPU in a kernel-readable layout. */
 export interface GpuWeight {
@@ -73,7 +74,8 @@ export function uploadWeight(device: GPUDevice, name: string, type: GgmlType, sh
   if (cols % 4 !== 0) {
     throw new UnsupportedModelError(`Tensor ${name} has rows of ${cols} values; llmo's kernels need a multiple of 4.`);
   }
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  // COPY_SRC: fused projections (projection.ts) copy rows of several weights into one.
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const at = format.gpu.splitScaleAt;
   if (at !== undefined) {
     const { elems, bytes: blockBytes } = blockShape(format);
@@ -118,11 +120,13 @@ export interface RawTensor {
 export class WeightStore {
   readonly matrices = new Map<string, GpuWeight>();
   readonly vectors = new Map<string, { buffer: GPUBuffer; values: Float32Array }>();
+  /** Fused projections made from this store's matrices, by name list (gpu/projection.ts fuseRows). */
+  readonly fused = new Map<string, Projection[]>();
   bytes = 0;
 
   constructor(
-    private readonly device: GPUDevice,
-    private readonly maxBinding: number,
+    readonly device: GPUDevice,
+    readonly maxBinding: number,
     private readonly toF32: (t: RawTensor) => Float32Array,
     /** Quantize-on-load: F32/F16/BF16 matrices are converted to this format as they arrive (convertForLoad). */
     private readonly quantizeTo?: WeightFormatSpec,
@@ -137,15 +141,20 @@ export class WeightStore {
       );
     }
     if (t.shape.length === 1) {
-      const values = this.toF32(t);
-      const buffer = uploadF32(this.device, t.name, values);
-      this.vectors.set(t.name, { buffer, values });
-      this.bytes += buffer.size;
+      this.addVector(t.name, this.toF32(t));
     } else {
       const w = uploadWeight(this.device, t.name, t.type, t.shape, t.bytes);
       this.matrices.set(t.name, w);
       this.bytes += w.bytes;
     }
+  }
+
+  /** An f32 vector under `name` (a tensor's, or one made from tensors such as a fused bias). */
+  addVector(name: string, values: Float32Array): GPUBuffer {
+    const buffer = uploadF32(this.device, name, values);
+    this.vectors.set(name, { buffer, values });
+    this.bytes += buffer.size;
+    return buffer;
   }
 
   matrix(name: string): GpuWeight {
@@ -172,5 +181,6 @@ export class WeightStore {
     for (const v of this.vectors.values()) v.buffer.destroy();
     this.matrices.clear();
     this.vectors.clear();
+    this.fused.clear();
   }
 }

@@ -5,8 +5,9 @@
  * request dispatches (promises); the Transformer awaits them all together, so pipeline variants compile concurrently.
  */
 import type { ModelConfig } from '../model/types.ts';
-import type { Dispatch, Kernels } from '../gpu/kernels.ts';
+import type { Dispatch, Kernels, LinearOptions } from '../gpu/kernels.ts';
 import type { WeightStore } from '../gpu/weights.ts';
+import { fuseRows, fuseVectors, type Projection } from '../gpu/projection.ts';
 
 /** Activation buffers every graph shares (sized for maxBatch tokens by the Transformer). */
 export interface Activations {
@@ -105,6 +106,40 @@ export interface AttentionOptions {
   softcap?: number;
   /** Name (after `blk.N.`) of an RMSNorm applied to the block's output before the residual add (gemma). */
   postNorm?: string;
+  /**
+   * The q, k and v rows, in that order, as projections (gpu/projection.ts), for files that ship them fused (Phi-3
+   * `attn_qkv`). Default: attn_q, attn_k, attn_v fused at load where their formats allow.
+   */
+  qkv?: Projection[];
+}
+
+/** Where each part of a fused projection writes. */
+interface Dest {
+  y: GPUBuffer;
+  outAtPos?: boolean;
+  /** Bias tensor of the part (when the layer has biases). */
+  bias?: string;
+  /** RoPE rotates this part (q, k). */
+  rope?: boolean;
+}
+
+/**
+ * One projection's outputs for the kernels (`split`): the first part writes `y`, the others their own buffers;
+ * `ropeRows` counts the leading rotated rows. `dests` follow the parts of all projections in order.
+ */
+function projectionOutputs(g: GraphContext, p: Projection, dests: Dest[], first: number) {
+  const ds = p.parts.map((_, j) => dests[first + j]);
+  const biases = ds.map((d) => d.bias).filter((b): b is string => b !== undefined);
+  if (biases.length && biases.length !== ds.length) throw new Error(`${p.w.name}: a bias for some parts only`);
+  const ropeRows = p.parts.reduce((n, part, j) => n + (ds[j].rope ? part.rows : 0), 0);
+  return {
+    linear: {
+      w: p.w, x: g.a.x, y: ds[0].y, outAtPos: ds[0].outAtPos,
+      bias: biases.length ? fuseVectors(g.w, biases) : undefined,
+      split: p.parts.slice(1).map((part, j) => ({ at: part.row0, y: ds[j + 1].y, outAtPos: ds[j + 1].outAtPos })),
+    } satisfies Omit<LinearOptions, 'label'>,
+    ropeRows,
+  };
 }
 
 /**
@@ -129,11 +164,21 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const p = `blk.${i}.`;
   const eps = c.normEps;
   const cache = g.kv(i);
-  const bias = (n: string) => (o.bias ? w.vector(`${p}${n}.bias`) : undefined);
   const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
-  const qo = { label: `${p}q`, w: w.matrix(`${p}attn_q.weight`), x: a.x, y: a.q, bias: bias('attn_q') };
-  const ko = { label: `${p}k`, w: w.matrix(`${p}attn_k.weight`), x: a.x, y: cache.k, bias: bias('attn_k'), outAtPos: true };
-  const vo = { label: `${p}v`, w: w.matrix(`${p}attn_v.weight`), x: a.x, y: cache.v, bias: bias('attn_v'), outAtPos: true };
+  // q, k and v as few projections as their formats allow, each one dispatch writing q and the KV cache rows.
+  const qkv = o.qkv ?? fuseRows(w, ['attn_q', 'attn_k', 'attn_v'].map((n) => `${p}${n}.weight`));
+  const dests: Dest[] = [
+    { y: a.q, bias: o.bias ? `${p}attn_q.bias` : undefined, rope: true },
+    { y: cache.k, outAtPos: true, bias: o.bias ? `${p}attn_k.bias` : undefined, rope: true },
+    { y: cache.v, outAtPos: true, bias: o.bias ? `${p}attn_v.bias` : undefined },
+  ];
+  let first = 0;
+  const projs = qkv.map((proj) => {
+    const out = projectionOutputs(g, proj, dests, first);
+    first += proj.parts.length;
+    return { label: `${p}${proj.parts.length === 3 ? 'qkv' : proj.parts.map((q) => q.name.split('.').at(-2)).join('+')}`, ...out };
+  });
+  if (first !== 3) throw new Error(`blk.${i}: the q/k/v projections have ${first} parts, not 3`);
   const oo = o.postNorm
     ? { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.xn }
     : { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, accumulate: true };
@@ -157,9 +202,8 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const fusedRope = o.qkNorm || !rope ? undefined : rope;
   return {
     decode: [
-      k.matvec({ ...qo, norm: attnNorm, rope: fusedRope }),
-      k.matvec({ ...ko, norm: attnNorm, rope: fusedRope }),
-      k.matvec({ ...vo, norm: attnNorm }),
+      ...projs.map((pr) =>
+        k.matvec({ label: pr.label, ...pr.linear, norm: attnNorm, ...(fusedRope && pr.ropeRows ? { rope: fusedRope, ropeRows: pr.ropeRows } : {}) })),
       ...qkNorm,
       ...(fusedRope ? [] : ropes),
       att,
@@ -168,9 +212,7 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
     ],
     prefill: [
       k.rmsnorm({ label: `${p}attn_norm`, x: a.x, out: a.xn, weight: attnNorm.weight, dim: c.dim, eps }),
-      k.matmul({ ...qo, x: a.xn }),
-      k.matmul({ ...ko, x: a.xn }),
-      k.matmul({ ...vo, x: a.xn }),
+      ...projs.map((pr) => k.matmul({ label: pr.label, ...pr.linear, x: a.xn })),
       ...qkNorm,
       ...ropes,
       att,
@@ -185,6 +227,11 @@ export interface FfnOptions {
   act?: 'silu' | 'gelu';
   /** Name (after `blk.N.`) of an RMSNorm applied to the FFN output before the residual add (gemma). */
   postNorm?: string;
+  /**
+   * The gate and up rows, in that order, as projections, for files that ship them fused (Phi-3 `ffn_up` =
+   * [gate; up]). Default: ffn_gate, ffn_up fused at load where their formats allow.
+   */
+  gateUp?: Projection[];
 }
 
 /** Pre-norm gated FFN, residual added: x += down(act(gate(norm(x))) · up(norm(x))). */
@@ -192,17 +239,22 @@ export function ffn(g: GraphContext, i: number, o: FfnOptions = {}): Stage {
   const { k, c, w, a } = g;
   const p = `blk.${i}.`;
   const norm = { weight: w.vector(`${p}ffn_norm.weight`), eps: c.normEps };
-  const go = { label: `${p}gate`, w: w.matrix(`${p}ffn_gate.weight`), x: a.x, y: a.gate };
-  const uo = { label: `${p}up`, w: w.matrix(`${p}ffn_up.weight`), x: a.x, y: a.gate, gateMul: true, gateAct: o.act };
+  const gateUp = o.gateUp ?? fuseRows(w, [`${p}ffn_gate.weight`, `${p}ffn_up.weight`]);
+  // One projection: act(gate)·up in its epilogue (GLU). Two: the up projection multiplies into the gate's output.
+  const projs: LinearOptions[] = gateUp.length === 1
+    ? [{ label: `${p}gate_up`, w: gateUp[0].w, x: a.x, y: a.gate, glu: o.act ?? 'silu' }]
+    : [
+        { label: `${p}gate`, w: gateUp[0].w, x: a.x, y: a.gate },
+        { label: `${p}up`, w: gateUp[1].w, x: a.x, y: a.gate, gateMul: true, gateAct: o.act },
+      ];
   const dn = o.postNorm
     ? { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.xn }
     : { label: `${p}down`, w: w.matrix(`${p}ffn_down.weight`), x: a.gate, y: a.x, accumulate: true };
   return {
-    decode: [k.matvec({ ...go, norm }), k.matvec({ ...uo, norm }), k.matvec(dn), ...postNormAdd(g, i, o.postNorm)],
+    decode: [...projs.map((pr) => k.matvec({ ...pr, norm })), k.matvec(dn), ...postNormAdd(g, i, o.postNorm)],
     prefill: [
       k.rmsnorm({ label: `${p}ffn_norm`, x: a.x, out: a.xn, weight: norm.weight, dim: c.dim, eps: c.normEps }),
-      k.matmul({ ...go, x: a.xn }),
-      k.matmul({ ...uo, x: a.xn }),
+      ...projs.map((pr) => k.matmul({ ...pr, x: a.xn })),
       k.matmul(dn),
       ...postNormAdd(g, i, o.postNorm),
     ],

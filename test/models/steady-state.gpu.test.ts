@@ -67,11 +67,10 @@ test('profile: true times every dispatch of each step, per kernel (timestamp-que
       expect(times).toEqual([]);
       return;
     }
-    // 5 decode steps of stories260K (5 layers): 8 dispatches per layer, then the logits head.
+    // 5 decode steps of stories260K (5 layers): 5 dispatches per layer (q/k/v fused, gate/up fused), then the head.
     const calls = Object.fromEntries(times.map((t) => [t.kernel, t.calls]));
     expect(calls).toEqual({
-      'embd': 5, 'q.vec': 25, 'k.vec': 25, 'v.vec': 25, 'attn': 25, 'o.vec': 25, 'gate.vec': 25, 'up.vec': 25,
-      'down.vec': 25, 'output.vec': 5, 'argmax': 5,
+      'embd': 5, 'qkv.vec': 25, 'attn': 25, 'o.vec': 25, 'gate_up.vec': 25, 'down.vec': 25, 'output.vec': 5, 'argmax': 5,
     });
     expect(times.every((t) => t.ms >= 0)).toBe(true);
     expect(times.reduce((a, t) => a + t.ms, 0)).toBeGreaterThan(0);
