@@ -25,6 +25,8 @@ export function fixtureOptions(spec: string): FixtureOptions {
     ropeTheta: shape.ropeTheta,
     normEps: shape.normEps,
     ropeScaling: llama3 ?? ('ropeScaling' in shape ? shape.ropeScaling : undefined),
+    longRope: 'longRope' in shape ? shape.longRope : undefined,
+    ropeDim: 'ropeDim' in shape ? shape.ropeDim : undefined,
     config: 'config' in shape ? { ...shape.config } : undefined,
     qkScale: Number(flags.find((f) => /^qk[\d.]+$/.test(f))?.slice(2) ?? 1),
   };

@@ -7,10 +7,11 @@ import type { FamilySpec } from './spec.ts';
 import { llama, mistral, qwen2, qwen3, smollm3 } from './llama.ts';
 import { bert, nomicBert } from './bert.ts';
 import { gemma2, gemma3 } from './gemma.ts';
+import { phi3 } from './phi3.ts';
 
 export type { FamilySpec, TensorSpec, TensorInit, HfNameMap } from './spec.ts';
 
-export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, smollm3, mistral, gemma2, gemma3, bert, nomicBert];
+export const FAMILIES: readonly FamilySpec[] = [llama, qwen2, qwen3, smollm3, mistral, gemma2, gemma3, phi3, bert, nomicBert];
 
 /** GGUF architecture names llmo runs. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.arch);
@@ -19,8 +20,12 @@ export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.map((f) => f.
 const CLOSE_GGUF: Record<string, string> = {
   gemma3n: "Gemma 3n's per-layer embeddings, AltUp and LAuReL blocks (llmo runs gemma3)",
   gemma: "the first Gemma generation's block (llmo runs gemma2 and gemma3)",
+  phi2: "Phi-2's parallel attention/MLP block with LayerNorm and biases (llmo runs phi3: Phi-3, 3.5 and 4-mini)",
+  phimoe: "Phi-3.5-MoE's mixture-of-experts FFN (llmo runs the dense phi3)",
 };
 const CLOSE_HF: Record<string, string> = {
+  phi3small: "Phi-3-small's blocksparse attention and GEGLU (llmo runs phi3)",
+  phi4mm: "Phi-4-multimodal's vision and audio towers with LoRA adapters (llmo runs the text-only Phi-4-mini)",
   gemma3: 'the vision tower of Gemma3ForConditionalGeneration (llmo runs the text-only Gemma3ForCausalLM, model_type gemma3_text, or a GGUF of the model: llama.cpp keeps the vision tower in a separate mmproj file)',
   gemma3n: "Gemma 3n's per-layer embeddings, AltUp and LAuReL blocks (llmo runs gemma3_text)",
 };

@@ -66,13 +66,11 @@ describe('configFromGguf on the real GGUF files', () => {
   }
 
   it('refuses vocab-only files of unsupported architectures, naming the supported ones', () => {
-    for (const name of ['gpt-2', 'phi-3']) {
-      const h = header(`tokenizers/ggml-vocab-${name}.gguf`);
-      expect(() => configFromGguf(h)).toThrow(UnsupportedModelError);
-      expect(() => configFromGguf(h)).toThrow(/llama, qwen2, qwen3/);
-    }
+    const h = header('tokenizers/ggml-vocab-gpt-2.gguf');
+    expect(() => configFromGguf(h)).toThrow(UnsupportedModelError);
+    expect(() => configFromGguf(h)).toThrow(/llama, qwen2, qwen3/);
     // A supported architecture without weights is a format problem, not an unsupported model.
-    expect(() => configFromGguf(header('tokenizers/ggml-vocab-qwen2.gguf'))).toThrow(ModelFormatError);
+    for (const name of ['qwen2', 'phi-3']) expect(() => configFromGguf(header(`tokenizers/ggml-vocab-${name}.gguf`))).toThrow(ModelFormatError);
   });
 
   it('reads linear RoPE scaling and refuses others', () => {
@@ -87,7 +85,11 @@ describe('configFromGguf on the real GGUF files', () => {
     });
     expect(configFromGguf(with_([['llama.rope.scaling.type', 'none']])).ropeScaling).toBeUndefined();
     expect(() => configFromGguf(with_([['llama.rope.scaling.type', 'yarn']]))).toThrow(UnsupportedModelError);
-    expect(() => configFromGguf(with_([['llama.rope.dimension_count', 16]]))).toThrow(/partial rotary/);
+    // Partial rotary: fewer rotated dimensions than the head has (Phi-4-mini); more, or an odd count, is corrupt.
+    const headDim = configFromGguf(h).headDim;
+    expect(configFromGguf(with_([['llama.rope.dimension_count', headDim - 2]])).ropeDim).toBe(headDim - 2);
+    expect(() => configFromGguf(with_([['llama.rope.dimension_count', headDim + 2]]))).toThrow(ModelFormatError);
+    expect(() => configFromGguf(with_([['llama.rope.dimension_count', headDim - 1]]))).toThrow(/even/);
     expect(() => configFromGguf(with_([['llama.block_count', 0]]))).toThrow(ModelFormatError);
     const noEps = new Map(h.metadata);
     noEps.delete('llama.attention.layer_norm_rms_epsilon');
@@ -220,6 +222,25 @@ describe('configFromHf', () => {
     expect(configFromHf({ ...json, rope_scaling: { type: 'linear', factor: 2 } }, tensors(10, 896)).ropeScaling).toEqual({ type: 'linear', factor: 2 });
     expect(() => configFromHf({ ...json, rope_scaling: { rope_type: 'yarn', factor: 4 } }, tensors(10, 896))).toThrow(UnsupportedModelError);
     expect(() => configFromHf({ ...json, hidden_size: undefined }, tensors(10, 896))).toThrow(/hidden_size/);
+  });
+
+  it('reads Phi-4-mini-style LongRoPE and partial rotary; picks the long factors past the original context', () => {
+    const long = Array.from({ length: 48 }, (_, i) => 1 + i);
+    const short = Array.from({ length: 48 }, () => 1);
+    const json = {
+      model_type: 'phi3', hidden_size: 3072, intermediate_size: 8192, num_hidden_layers: 32, num_attention_heads: 24, num_key_value_heads: 8,
+      max_position_embeddings: 131072, original_max_position_embeddings: 4096, rms_norm_eps: 1e-5, rope_theta: 10000,
+      partial_rotary_factor: 0.75, sliding_window: 262144, rope_scaling: { type: 'longrope', long_factor: long, short_factor: short },
+    };
+    const c = configFromHf(json, tensors(200064, 3072));
+    expect(c).toMatchObject({ arch: 'phi3', headDim: 128, ropeDim: 96, slidingWindow: undefined });
+    // HF's default attention factor: √(1 + ln(131072/4096) / ln(4096)).
+    expect(c.ropeScaling).toEqual({ type: 'longrope', originalContextLength: 4096, attnFactor: Math.sqrt(1 + Math.log(32) / Math.log(4096)), long, short });
+    expect(Array.from(ropeFreqFactors(c, 4097))).toEqual(long);
+    expect(Array.from(ropeFreqFactors(c, 4096))).toEqual(short);
+    expect(configFromHf({ ...json, sliding_window: 2047 }, tensors(200064, 3072)).slidingWindow).toBe(2047);
+    expect(() => configFromHf({ ...json, rope_scaling: { type: 'longrope', long_factor: long.slice(1), short_factor: short } }, tensors(200064, 3072)))
+      .toThrow(/long_factor must list 48/);
   });
 
   it('reads the MiniLM (bert) config.json: LayerNorm eps, 12 heads of 32', () => {

@@ -61,9 +61,10 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
   if (valueDim !== headDim) {
     throw new UnsupportedModelError(`GGUF ${key('attention.value_length')} ${valueDim} differs from key_length ${headDim}; llmo needs equal K and V head sizes.`);
   }
+  // Partial rotary (Phi-4-mini): RoPE turns the first ropeDim dimensions of each head.
   const ropeDim = int('rope.dimension_count', headDim);
-  if (ropeDim !== headDim) {
-    throw new UnsupportedModelError(`GGUF ${key('rope.dimension_count')} is ${ropeDim} but the head size is ${headDim}; partial rotary embeddings are not supported.`);
+  if (ropeDim > headDim || ropeDim % 2 !== 0) {
+    throw new ModelFormatError(`GGUF ${key('rope.dimension_count')} is ${ropeDim}; it must be even and at most the head size ${headDim}.`);
   }
 
   let ropeScaling: RopeScaling | undefined;
@@ -71,6 +72,13 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
   if (scalingType === 'linear') {
     const factor = positiveNumber(ggufNumber(meta, key('rope.scaling.factor')), `GGUF ${key('rope.scaling.factor')}`);
     if (factor !== 1) ropeScaling = { type: 'linear', factor };
+  } else if (hasTensor(header.tensors, 'rope_factors_long.weight') || hasTensor(header.tensors, 'rope_factors_short.weight')) {
+    // LongRoPE: the factors are tensors (validateModel wants both); llama.cpp reads no scaling type for them.
+    ropeScaling = {
+      type: 'longrope',
+      originalContextLength: int('rope.scaling.original_context_length', int('context_length')),
+      attnFactor: positiveNumber(ggufNumber(meta, key('rope.scaling.attn_factor'), 1), `GGUF ${key('rope.scaling.attn_factor')}`),
+    };
   } else if (scalingType !== 'none') {
     throw new UnsupportedModelError(`GGUF ${key('rope.scaling.type')} "${scalingType}" is not supported; llmo supports linear and llama3 RoPE scaling.`);
   }
@@ -98,6 +106,7 @@ export function configFromGguf(header: GgufHeader): ModelConfig {
     qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
   };
   if (ropeScaling) config.ropeScaling = ropeScaling;
+  if (ropeDim !== headDim) config.ropeDim = ropeDim;
   const tokens = meta.get('tokenizer.ggml.tokens');
   if (Array.isArray(tokens) && tokens.length > config.vocabSize) {
     throw new ModelFormatError(
@@ -128,15 +137,45 @@ export interface HfConfigJson {
     low_freq_factor?: number;
     high_freq_factor?: number;
     original_max_position_embeddings?: number;
+    long_factor?: number[];
+    short_factor?: number[];
+    attention_factor?: number;
   } | null;
+  /** LongRoPE models (Phi-3) keep the pretraining context here. */
+  original_max_position_embeddings?: number;
+  /** Share of each head RoPE rotates (Phi-4-mini: 0.75). */
+  partial_rotary_factor?: number;
   tie_word_embeddings?: boolean;
   [key: string]: unknown;
 }
 
-function hfRopeScaling(s: HfConfigJson['rope_scaling']): RopeScaling | undefined {
+/** HF `_compute_longrope_parameters`: factors per rotated pair, attention factor from the context extension. */
+function hfLongRope(c: HfConfigJson, ropeDim: number): RopeScaling {
+  const s = c.rope_scaling ?? {};
+  const maxPos = positiveInt(c.max_position_embeddings, 'config.json max_position_embeddings');
+  const original = positiveInt(
+    c.original_max_position_embeddings ?? s.original_max_position_embeddings ?? maxPos, 'config.json original_max_position_embeddings',
+  );
+  const factors = (v: unknown, what: string): number[] => {
+    if (!Array.isArray(v) || v.length !== ropeDim / 2) {
+      throw new ModelFormatError(`config.json rope_scaling.${what} must list ${ropeDim / 2} numbers (one per rotated pair); got ${Array.isArray(v) ? v.length : JSON.stringify(v)}.`);
+    }
+    return v.map((x, i) => positiveNumber(x, `config.json rope_scaling.${what}[${i}]`));
+  };
+  const factor = maxPos / original;
+  const attnFactor = s.attention_factor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
+  return {
+    type: 'longrope', originalContextLength: original, attnFactor: positiveNumber(attnFactor, 'config.json rope_scaling.attention_factor'),
+    long: factors(s.long_factor, 'long_factor'), short: factors(s.short_factor, 'short_factor'),
+  };
+}
+
+function hfRopeScaling(c: HfConfigJson, ropeDim: number): RopeScaling | undefined {
+  const s = c.rope_scaling;
   if (s === undefined || s === null) return undefined;
   const kind = s.rope_type ?? s.type ?? 'default';
   if (kind === 'default') return undefined;
+  if (kind === 'longrope' || kind === 'su') return hfLongRope(c, ropeDim);
   const factor = positiveNumber(s.factor, 'config.json rope_scaling.factor');
   if (kind === 'linear') return factor === 1 ? undefined : { type: 'linear', factor };
   if (kind === 'llama3') {
@@ -153,7 +192,7 @@ function hfRopeScaling(s: HfConfigJson['rope_scaling']): RopeScaling | undefined
       originalContextLength: positiveInt(s.original_max_position_embeddings, 'config.json rope_scaling.original_max_position_embeddings'),
     };
   }
-  throw new UnsupportedModelError(`config.json rope_scaling type "${kind}" is not supported; llmo supports linear and llama3 RoPE scaling.`);
+  throw new UnsupportedModelError(`config.json rope_scaling type "${kind}" is not supported; llmo supports linear, llama3 and longrope RoPE scaling.`);
 }
 
 /**
@@ -186,7 +225,11 @@ export function configFromHf(configJson: object, tensors: readonly TensorInfo[])
     qkvBias: hasTensor(tensors, 'blk.0.attn_q.bias'),
     qkNorm: hasTensor(tensors, 'blk.0.attn_q_norm.weight'),
   };
-  const scaling = hfRopeScaling(c.rope_scaling);
+  const rotary = c.partial_rotary_factor ?? 1;
+  const ropeDim = Math.floor(config.headDim * positiveNumber(rotary, 'config.json partial_rotary_factor'));
+  if (rotary > 1 || ropeDim % 2 !== 0) throw new ModelFormatError(`config.json partial_rotary_factor ${rotary} gives ${ropeDim} rotated dimensions of ${config.headDim}; it must be an even count.`);
+  if (ropeDim !== config.headDim) config.ropeDim = ropeDim;
+  const scaling = hfRopeScaling(c, ropeDim);
   if (scaling) config.ropeScaling = scaling;
   return { ...config, ...family.configFromHf?.(c, config) };
 }
@@ -250,7 +293,10 @@ export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const shapes = expectedTensorShapes(config);
   const rf = byName.get('rope_freqs.weight');
-  if (rf) shapes.set('rope_freqs.weight', [config.headDim / 2]);
+  const pairs = (config.ropeDim ?? config.headDim) / 2;
+  if (rf) shapes.set('rope_freqs.weight', [pairs]);
+  const s = config.ropeScaling;
+  if (s?.type === 'longrope' && !s.long) for (const n of ['rope_factors_long.weight', 'rope_factors_short.weight']) shapes.set(n, [pairs]);
   for (const [name, shape] of shapes) {
     const t = byName.get(name);
     if (!t) {
@@ -276,21 +322,32 @@ export function validateModel(config: ModelConfig, tensors: readonly TensorInfo[
 }
 
 /**
- * Per-frequency divisor of the RoPE inverse frequencies (length headDim/2): frequency i rotates by
- * `pos * theta^(-2i/headDim) / factors[i]`. All ones without scaling; `factor` everywhere for linear; for
+ * Per-frequency divisor of the RoPE inverse frequencies (length ropeDim/2): frequency i rotates by
+ * `pos * theta^(-2i/ropeDim) / factors[i]`. All ones without scaling; `factor` everywhere for linear; for
  * llama3, 1 for high frequencies, `factor` for low ones and a smooth blend between (HF
- * `_compute_llama3_parameters`, llama.cpp's `rope_freqs` tensor).
+ * `_compute_llama3_parameters`, llama.cpp's `rope_freqs` tensor); for LongRoPE the long factors when the model runs
+ * with a context (`contextLength`, default the model's) beyond the original one, else the short ones.
  */
-export function ropeFreqFactors(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
-  const half = config.headDim / 2;
+export function ropeFreqFactors(
+  config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'> & Partial<Pick<ModelConfig, 'ropeDim' | 'contextLength'>>,
+  contextLength = config.contextLength ?? 0,
+): Float32Array {
+  const dim = config.ropeDim ?? config.headDim;
+  const half = dim / 2;
   const out = new Float32Array(half).fill(1);
   const s = config.ropeScaling;
   if (!s) return out;
   if (s.type === 'linear') return out.fill(s.factor);
+  if (s.type === 'longrope') {
+    const f = contextLength > s.originalContextLength ? s.long : s.short;
+    // A GGUF's LongRoPE factors are tensors (the runtime reads rope_factors_long/short.weight).
+    if (!f) throw new Error('LongRoPE factors of a GGUF model are tensors, not config values');
+    return Float32Array.from(f);
+  }
   const lowFreqWavelen = s.originalContextLength / s.lowFreqFactor;
   const highFreqWavelen = s.originalContextLength / s.highFreqFactor;
   for (let i = 0; i < half; i++) {
-    const invFreq = config.ropeTheta ** ((-2 * i) / config.headDim);
+    const invFreq = config.ropeTheta ** ((-2 * i) / dim);
     const wavelen = (2 * Math.PI) / invFreq;
     if (wavelen < highFreqWavelen) out[i] = 1;
     else if (wavelen > lowFreqWavelen) out[i] = s.factor;
@@ -300,4 +357,19 @@ export function ropeFreqFactors(config: Pick<ModelConfig, 'headDim' | 'ropeTheta
     }
   }
   return out;
+}
+
+/**
+ * The RoPE divisors a model runs with at `contextLength`: a GGUF's `rope_freqs.weight` (llama3) or its LongRoPE
+ * tensor (`rope_factors_long` beyond the original context, else `rope_factors_short`), else what the config says;
+ * undefined when unscaled.
+ */
+export function ropeFactorsFor(
+  config: ModelConfig, contextLength: number, tensor: (name: string) => Float32Array | undefined,
+): Float32Array | undefined {
+  const s = config.ropeScaling;
+  const fromFile = s?.type === 'longrope' && !s.long
+    ? tensor(contextLength > s.originalContextLength ? 'rope_factors_long.weight' : 'rope_factors_short.weight')
+    : undefined;
+  return tensor('rope_freqs.weight') ?? fromFile ?? (s ? ropeFreqFactors(config, contextLength) : undefined);
 }

@@ -209,15 +209,25 @@ export class Kernels {
     });
   }
 
-  /** `invFreq`: headDim/2 f32 values from `ropeInvFreq` (src/model/rope.ts). */
-  rope(o: { label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer; positions?: GPUBuffer }): Promise<Dispatch> {
+  /**
+   * `invFreq`: rotDim/2 f32 values from `ropeInvFreq` (src/model/rope.ts). `rotDim`: dimensions turned per head
+   * (default headDim; fewer: partial rotary); `mscale`: multiplier of the turned pairs (LongRoPE's attention factor).
+   */
+  rope(o: {
+    label: string; x: GPUBuffer; nHeads: number; headDim: number; neox: boolean; atPos?: boolean; invFreq: GPUBuffer; positions?: GPUBuffer;
+    rotDim?: number; mscale?: number;
+  }): Promise<Dispatch> {
     const defines: string[] = [];
     if (o.neox) defines.push('NEOX');
     if (o.positions) defines.push('POSITIONS');
+    const rot = o.rotDim ?? o.headDim;
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 4).set([o.nHeads, o.headDim, o.atPos ? 1 : 0, rot]);
+    new Float32Array(params, 16, 1)[0] = o.mscale ?? 1;
     return this.make('rope', {
-      label: o.label, defines, params: new Uint32Array([o.nHeads, o.headDim, o.atPos ? 1 : 0, 0]).buffer,
+      label: o.label, defines, params,
       buffers: { 2: o.x, 4: o.invFreq, 5: o.positions },
-      grid: (n) => grid1d(ceilDiv((n * o.nHeads * o.headDim) / 2, 64)),
+      grid: (n) => grid1d(ceilDiv((n * o.nHeads * rot) / 2, 64)),
     });
   }
 

@@ -63,7 +63,14 @@ export type RopeStyle = 'normal' | 'neox';
 
 export type RopeScaling =
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContextLength: number }
-  | { type: 'linear'; factor: number };
+  | { type: 'linear'; factor: number }
+  /**
+   * LongRoPE (Phi-3/3.5/4-mini; HF `longrope`, older `su`): per-frequency divisors, the `long` set when the context the
+   * model runs with exceeds `originalContextLength`, else `short` (llama.cpp's rule, decided once per loaded context so
+   * every cached key was rotated like the query reading it); rotated q/k are multiplied by `attnFactor`. An HF config
+   * carries `long`/`short`; a GGUF keeps them in the `rope_factors_long/short.weight` tensors instead.
+   */
+  | { type: 'longrope'; originalContextLength: number; attnFactor: number; long?: number[]; short?: number[] };
 
 export interface ModelConfig {
   arch: Architecture;
@@ -81,6 +88,8 @@ export interface ModelConfig {
   ropeTheta: number;
   ropeStyle: RopeStyle;
   ropeScaling?: RopeScaling;
+  /** Dimensions of each q/k head that RoPE rotates (the first ropeDim; partial rotary, Phi-4-mini); absent: headDim. */
+  ropeDim?: number;
   /** No separate `output.weight`: logits use `token_embd.weight`. */
   tiedEmbeddings: boolean;
   /** Q/K/V projections have biases (qwen2). */

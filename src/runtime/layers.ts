@@ -31,9 +31,12 @@ export interface Activations {
 
 /** RoPE tables: the head size rotated, the pairing and the inverse frequencies on the GPU. */
 export interface RopeTable {
+  /** Dimensions turned per head: the head size, or fewer (partial rotary: the first `headDim` of each head). */
   headDim: number;
   neox: boolean;
   invFreq: GPUBuffer;
+  /** Multiplier of the turned q/k values (LongRoPE's attention factor); absent: 1. */
+  mscale?: number;
 }
 
 /** What a graph builder is given. */
@@ -188,18 +191,24 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
         k.rmsnorm({ label: `${p}k_norm`, x: cache.k, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
       ]
     : [];
+  // Partial rotary turns part of each head in the rope kernel, which also applies LongRoPE's factor to those
+  // dimensions; a whole-head rotation leaves the factor to the attention scale instead (q·k·m²), so RoPE stays fusable.
+  const partial = !!rope && rope.headDim < c.headDim;
+  const m = rope && !partial ? (rope.mscale ?? 1) : 1;
+  const rot = { headDim: c.headDim, rotDim: rope?.headDim, mscale: partial ? rope?.mscale : undefined };
   const ropes = rope
     ? [
-        k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, headDim: rope.headDim, neox: rope.neox, invFreq: rope.invFreq }),
-        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, headDim: rope.headDim, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
+        k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, ...rot, neox: rope.neox, invFreq: rope.invFreq }),
+        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
       ]
     : [];
+  const scale = m === 1 ? o.scale : (o.scale ?? 1 / Math.sqrt(c.headDim)) * m * m;
   const att = k.attention({
     label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
-    scale: o.scale, window: o.window, softcap: o.softcap,
+    scale, window: o.window, softcap: o.softcap,
   });
-  // RoPE fused into the projection only when nothing sits between them.
-  const fusedRope = o.qkNorm || !rope ? undefined : rope;
+  // RoPE fused into the projection only when nothing sits between them and it turns whole heads.
+  const fusedRope = o.qkNorm || !rope || partial ? undefined : rope;
   return {
     decode: [
       ...projs.map((pr) =>

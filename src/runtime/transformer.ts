@@ -8,7 +8,7 @@
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ropeInvFreq } from '../model/rope.ts';
-import { ropeFreqFactors } from '../formats/model-config.ts';
+import { ropeFactorsFor } from '../formats/model-config.ts';
 import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
@@ -108,12 +108,14 @@ export class Transformer {
     this.stepTokensStaging = k.device.createBuffer({ label: 'steps.read', size: MAX_STEPS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepTokensStaging);
 
-    // Scaling: a GGUF's rope_freqs tensor, else the loader's factors, else the config's (GGUF linear scaling).
-    const factors = w.vectors.get('rope_freqs.weight')?.values ?? this.options.ropeFactors ?? (c.ropeScaling ? ropeFreqFactors(c) : undefined);
+    // Scaling: a GGUF's rope_freqs / LongRoPE tensors, else the config's (at this context length), else the loader's.
+    const factors = ropeFactorsFor(c, ctx, (n) => w.vectors.get(n)?.values) ?? this.options.ropeFactors;
+    const ropeDim = c.ropeDim ?? c.headDim;
+    const mscale = c.ropeScaling?.type === 'longrope' ? c.ropeScaling.attnFactor : undefined;
     const ropeTable = (label: string, theta: number, f?: Float32Array) => {
-      const invFreq = uploadF32(k.device, label, ropeInvFreq(c.headDim, theta, f));
+      const invFreq = uploadF32(k.device, label, ropeInvFreq(ropeDim, theta, f));
       this.owned.push(invFreq);
-      return { headDim: c.headDim, neox: c.ropeStyle === 'neox', invFreq };
+      return { headDim: ropeDim, neox: c.ropeStyle === 'neox', invFreq, mscale };
     };
     const rope = ropeTable('rope.inv_freq', c.ropeTheta, factors);
     // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.

@@ -20,6 +20,10 @@ const CASES: Array<[spec: string, file: 'model.gguf' | 'model.safetensors']> = [
   ['smollm3_tiny~smollm3~q8_0~s36~qk2', 'model.gguf'],
   ['smollm3_tiny~smollm3~f16~s37~qk2', 'model.safetensors'],
   ['mistral_tiny~mistral~f32~s38~qk4', 'model.safetensors'],
+  // LongRoPE past its original context of 32 (long factors), partial rotary with GQA (phi3_tiny), whole heads (phi35_tiny).
+  ['phi3_tiny~phi3~f32~s39~qk2', 'model.gguf'],
+  ['phi3_tiny~phi3~f16~s40~qk2', 'model.safetensors'],
+  ['phi35_tiny~phi3~q8_0~s41~qk2', 'model.gguf'],
 ];
 
 describe('families vs the reference', () => {
@@ -33,6 +37,14 @@ describe('families vs the reference', () => {
       await checkModel(url, config, { prompt: PROMPT, nGreedy: 6, maxBatch: 7 });
     });
   }
+
+  test('LongRoPE within the original context: the short factors (loaded with a context of 32)', async () => {
+    for (const spec of ['phi3_tiny~phi3~f32~s39~qk2', 'phi35_tiny~phi3~f32~s42~qk2']) {
+      const config = fixtureConfig(fixtureOptionsForTest(spec), 'gguf');
+      expect(config.ropeScaling).toMatchObject({ type: 'longrope', originalContextLength: 32 });
+      await checkModel(`/fixtures/${spec}/model.gguf`, config, { prompt: PROMPT.slice(0, 24), nGreedy: 6, contextLength: 32 });
+    }
+  });
 
   test('prefix reuse and the prefix cache across the sliding window', async () => {
     const [spec] = CASES[0];

@@ -12,7 +12,7 @@ import { ReferenceModel } from '../reference/llama-ref.ts';
 import { familyOf } from '../../src/families/index.ts';
 import { relErr } from '../gpu-harness.ts';
 
-export async function referenceFor(url: string, config: ModelConfig): Promise<ReferenceModel> {
+export async function referenceFor(url: string, config: ModelConfig, contextLength?: number): Promise<ReferenceModel> {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const family = familyOf(config.arch);
   const gguf = url.endsWith('.gguf');
@@ -28,15 +28,19 @@ export async function referenceFor(url: string, config: ModelConfig): Promise<Re
     if (shift && name.endsWith('norm.weight')) for (let i = 0; i < v.length; i++) v[i] += shift;
     return v;
   };
-  return new ReferenceModel(config, weight);
+  return new ReferenceModel(config, weight, { contextLength });
 }
 
 /** Relative logits error allowed between GPU and reference: f32 sums in another order, through every layer. */
 export const LOGITS_TOL = 1e-4;
 
-export async function checkModel(url: string, config: ModelConfig, o: { prompt: number[]; nGreedy: number; maxBatch?: number }): Promise<void> {
-  const ref = await referenceFor(url, config);
-  const engine = await load(url, { maxBatch: o.maxBatch, contextLength: Math.min(config.contextLength, 512) });
+/** `contextLength`: what the engine is loaded with (default the model's, at most 512); LongRoPE picks its factors by it. */
+export async function checkModel(
+  url: string, config: ModelConfig, o: { prompt: number[]; nGreedy: number; maxBatch?: number; contextLength?: number },
+): Promise<void> {
+  const contextLength = o.contextLength ?? Math.min(config.contextLength, 512);
+  const ref = await referenceFor(url, config, contextLength);
+  const engine = await load(url, { maxBatch: o.maxBatch, contextLength });
   try {
     expect(engine.info.config).toMatchObject({ arch: config.arch, ropeStyle: config.ropeStyle, qkvBias: config.qkvBias, qkNorm: config.qkNorm, tiedEmbeddings: config.tiedEmbeddings });
     const gpuLogits = await engine.logits(o.prompt);

@@ -19,6 +19,12 @@
  *
  * smollm3 skips RoPE on the layers config.ropeLayers marks false; mistral (HF) slides every layer's window.
  *
+ * phi3 (modeling_phi3): q, k, v are row ranges of one qkv_proj output and gate, up the two halves of gate_up_proj's
+ * (`attn_qkv`, `ffn_up` with 2·ffn rows); only the first ropeDim dimensions of a head rotate (partial_rotary_factor);
+ * LongRoPE divides the frequencies by the long factors when the context the model runs with exceeds the original one
+ * (llama.cpp's rule; HF switches per call by sequence length), else by the short ones, and multiplies the rotated
+ * part of q and k by the attention factor.
+ *
  * Independent of src/: only the shared types are imported; RoPE scaling factors are computed here too.
  */
 import type { ModelConfig } from '../../src/model/types.ts';
@@ -47,16 +53,21 @@ export interface ForwardOptions {
  * Per-pair RoPE frequency divisors from the config's scaling (llama3 as in HF `_compute_llama3_parameters`,
  * linear = factor everywhere), or undefined when unscaled. Pair i has base frequency theta^(−2i/headDim).
  */
-export function referenceRopeFreqFactors(config: ModelConfig): Float32Array | undefined {
+export function referenceRopeFreqFactors(config: ModelConfig, contextLength = config.contextLength): Float32Array | undefined {
   const s = config.ropeScaling;
   if (!s) return undefined;
-  const half = config.headDim / 2;
+  const rotDim = config.ropeDim ?? config.headDim;
+  const half = rotDim / 2;
   const out = new Float32Array(half);
   if (s.type === 'linear') return out.fill(s.factor);
+  if (s.type === 'longrope') {
+    const f = contextLength > s.originalContextLength ? s.long : s.short;
+    return f ? Float32Array.from(f) : undefined;
+  }
   const lowFreqWavelen = s.originalContextLength / s.lowFreqFactor;
   const highFreqWavelen = s.originalContextLength / s.highFreqFactor;
   for (let i = 0; i < half; i++) {
-    const invFreq = Math.pow(config.ropeTheta, (-2 * i) / config.headDim);
+    const invFreq = Math.pow(config.ropeTheta, (-2 * i) / rotDim);
     const wavelen = (2 * Math.PI) / invFreq;
     if (wavelen < highFreqWavelen) out[i] = 1; // high frequencies kept
     else if (wavelen > lowFreqWavelen) out[i] = s.factor; // low frequencies divided by factor
@@ -88,6 +99,21 @@ interface LayerWeights {
   postFfnNorm?: Float32Array;
 }
 
+export interface ReferenceOptions {
+  /** The context the model runs with (llama.cpp's n_ctx; picks LongRoPE's factors); default config.contextLength. */
+  contextLength?: number;
+}
+
+/** Row ranges of a fused matrix [Σ rows, cols], in order. */
+function splitRows(w: Float32Array, cols: number, rows: number[]): Float32Array[] {
+  let r = 0;
+  return rows.map((n) => {
+    const part = w.subarray(r * cols, (r + n) * cols);
+    r += n;
+    return part;
+  });
+}
+
 export class ReferenceModel {
   readonly config: ModelConfig;
   private readonly tokenEmbd: Float32Array;
@@ -95,12 +121,14 @@ export class ReferenceModel {
   private readonly output: Float32Array;
   private readonly layers: LayerWeights[] = [];
   private readonly freqFactors: Float32Array | undefined;
+  /** Multiplier of the rotated part of q and k (LongRoPE's attention factor). */
+  private readonly ropeScale: number;
   /** Per layer: post-RoPE keys and values of every fed position, [contextLength, nKvHeads·headDim]. */
   private readonly kCache: Float32Array[] = [];
   private readonly vCache: Float32Array[] = [];
   private pos = 0;
 
-  constructor(config: ModelConfig, weight: WeightSource) {
+  constructor(config: ModelConfig, weight: WeightSource, opts: ReferenceOptions = {}) {
     this.config = config;
     const { dim, vocabSize, nHeads, nKvHeads, headDim, ffnDim } = config;
     const get = (name: string, n: number, required = true): Float32Array | undefined => {
@@ -122,11 +150,14 @@ export class ReferenceModel {
       : req('output.weight', vocabSize * dim);
     for (let i = 0; i < config.nLayers; i++) {
       const p = `blk.${i}.`;
+      // phi3: one qkv_proj and one gate_up_proj.
+      const qkv = weight(p + 'attn_qkv.weight') ? splitRows(req(p + 'attn_qkv.weight', (qDim + 2 * kvDim) * dim), dim, [qDim, kvDim, kvDim]) : undefined;
+      const gateUp = weight(p + 'ffn_gate.weight') ? undefined : splitRows(req(p + 'ffn_up.weight', 2 * ffnDim * dim), dim, [ffnDim, ffnDim]);
       this.layers.push({
         attnNorm: req(p + 'attn_norm.weight', dim),
-        wq: req(p + 'attn_q.weight', qDim * dim),
-        wk: req(p + 'attn_k.weight', kvDim * dim),
-        wv: req(p + 'attn_v.weight', kvDim * dim),
+        wq: qkv?.[0] ?? req(p + 'attn_q.weight', qDim * dim),
+        wk: qkv?.[1] ?? req(p + 'attn_k.weight', kvDim * dim),
+        wv: qkv?.[2] ?? req(p + 'attn_v.weight', kvDim * dim),
         bq: config.qkvBias ? req(p + 'attn_q.bias', qDim) : undefined,
         bk: config.qkvBias ? req(p + 'attn_k.bias', kvDim) : undefined,
         bv: config.qkvBias ? req(p + 'attn_v.bias', kvDim) : undefined,
@@ -134,8 +165,8 @@ export class ReferenceModel {
         kNorm: config.qkNorm ? req(p + 'attn_k_norm.weight', headDim) : undefined,
         wo: req(p + 'attn_output.weight', dim * qDim),
         ffnNorm: req(p + 'ffn_norm.weight', dim),
-        wGate: req(p + 'ffn_gate.weight', ffnDim * dim),
-        wUp: req(p + 'ffn_up.weight', ffnDim * dim),
+        wGate: gateUp?.[0] ?? req(p + 'ffn_gate.weight', ffnDim * dim),
+        wUp: gateUp?.[1] ?? req(p + 'ffn_up.weight', ffnDim * dim),
         wDown: req(p + 'ffn_down.weight', dim * ffnDim),
         postAttnNorm: config.postNorms ? req(p + 'post_attention_norm.weight', dim) : undefined,
         postFfnNorm: config.postNorms ? req(p + 'post_ffw_norm.weight', dim) : undefined,
@@ -143,8 +174,14 @@ export class ReferenceModel {
       this.kCache.push(new Float32Array(config.contextLength * kvDim));
       this.vCache.push(new Float32Array(config.contextLength * kvDim));
     }
-    // A llama3-scaled GGUF carries its factors; otherwise derive them from the config.
-    this.freqFactors = get('rope_freqs.weight', headDim / 2, false) ?? referenceRopeFreqFactors(config);
+    // A llama3-scaled GGUF carries its factors, a LongRoPE one both sets; otherwise derive them from the config.
+    const pairs = (config.ropeDim ?? headDim) / 2;
+    const ctx = opts.contextLength ?? config.contextLength;
+    const s = config.ropeScaling;
+    const longrope = s?.type === 'longrope' ? s : undefined;
+    const fileLongRope = longrope && get(ctx > longrope.originalContextLength ? 'rope_factors_long.weight' : 'rope_factors_short.weight', pairs, false);
+    this.freqFactors = get('rope_freqs.weight', pairs, false) ?? fileLongRope ?? referenceRopeFreqFactors(config, ctx);
+    this.ropeScale = longrope?.attnFactor ?? 1;
   }
 
   /** Number of positions already in the KV cache. */
@@ -196,8 +233,9 @@ export class ReferenceModel {
       }
       // smollm3: some layers have no positional encoding at all.
       if (c.ropeLayers?.[l] !== false) {
-        q = rope(q, positions, nHeads, headDim, theta, c.ropeStyle, factors);
-        k = rope(k, positions, nKvHeads, headDim, theta, c.ropeStyle, factors);
+        const partial = { rotDim: c.ropeDim, scale: this.ropeScale };
+        q = rope(q, positions, nHeads, headDim, theta, c.ropeStyle, factors, partial);
+        k = rope(k, positions, nKvHeads, headDim, theta, c.ropeStyle, factors, partial);
       }
       tap('q_rope', l, q);
       tap('k_rope', l, k);

@@ -54,6 +54,8 @@ const MODELS = [
   '/fixtures/gemma3_tiny~gemma3~f32~s26~qk4/model.gguf',
   '/fixtures/gemma2_tiny~gemma2~f32~s27~qk4/model.gguf',
   '/fixtures/smollm3_tiny~smollm3~f32~s28~qk2/model.gguf',
+  '/fixtures/phi3_tiny~phi3~f32~s29~qk2/model.gguf',
+  '/fixtures/phi35_tiny~phi3~f32~s30~qk2/model.gguf',
   '/shared/models/sotu-5m/sotu-5m-f32.gguf',
   '/shared/models/stories260K/stories260K.gguf',
 ];

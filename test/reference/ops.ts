@@ -57,18 +57,22 @@ export function rope(
   theta: number,
   style: 'normal' | 'neox',
   freqFactors?: Float32Array,
+  /** rotDim: only the first rotDim dimensions of each head turn (partial rotary), the rest are copied; scale: multiplies the turned ones. */
+  o: { rotDim?: number; scale?: number } = {},
 ): Float32Array {
   const T = positions.length;
-  const half = headDim / 2;
-  check(headDim % 2 === 0, `rope: headDim ${headDim} must be even`);
+  const rotDim = o.rotDim ?? headDim;
+  const m = o.scale ?? 1;
+  const half = rotDim / 2;
+  check(rotDim % 2 === 0 && rotDim <= headDim, `rope: rotDim ${rotDim} must be even and at most headDim ${headDim}`);
   check(x.length === T * nHeads * headDim, `rope: x has ${x.length} elements, expected T*nHeads*headDim = ${T * nHeads * headDim}`);
-  check(!freqFactors || freqFactors.length === half, `rope: freqFactors has ${freqFactors?.length} elements, expected headDim/2 = ${half}`);
-  const y = new Float32Array(x.length);
+  check(!freqFactors || freqFactors.length === half, `rope: freqFactors has ${freqFactors?.length} elements, expected rotDim/2 = ${half}`);
+  const y = Float32Array.from(x);
   for (let t = 0; t < T; t++) {
     for (let h = 0; h < nHeads; h++) {
       const o = (t * nHeads + h) * headDim;
       for (let i = 0; i < half; i++) {
-        const freq = Math.pow(theta, (-2 * i) / headDim) / (freqFactors ? freqFactors[i] : 1);
+        const freq = Math.pow(theta, (-2 * i) / rotDim) / (freqFactors ? freqFactors[i] : 1);
         const angle = positions[t] * freq;
         const c = Math.cos(angle);
         const s = Math.sin(angle);
@@ -76,8 +80,8 @@ export function rope(
         const ib = style === 'normal' ? o + 2 * i + 1 : o + i + half;
         const a = x[ia];
         const b = x[ib];
-        y[ia] = a * c - b * s;
-        y[ib] = a * s + b * c;
+        y[ia] = (a * c - b * s) * m;
+        y[ib] = (a * s + b * c) * m;
       }
     }
   }
