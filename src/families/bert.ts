@@ -152,5 +152,5 @@ export const nomicBert: FamilySpec = {
   configFromHf: nomicConfigFromHf,
   tensors: (c) => encoderTensors(c, true),
   encoder: bertGraph,
-  splitOnLoad: (c) => ({ 'attn_qkv.weight': [['attn_q.weight', c.dim], ['attn_k.weight', c.dim], ['attn_v.weight', c.dim]] }),
+  splitOnLoad: { 'attn_qkv.weight': ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'] },
 };

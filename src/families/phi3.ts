@@ -6,13 +6,13 @@
  * - Sliding window: HF configs carry one (Phi-3-mini-4k: 2047; Phi-3.5 / 4-mini: 262144, never reached) and HF applies
  *   it; llama.cpp ignores the GGUF key ("Phi SWA is currently disabled", PR 13676), so a GGUF runs without it here too,
  *   to give llama.cpp's numbers for llama.cpp's files.
- * - The fused matrices are split into row ranges on load (splitOnLoad) so the llama graph's projections run them.
+ * - The fused matrices run as they are, as fused projections (runtime/graphs/phi3.ts).
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ModelFormatError } from '../errors.ts';
 import type { FamilySpec, TensorSpec } from './spec.ts';
 import { globalTensors, HF_GLOBAL_NAMES, layerTensors } from './tensors.ts';
-import { llamaGraph } from '../runtime/graphs/llama.ts';
+import { phi3Graph } from '../runtime/graphs/phi3.ts';
 
 const hfNames = {
   global: HF_GLOBAL_NAMES,
@@ -60,11 +60,7 @@ export const phi3: FamilySpec = {
   ggufRopeStyle: 'neox',
   hfNames,
   tensors,
-  graph: llamaGraph,
+  graph: phi3Graph,
   configFromHf: (j, c) => ({ slidingWindow: hfWindow(j, c) }),
   hfConfig: (c) => ({ sliding_window: c.slidingWindow ?? null }),
-  splitOnLoad: (c) => ({
-    'attn_qkv.weight': [['attn_q.weight', c.nHeads * c.headDim], ['attn_k.weight', c.nKvHeads * c.headDim], ['attn_v.weight', c.nKvHeads * c.headDim]],
-    'ffn_up.weight': [['ffn_gate.weight', c.ffnDim], ['ffn_up.weight', c.ffnDim]],
-  }),
 };

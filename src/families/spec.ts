@@ -72,9 +72,6 @@ export interface FamilySpec {
   encoder?: EncoderGraph;
   /** Tensors a file may carry that the graph does not need (BERT's pooler / classifier head): not an error. */
   ignoredTensors?: RegExp;
-  /**
-   * Fused tensors split on load into row ranges (layer-local names → each part's name and row count, in order), so the
-   * graph reads plain projections: nomic-bert's fused QKV.
-   */
-  splitOnLoad?(c: ModelConfig): Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
+  /** GGUF tensors split on load into equal row ranges (layer-local names): nomic-bert's fused QKV. */
+  splitOnLoad?: Readonly<Record<string, readonly string[]>>;
 }

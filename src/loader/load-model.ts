@@ -243,7 +243,7 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
       for (const t of ordered) {
         await p.reader.skipTo(t.offset);
         const bytes = await p.reader.read(t.byteLength);
-        for (const part of splitOnLoad(result.config, { name: t.name, type: t.type, shape: t.shape, bytes })) weights.add(part);
+        for (const part of splitOnLoad(result.config.arch, { name: t.name, type: t.type, shape: t.shape, bytes })) weights.add(part);
       }
       // Read to the end: the whole-file hash check and the cache's completion happen there.
       await p.reader.drain();
@@ -282,18 +282,14 @@ function baseName(s: string): string {
 }
 
 /**
- * A fused tensor the family splits into row ranges (nomic-bert's attn_qkv → attn_q, attn_k, attn_v), so the graph
- * reads plain projections. Every row of a GGUF tensor has the same byte size, whatever its type.
+ * A fused tensor the family splits into equal row ranges (nomic-bert's attn_qkv → attn_q, attn_k, attn_v), so the
+ * graph reads plain projections. Every row of a GGUF tensor has the same byte size, whatever its type.
  */
-function splitOnLoad(config: ModelConfig, t: RawTensor): RawTensor[] {
+function splitOnLoad(arch: string, t: RawTensor): RawTensor[] {
   const m = /^(blk\.\d+\.)(.+)$/.exec(t.name);
-  const into = m && familyOf(config.arch).splitOnLoad?.(config)[m[2]];
+  const into = m && familyOf(arch).splitOnLoad?.[m[2]];
   if (!m || !into) return [t];
-  const rowBytes = t.bytes.byteLength / t.shape[0];
-  let row = 0;
-  return into.map(([name, rows]) => {
-    const part = { name: m[1] + name, type: t.type, shape: [rows, ...t.shape.slice(1)], bytes: t.bytes.subarray(row * rowBytes, (row + rows) * rowBytes) };
-    row += rows;
-    return part;
-  });
+  const rows = t.shape[0] / into.length;
+  const bytes = t.bytes.byteLength / into.length;
+  return into.map((name, i) => ({ name: m[1] + name, type: t.type, shape: [rows, ...t.shape.slice(1)], bytes: t.bytes.subarray(i * bytes, (i + 1) * bytes) }));
 }

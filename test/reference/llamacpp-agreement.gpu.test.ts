@@ -2,7 +2,8 @@
  * The TS reference against llama.cpp (wllama, WASM CPU) on the same GGUF files: every architecture path the
  * reference has (llama adjacent-pair RoPE, qwen2 Q/K/V biases, qwen3 Q/K norms, llama3 `rope_freqs`, tied output,
  * GQA; gemma3's sliding window, local/global RoPE bases, q/k norms, post-norms and GEGLU, on a prompt 5x its window;
- * gemma2's alternating window and attention / final soft-capping; smollm3's NoPE layers)
+ * gemma2's alternating window and attention / final soft-capping; smollm3's NoPE layers; phi3's fused q/k/v and
+ * gate/up, partial rotary and LongRoPE past its original context of 32: long factors and attention factor)
  * on random-weight fixtures, plus both real models. Compared: log-softmax over the whole vocabulary after
  * prompts of 1, 9 and 40 tokens (llama.cpp reports log-probabilities, not raw logits).
  *
@@ -29,6 +30,8 @@ const LOGPROB_TOL = 2e-5;
  * attention soft-capping), so 1e-3 still separates right from wrong by two orders of magnitude.
  * (smollm3 runs at the llama tolerance: 1.6e-5 after 40 tokens with Q/K ×2; RoPE on its NoPE layers measures 1.2. With
  * Q/K ×4 its f32-vs-f64 rounding, amplified by the peaked attention, reached 3.1e-5.)
+ * (phi3 at the llama tolerance: ≤ 9.2e-6 after 40 tokens with Q/K ×2; mistakes measured after 9 tokens: no LongRoPE
+ * attention factor 4.4 (phi3_tiny) / 0.77 (phi35_tiny), short factors instead of long 0.62 / 0.93.)
  */
 const GELU_LOGPROB_TOL = 1e-3;
 
