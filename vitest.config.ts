@@ -16,7 +16,7 @@ const extraArgs = (process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boole
 
 export default mergeConfig(viteConfig, defineConfig({
   // Pre-bundled up front: discovering them mid-run makes Vite reload the page under a running test.
-  optimizeDeps: { include: ['ai', 'openai'] },
+  optimizeDeps: { include: ['ai', 'openai', 'pdfjs-dist', 'pdf-lib'] },
   test: {
     projects: [
       {

@@ -1,11 +1,12 @@
 /**
- * The demo's Documents panel: drop or pick text / Markdown / HTML files into a store kept in IndexedDB (keyword
+ * The demo's Documents panel: drop or pick text / Markdown / HTML / PDF files into a store kept in IndexedDB (keyword
  * search; no embedding model is loaded in the demo), see each document's chunks, ask a question of the loaded chat
  * model with `rag().ask`, and click a citation to see its passage highlighted in its document. No innerHTML: every
  * piece of text is a text node.
  */
 import { store, rag, type DocumentStore, type Engine, type Citation } from '../src/index.ts';
 import { explainError } from './explain-error.ts';
+import { isPdf, readPdf } from './pdf.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string) => {
@@ -46,7 +47,10 @@ async function addFiles(list: File[]): Promise<void> {
   if (!kb || !list.length) return;
   const status = $('docs-status');
   try {
-    const docs = await Promise.all(list.map(async (f) => ({ id: f.name, text: await f.text(), meta: { title: f.name, bytes: f.size } })));
+    const docs = await Promise.all(list.map(async (f) => {
+      const meta = { title: f.name, bytes: f.size };
+      return isPdf(f) ? { id: f.name, pages: await readPdf(f), meta } : { id: f.name, text: await f.text(), meta };
+    }));
     const r = await kb.upsert(docs, { onProgress: (p) => (status.textContent = `${p.phase} · ${p.chunks}/${p.totalChunks} chunks`) });
     status.textContent = `Added ${r.docs} document${r.docs === 1 ? '' : 's'} (${r.chunks} chunks).`;
   } catch (e) {
@@ -69,7 +73,7 @@ function renderList(): void {
     details.addEventListener('toggle', () => {
       if (!details.open || details.childElementCount > 1) return;
       const ol = el('ol', undefined, 'chunks');
-      for (const c of kb!.chunksOf(d.id)) ol.append(el('li', c.text));
+      for (const c of kb!.chunksOf(d.id)) ol.append(el('li', c.pages ? `(${pageLabel(c).trim()}) ${c.text}` : c.text));
       details.append(ol);
     });
     li.append(details, del);
@@ -127,7 +131,7 @@ function renderAnswer(text: string, citations: Citation[]): void {
   ol.replaceChildren();
   for (const c of citations) {
     const li = el('li');
-    const b = el('button', `${c.id} #${c.chunk}`, 'cite');
+    const b = el('button', `${c.id} #${c.chunk}${pageLabel(c)}`, 'cite');
     b.type = 'button';
     b.addEventListener('click', () => void showPassage(c));
     li.append(b, el('span', ` ${c.text.slice(0, 140)}${c.text.length > 140 ? '…' : ''}`, c.cited ? '' : 'muted'));
@@ -144,6 +148,8 @@ async function showPassage(c: Citation | undefined): Promise<void> {
   const from = Math.max(0, c.start - 400);
   const to = Math.min(doc.text.length, c.end + 400);
   const mark = el('mark', doc.text.slice(c.start, c.end));
-  box.append(el('h3', doc.id), document.createTextNode((from > 0 ? '…' : '') + doc.text.slice(from, c.start)), mark, document.createTextNode(doc.text.slice(c.end, to) + (to < doc.text.length ? '…' : '')));
+  box.append(el('h3', doc.id + pageLabel(c)), document.createTextNode((from > 0 ? '…' : '') + doc.text.slice(from, c.start)), mark, document.createTextNode(doc.text.slice(c.end, to) + (to < doc.text.length ? '…' : '')));
   mark.scrollIntoView({ block: 'nearest' });
 }
+
+const pageLabel = (c: { pages?: [number, number] }) => (!c.pages ? '' : c.pages[0] === c.pages[1] ? ` p. ${c.pages[0]}` : ` pp. ${c.pages[0]}-${c.pages[1]}`);

@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { url, shot, collectErrors, pickAndLoad } from './helpers.ts';
+import { makePdf } from '../test/rag/make-pdf.ts';
 
 test('Documents panel: add files, see chunks, ask with clickable citations, documents survive a reload', async ({ page }, info) => {
   const errors = collectErrors(page);
@@ -11,11 +12,18 @@ test('Documents panel: add files, see chunks, ask with clickable citations, docu
   await page.locator('#docs-files').setInputFiles([
     { name: 'sotu-2020.txt', mimeType: 'text/plain', buffer: Buffer.from(paras[1]) },
     { name: 'notes.md', mimeType: 'text/markdown', buffer: Buffer.from('# Navy budget\n\nThe **Navy** budget grew by *ten* ships.\n\n- [link](http://x) to the memo') },
+    { name: 'harbor.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makePdf([['The harbor master counted the boats.'], ['On the second page the lighthouse keeper wrote a report.']])) },
   ]);
-  await expect(page.locator('#docs-count')).toContainText('2 documents');
-  await expect(page.locator('#docs-status')).toContainText('Added 2 documents');
+  await expect(page.locator('#docs-count')).toContainText('3 documents');
+  await expect(page.locator('#docs-status')).toContainText('Added 3 documents');
   await page.locator('#docs-list details').last().locator('summary').click();
   await expect(page.locator('#docs-list ol.chunks li').first()).not.toBeEmpty();
+  // The PDF (read by pdf.js in the page) is chunked with its page numbers: two short pages fit one chunk.
+  const pdf = page.locator('#docs-list details', { hasText: 'harbor.pdf' });
+  await pdf.locator('summary').click();
+  await expect(pdf.locator('ol.chunks li')).toHaveCount(1);
+  await expect(pdf.locator('ol.chunks li').first()).toContainText('(pp. 1-2) The harbor master counted the boats.');
+  await expect(pdf.locator('ol.chunks li').first()).toContainText('lighthouse keeper');
   await shot(page, info, 'documents');
 
   await page.locator('#docs-question').fill('What did the President say about the Navy budget?');
@@ -29,6 +37,6 @@ test('Documents panel: add files, see chunks, ask with clickable citations, docu
   await shot(page, info, 'answer-and-passage');
 
   await page.reload();
-  await expect(page.locator('#docs-count')).toContainText('2 documents');
+  await expect(page.locator('#docs-count')).toContainText('3 documents');
   expect(errors).toEqual([]);
 });

@@ -50,6 +50,8 @@ export interface Citation {
   start: number;
   end: number;
   score: number;
+  /** First and last page of the passage, for documents given as pages (PDF). */
+  pages?: [first: number, last: number];
   /** Did the answer cite it? */
   cited: boolean;
 }
@@ -134,7 +136,7 @@ async function answer(engine: ChatEngine, store: DocumentStore, question: string
     firstAt ||= end;
     return {
       answer: text,
-      citations: given.map((h, i) => ({ n: i + 1, id: h.id, chunk: h.chunk, text: h.text, start: h.start, end: h.end, score: h.score, cited: filter.cited.includes(i + 1) })),
+      citations: given.map((h, i) => ({ n: i + 1, id: h.id, chunk: h.chunk, text: h.text, start: h.start, end: h.end, score: h.score, ...(h.pages ? { pages: h.pages } : {}), cited: filter.cited.includes(i + 1) })),
       finishReason: finish,
       droppedMarkers: filter.dropped,
       usage: usage!,
@@ -144,8 +146,10 @@ async function answer(engine: ChatEngine, store: DocumentStore, question: string
 }
 
 function sourceLine(h: SearchHit, n: number): string {
-  const title = typeof h.meta.title === 'string' && h.meta.title ? `(${h.meta.title}) ` : '';
-  return `[${n}] ${title}${h.text.replace(/\s+/g, ' ').trim()}`;
+  const title = typeof h.meta.title === 'string' && h.meta.title ? h.meta.title : '';
+  const page = h.pages ? (h.pages[0] === h.pages[1] ? `p. ${h.pages[0]}` : `pp. ${h.pages[0]}-${h.pages[1]}`) : '';
+  const label = [title, page].filter(Boolean).join(', ');
+  return `[${n}] ${label ? `(${label}) ` : ''}${h.text.replace(/\s+/g, ' ').trim()}`;
 }
 
 export function buildMessages(given: SearchHit[], question: string, o: Pick<AskOptions, 'system' | 'instructions'>): ChatMessage[] {

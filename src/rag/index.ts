@@ -6,4 +6,5 @@ export { openStore as store, deleteStore, DocumentStore, type StoreOptions, type
 export { rag, RagStream, type AskOptions, type RagAnswer, type Citation, type ChatEngine } from './ask.ts';
 export { openResponseCache, ResponseCache, type ResponseCacheOptions, type CacheHitInfo } from './response-cache.ts';
 export { chunkText, type ChunkOptions, type TextChunk } from './chunk.ts';
+export { pdfPages, type PdfJs } from './pdf.ts';
 export type { DocSummary, Embedder, DocInput, DocFormat, Meta, MetaValue, MetaFilter, SearchMode, SearchOptions, SearchHit, StoredDoc } from './types.ts';

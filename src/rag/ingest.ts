@@ -31,7 +31,10 @@ export interface IngestOptions {
 export function checkInputs(inputs: DocInput[], exists?: (id: string) => boolean): void {
   const seen = new Set<string>();
   for (const d of inputs) {
-    if (!d || typeof d.id !== 'string' || !d.id || typeof d.text !== 'string') throw new InvalidRequestError('Each document needs { id: non-empty string, text: string, meta? }.');
+    const pagesOk = Array.isArray(d?.pages) && d.pages.every((p) => typeof p === 'string');
+    if (!d || typeof d.id !== 'string' || !d.id || (typeof d.text === 'string') === pagesOk) {
+      throw new InvalidRequestError('Each document needs { id: non-empty string, text: string, meta? } or { id, pages: string[], meta? } (one of text and pages).');
+    }
     if (seen.has(d.id)) throw new InvalidRequestError(`Document id ${JSON.stringify(d.id)} appears twice in one call; give each document its own id.`);
     seen.add(d.id);
     if (exists?.(d.id)) throw new InvalidRequestError(`The store already has a document ${JSON.stringify(d.id)}; use upsert() to replace it.`);
@@ -45,10 +48,14 @@ export async function ingest(inputs: DocInput[], o: IngestOptions): Promise<{ do
   const chunks: ChunkRecord[] = [];
   for (const d of inputs) {
     o.signal?.throwIfAborted();
-    const text = extractText(d.text, d.format ?? guessFormat(String(d.meta?.title ?? d.id)));
+    const format = d.format ?? guessFormat(String(d.meta?.title ?? d.id));
+    const { text, pageStarts } = d.pages ? joinPages(d.pages.map((p) => extractText(p, format))) : { text: extractText(d.text!, format), pageStarts: undefined };
     const parts = await chunkText(text, count, { maxTokens: o.maxTokens, overlapTokens: o.overlapTokens });
     docs.push({ id: d.id, text, meta: { ...(d.meta ?? {}) }, chunks: parts.length, addedAt: now, rev: newRev() });
-    parts.forEach((p, i) => chunks.push({ doc: d.id, i, text: p.text, start: p.start, end: p.end, tokens: p.tokens, vector: null }));
+    parts.forEach((p, i) => chunks.push({
+      doc: d.id, i, text: p.text, start: p.start, end: p.end, tokens: p.tokens, vector: null,
+      ...(pageStarts ? { pages: [pageAt(pageStarts, p.start), pageAt(pageStarts, Math.max(p.start, p.end - 1))] as [number, number] } : {}),
+    }));
     o.progress({ phase: 'chunk', chunks: 0, totalChunks: chunks.length });
   }
   let dims = o.dims;
@@ -66,6 +73,30 @@ export async function ingest(inputs: DocInput[], o: IngestOptions): Promise<{ do
     }
   }
   return { docs, chunks, dims };
+}
+
+/** Pages joined by blank lines (a page break is a paragraph break for the chunker), with each page's start offset. */
+export function joinPages(pages: string[]): { text: string; pageStarts: number[] } {
+  const pageStarts: number[] = [];
+  let text = '';
+  for (const p of pages) {
+    if (pageStarts.length) text += '\n\n';
+    pageStarts.push(text.length);
+    text += p;
+  }
+  return { text, pageStarts };
+}
+
+/** The page (from 1) holding character `offset`. */
+export function pageAt(pageStarts: number[], offset: number): number {
+  let lo = 0;
+  let hi = pageStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (pageStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }
 
 function tokenCounter(e: Embedder | undefined): TokenCounter {

@@ -136,7 +136,7 @@ export class StoreMemory {
 
   hit(key: string, score: number): SearchHit {
     const c = this.chunks.get(key)!;
-    return { id: c.doc, chunk: c.i, text: c.text, start: c.start, end: c.end, meta: this.docs.get(c.doc)?.meta ?? {}, score };
+    return { id: c.doc, chunk: c.i, text: c.text, start: c.start, end: c.end, meta: this.docs.get(c.doc)?.meta ?? {}, ...(c.pages ? { pages: c.pages } : {}), score };
   }
 
   /** A key predicate for a metadata filter (decided once per document). */

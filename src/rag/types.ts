@@ -22,7 +22,13 @@ export type DocFormat = 'text' | 'markdown' | 'html';
 
 export interface DocInput {
   id: string;
-  text: string;
+  /** The document's text; or give `pages` instead. */
+  text?: string;
+  /**
+   * The text of each page, in order (e.g. from a PDF through `pdfPages`): joined with blank lines, and every chunk
+   * records the pages it spans (`pages`), so citations can name them.
+   */
+  pages?: string[];
   meta?: Meta;
   /** How to read `text` (default: guessed from meta.title's / id's extension, else 'text'). */
   format?: DocFormat;
@@ -50,6 +56,8 @@ export interface ChunkRecord {
   start: number;
   end: number;
   tokens: number;
+  /** First and last page (from 1) the chunk's text lies on, for documents given as pages. */
+  pages?: [first: number, last: number];
   /** Unit-length vector, or null in a store without an embedder. */
   vector: Float32Array | null;
 }
@@ -74,6 +82,8 @@ export interface SearchHit {
   start: number;
   end: number;
   meta: Meta;
+  /** First and last page of the chunk, for documents given as pages. */
+  pages?: [first: number, last: number];
   /** Cosine similarity (vector), BM25 score (keyword) or the fused reciprocal-rank score (hybrid). */
   score: number;
 }

@@ -2,7 +2,7 @@
 import type { DocInput, SearchHit } from '../../src/rag/types.ts';
 import { QUESTIONS } from './retrieval-questions.ts';
 
-export function corpusDocs(text: string): DocInput[] {
+export function corpusDocs(text: string): (DocInput & { text: string })[] {
   const paras = text.split(/\n\s*\n/);
   // eval.txt: the 2019 address is its first paragraph, 2020 its second, Moby-Dick the rest.
   return [
@@ -13,7 +13,7 @@ export function corpusDocs(text: string): DocInput[] {
 }
 
 /** Where each question's answer span lies: document and character range. */
-export function answerSpans(docs: DocInput[]): { doc: string; a: number; b: number }[] {
+export function answerSpans(docs: (DocInput & { text: string })[]): { doc: string; a: number; b: number }[] {
   return QUESTIONS.map(({ answer }) => {
     for (const d of docs) {
       const a = d.text.indexOf(answer);
