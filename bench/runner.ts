@@ -38,6 +38,8 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'smollm2-135m-shape-q4_0', url: '/fixtures/smollm2_135m~llama~q4_0~s22/model.gguf', guard: false },
   // Gemma 3 1B's layer shapes, 6 of its 26 layers and a 4096-token vocabulary (test/fixtures FIXTURE_SHAPES).
   { name: 'gemma3-1b-6l-shape-q8_0', url: '/fixtures/gemma3_1b_6l~gemma3~q8_0~s25/model.gguf', guard: false },
+  // Phi-3.5-mini's layer shapes (fused qkv 9216 × 3072, gate/up 16384 × 3072, LongRoPE), 2 of its 32 layers, 4096-token vocabulary.
+  { name: 'phi3.5-mini-2l-shape-q8_0', url: '/fixtures/phi35_mini_2l~phi3~q8_0~s28/model.gguf', guard: false },
   { name: 'gemma3-1b-shape-q8_0', url: '/fixtures/gemma3_1b~gemma3~q8_0~s26/model.gguf', guard: false, large: true },
   { name: 'llama3.2-1b-shape-q4_0', url: '/fixtures/llama32_1b~llama~q4_0~s23~llama3/model.gguf', guard: false, large: true },
   // Q4_K everywhere (not llama.cpp's Q4_K_M mix); runs once the fixture generator and the kernels have the format.

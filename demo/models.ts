@@ -14,7 +14,7 @@ export interface CatalogModel {
 
 /**
  * Repo and file names checked against public references to the hub (sizes of the Q8_0 files as listed there; the
- * safetensors size is approximate). Q8_0 GGUFs from llama.cpp keep every matrix in Q8_0, so no K-quants.
+ * safetensors size is approximate). Q8_0 GGUFs from llama.cpp keep every matrix in Q8_0; the Phi entry is a K-quant mix.
  */
 export const HUB_MODELS: CatalogModel[] = [
   {
@@ -35,6 +35,13 @@ export const HUB_MODELS: CatalogModel[] = [
     source: 'hf:lmstudio-community/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q8_0.gguf',
     bytes: 1_070_000_000,
     note: 'gemma3 · 5:1 sliding-window / global attention (size as listed, 1.07 GB)',
+  },
+  {
+    // bartowski's llama.cpp quant of microsoft/Phi-3.5-mini-instruct (MIT); Q4_K_M mixes Q4_K and Q6_K.
+    name: 'Phi-3.5 mini Instruct · Q4_K_M',
+    source: 'hf:bartowski/Phi-3.5-mini-instruct-GGUF/Phi-3.5-mini-instruct-Q4_K_M.gguf',
+    bytes: 2_390_000_000,
+    note: 'phi3 · 3.8B, LongRoPE to 128K (size as listed, 2.39 GB)',
   },
   {
     name: 'Qwen2.5 0.5B Instruct · Q8_0',
