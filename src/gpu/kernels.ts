@@ -173,15 +173,18 @@ export class Kernels {
   }
 
   /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
-  matmul(o: LinearOptions): Promise<Dispatch> {
+  matmul(o: LinearOptions & { /** y = softcap·tanh(y / softcap) before writing (gemma2's logits over every row). */ softcap?: number }): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 6).set([o.w.rows, o.w.cols, outMode(o), outAtPos(o), ...splitRows(o)]);
+    new Float32Array(params, 24, 1)[0] = o.softcap ?? 0;
     // GLU: a 4-row block (DIRECT) holds 2 pairs, a 64-row tile 32.
     const rowBlocks = o.glu ? ceilDiv(o.w.rows / 2, 2) : ceilDiv(o.w.rows, 4);
     const rowTiles = o.glu ? ceilDiv(o.w.rows / 2, 32) : ceilDiv(o.w.rows, 64);
     return this.make('matmul', {
       label: `${o.label}.mat`,
-      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : [])],
-      params: new Uint32Array([o.w.rows, o.w.cols, outMode(o), outAtPos(o), ...splitRows(o), 0, 0]).buffer,
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(o.softcap ? ['SOFTCAP'] : [])],
+      params,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o) },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
       grid: (n) => (direct ? grid1d(ceilDiv(rowBlocks * ceilDiv(n, 4), 16)) : [rowTiles, ceilDiv(n, 64), 1]),

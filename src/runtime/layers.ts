@@ -285,13 +285,16 @@ export function head(g: GraphContext): Promise<Dispatch>[] {
   ];
 }
 
-/** The head over every row (see GraphLists.rows): output_norm of all rows into xn, the logits matmul, an argmax per row. */
+/**
+ * The head over every row (see GraphLists.rows): output_norm of all rows into xn, the logits matmul (config.finalSoftcap
+ * in its epilogue), an argmax per row.
+ */
 export function rowsHead(g: GraphContext, out: RowsOut): Promise<Dispatch>[] {
   const { k, c, w, a } = g;
   const outW = c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight');
   return [
     k.rmsnorm({ label: 'output_norm.rows', x: a.x, out: a.xn, weight: w.vector('output_norm.weight'), dim: c.dim, eps: c.normEps }),
-    k.matmul({ label: 'output.rows', w: outW, x: a.xn, y: out.logits }),
+    k.matmul({ label: 'output.rows', w: outW, x: a.xn, y: out.logits, softcap: c.finalSoftcap }),
     k.argmax({ label: 'argmax.rows', logits: out.logits, result: out.ids, n: c.vocabSize, perToken: true }),
   ];
 }

@@ -46,6 +46,36 @@ describe('families vs the reference', () => {
     }
   });
 
+  test('gemma2: the per-row head soft-caps its logits too (evaluate = the reference, token by token)', async () => {
+    const spec = 'gemma2_tiny~gemma2~f32~s34~qk4';
+    const url = `/fixtures/${spec}/model.gguf`;
+    const config = fixtureConfig(fixtureOptionsForTest(spec), 'gguf');
+    expect(config.finalSoftcap).toBe(3);
+    const ref = await referenceFor(url, config);
+    const engine = await load(url, { maxBatch: 16 });
+    try {
+      // One window of 40 (llama.cpp's scheme: BOS first when the model has one, the second half scored).
+      const r = await engine.evaluate(PROMPT, { window: 40 });
+      // BOS replaces the first token only when the model adds one by default.
+      const [bos] = await engine.tokenize('');
+      const w = bos === undefined ? PROMPT : [bos, ...PROMPT.slice(1)];
+      const logits = ref.forward(w, { allLogits: true });
+      const V = config.vocabSize;
+      const want: number[] = [];
+      for (let j = 20; j < 39; j++) {
+        const row = logits.subarray(j * V, (j + 1) * V);
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+        want.push(lse - row[w[j + 1]]);
+      }
+      expect(r.nll).toHaveLength(want.length);
+      const worst = Math.max(...want.map((v, i) => Math.abs(v - r.nll[i])));
+      expect(worst, `max |Δ nll| ${worst}`).toBeLessThan(1e-3);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('prefix reuse and the prefix cache across the sliding window', async () => {
     const [spec] = CASES[0];
     const url = `/fixtures/${spec}/model.gguf`;

@@ -2,7 +2,7 @@
  * gemma2 / gemma3: embedding·√dim → [attention (gemma3: q/k norm; sliding layers: window and their own RoPE;
  * gemma2: soft-capped scores) → post-norm → += residual, GEGLU FFN → post-norm → += residual] × L → output norm →
  * logits (gemma2: soft-capped). The post-norms are one rmsnorm dispatch each (ACCUMULATE: x += norm(block out)); the
- * GELU gate and the final soft-cap are projection epilogues.
+ * GELU gate and the final soft-cap (last row and every row) are projection epilogues.
  */
 import { attention, embed, ffn, head, layerWindow, rowsHead, stages, type GraphContext, type GraphLists } from '../layers.ts';
 
@@ -18,7 +18,5 @@ export function gemmaGraph(g: GraphContext): GraphLists {
       ffn(g, i, { act: 'gelu', postNorm: 'post_ffw_norm' }),
     );
   });
-  // The per-row head (evaluate, speculation) has no soft-cap epilogue: gemma2 goes without it.
-  const rows = c.finalSoftcap ? undefined : (out: Parameters<typeof rowsHead>[1]) => rowsHead(g, out);
-  return { body: stages(embed(g), ...layers), head: head(g), rows };
+  return { body: stages(embed(g), ...layers), head: head(g), rows: (out) => rowsHead(g, out) };
 }
