@@ -12,7 +12,7 @@ import type { Pooling } from '../model/types.ts';
 import { Encoder } from './encoder.ts';
 import type { LoadOptions, ModelInfo } from './engine-types.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
-import { embedInputIds, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
+import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
 
 export type { EmbedRequestOptions, EmbedResult } from './embed-inputs.ts';
 import { AbortError, EngineStateError } from '../errors.ts';
@@ -76,15 +76,11 @@ export class EmbedCore {
 
   private async run(seqs: number[][], o: EmbedRequestOptions, signal?: AbortSignal): Promise<EmbedResult> {
     const vectors: Float32Array[] = [];
-    const B = this.encoder.options.maxBatch;
-    for (let i = 0; i < seqs.length;) {
+    // Texts packed in order until the next one would pass maxBatch tokens.
+    for (const batch of packBatches(seqs, this.encoder.options.maxBatch)) {
       if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
       if (signal?.aborted) throw new AbortError('Embedding was aborted.');
-      // Pack texts in order until the next one would pass maxBatch tokens.
-      let j = i, n = 0;
-      while (j < seqs.length && n + seqs[j].length <= B) n += seqs[j++].length;
-      for (const v of await this.encoder.run(seqs.slice(i, j))) vectors.push(finishVector(v, o));
-      i = j;
+      for (const v of await this.encoder.run(batch)) vectors.push(finishVector(v, o));
     }
     return { vectors, promptTokens: seqs.reduce((a, s) => a + s.length, 0) };
   }

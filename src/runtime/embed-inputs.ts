@@ -22,18 +22,25 @@ export interface EmbedResult {
 /**
  * Token ids of each input: texts framed by the tokenizer (`instruction` first; too long: InvalidRequestError, or cut
  * keeping the trailing framing tokens when `truncate`), id lists as given. Shared by encoder and decoder embedding.
+ * `end` (decoder embeddings: the tokenizer's end-of-text token) is appended to every text that does not end with it.
  */
 export function embedInputIds(
   model: Pick<LoadedModel, 'tokenizer' | 'config' | 'name'>, inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions, maxTokens: number,
+  end?: number,
 ): number[][] {
   if (inputs.length === 0) throw new InvalidRequestError('input is empty: give at least one text (or token-id list) to embed.');
   const tok = model.tokenizer;
-  // The framing tokens around any text ([CLS] … [SEP]): a cut keeps the trailing ones.
-  const tail = tok.encode('').slice(1);
+  // The framing tokens around any text ([CLS] … [SEP], or the end token): a cut keeps the trailing ones.
+  const framed = (text: string) => {
+    const ids = tok.encode(text);
+    if (end !== undefined && ids.at(-1) !== end) ids.push(end);
+    return ids;
+  };
+  const tail = framed('').slice(tok.addBosByDefault ? 1 : 0);
   return inputs.map((input, i) => {
     if (typeof input === 'string') {
       if (input.length === 0) throw new InvalidRequestError(`input[${i}] is an empty string; every input must have text.`);
-      let ids = tok.encode((o.instruction ?? '') + input);
+      let ids = framed((o.instruction ?? '') + input);
       if (ids.length > maxTokens) {
         if (!o.truncate) {
           throw new InvalidRequestError(
@@ -55,3 +62,15 @@ export function embedInputIds(
   });
 }
 
+
+/** Consecutive runs of sequences whose lengths sum to at most `maxTokens` (one GPU submission each), in order. */
+export function packBatches<T extends { length: number }>(seqs: readonly T[], maxTokens: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < seqs.length;) {
+    let j = i, n = 0;
+    while (j < seqs.length && (j === i || n + seqs[j].length <= maxTokens)) n += seqs[j++].length;
+    out.push(seqs.slice(i, j));
+    i = j;
+  }
+  return out;
+}

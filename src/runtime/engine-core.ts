@@ -4,7 +4,8 @@
  */
 import type { Gpu } from '../gpu/device.ts';
 import { openModel } from './open-model.ts';
-import { embedInputIds, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
+import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
+import { DecoderEmbedder, DECODER_EMBED_BATCH } from './decoder-embed.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
@@ -41,6 +42,8 @@ export class EngineCore {
   private disposed = false;
   /** The draft model for speculative decoding (`LoadOptions.draft`). */
   private draft?: DraftModel;
+  /** Decoder embeddings' packed graph, made on the first embed (`pooling: 'last'`). */
+  private embedder?: DecoderEmbedder;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -80,7 +83,7 @@ export class EngineCore {
   memory(): { weightBytes: number; cacheBytes: number } {
     return {
       weightBytes: this.model.weights.bytes + (this.draft?.memory.weightBytes ?? 0),
-      cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes + (this.draft?.memory.cacheBytes ?? 0),
+      cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes + (this.draft?.memory.cacheBytes ?? 0) + (this.embedder?.allocatedBytes ?? 0),
     };
   }
 
@@ -151,8 +154,11 @@ export class EngineCore {
    * A request aborted while it waits leaves the queue at once with AbortError.
    */
   /**
-   * Decoder embeddings (loaded with `pooling: 'last'`): each input runs from position 0 and its last token's hidden
-   * state, through the output RMSNorm, is the vector (then `dimensions` and L2 normalisation). One text at a time.
+   * Decoder embeddings (loaded with `pooling: 'last'`): texts end with the tokenizer's end-of-text token (appended when
+   * missing, as Qwen3-Embedding's tokenizer does); the last token's output-normed hidden state is the vector (then
+   * `dimensions` and L2 normalisation). Texts are packed several per submission in a graph of their own
+   * (runtime/decoder-embed.ts) that leaves the chat KV cache and the prefix cache alone; only a text longer than that
+   * graph's batch runs through the chat graph, which overwrites the live cache (so it is not reused afterwards).
    */
   embed(inputs: readonly (string | readonly number[])[], o: EmbedRequestOptions = {}, signal?: AbortSignal): Promise<EmbedResult> {
     const c = this.model.config;
@@ -164,20 +170,16 @@ export class EngineCore {
       );
     }
     checkDimensions(o.dimensions, c.dim);
-    const seqs = embedInputIds(this.model, inputs, o, this.contextLength);
-    const norm = this.model.weights.vectors.get('output_norm.weight')?.values;
-    if (!norm) throw new UnsupportedModelError(`${c.arch} has no output_norm.weight to pool with.`);
+    const seqs = embedInputIds(this.model, inputs, o, this.contextLength, this.model.tokenizer.eosId);
     return this.exclusive(async () => {
-      // Every input overwrites the KV cache from position 0.
-      this.cached = [];
+      const e = (this.embedder ??= await DecoderEmbedder.create(this.transformer.graphBase, Math.min(this.contextLength, DECODER_EMBED_BATCH)));
       const vectors: Float32Array[] = [];
-      for (const ids of seqs) {
+      for (const batch of packBatches(seqs, e.maxBatch)) {
         if (signal?.aborted) throw new AbortError('Embedding was aborted.');
-        const h = await this.transformer.lastHidden(ids);
-        let ss = 0;
-        for (const v of h) ss += v * v;
-        const inv = 1 / Math.sqrt(ss / h.length + c.normEps);
-        vectors.push(finishVector(h.map((v, i) => v * inv * norm[i]), o));
+        if (batch[0].length > e.maxBatch) {
+          this.cached = [];
+          vectors.push(finishVector(e.outputNorm(await this.transformer.lastHidden(batch[0])), o));
+        } else for (const v of await e.run(batch)) vectors.push(finishVector(v, o));
       }
       return { vectors, promptTokens: seqs.reduce((a, s) => a + s.length, 0) };
     }, signal);
@@ -440,6 +442,7 @@ export class EngineCore {
     this.disposed = true;
     this.prefixCache.destroy();
     this.draft?.destroy();
+    this.embedder?.destroy();
     this.transformer.destroy();
     this.model.weights.destroy();
     this.gpu.device.destroy();

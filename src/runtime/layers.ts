@@ -51,6 +51,11 @@ export interface GraphContext {
   ropeLocal: RopeTable;
   /** The K and V cache of layer i ([contextLength, nKvHeads·headDim] each, position-major), made on first use. */
   kv(i: number): { k: GPUBuffer; v: GPUBuffer };
+  /**
+   * Several sequences packed in one prefill step (decoder embeddings, runtime/decoder-embed.ts): token t is rotated at
+   * `positions[t]` and attends to the K/V rows its `segments(window)` range gives (its own sequence, causally).
+   */
+  packed?: { positions: GPUBuffer; segments: (window: number) => GPUBuffer };
 }
 
 /** Dispatches a piece adds to the decode list and to the prefill list. */
@@ -196,16 +201,18 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const partial = !!rope && rope.headDim < c.headDim;
   const m = rope && !partial ? (rope.mscale ?? 1) : 1;
   const rot = { headDim: c.headDim, rotDim: rope?.headDim, mscale: partial ? rope?.mscale : undefined };
+  // Packed steps start at row 0 (K rows are the tokens' own) and rotate each token at its position in its sequence.
+  const positions = g.packed?.positions;
   const ropes = rope
     ? [
-        k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, ...rot, neox: rope.neox, invFreq: rope.invFreq }),
-        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: true, invFreq: rope.invFreq }),
+        k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, ...rot, neox: rope.neox, invFreq: rope.invFreq, positions }),
+        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: !positions, invFreq: rope.invFreq, positions }),
       ]
     : [];
   const scale = m === 1 ? o.scale : (o.scale ?? 1 / Math.sqrt(c.headDim)) * m * m;
   const att = k.attention({
     label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
-    scale, window: o.window, softcap: o.softcap,
+    scale, window: o.window, softcap: o.softcap, segments: g.packed?.segments(o.window ?? 0),
   });
   // RoPE fused into the projection only when nothing sits between them and it turns whole heads.
   const fusedRope = o.qkNorm || !rope || partial ? undefined : rope;

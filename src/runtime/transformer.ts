@@ -62,6 +62,8 @@ export class Transformer {
   private stepTable!: GPUBuffer;
   private stepTokens!: GPUBuffer;
   private stepTokensStaging!: GPUBuffer;
+  /** What another instance of the family graph over the same weights needs (decoder embeddings: decoder-embed.ts). */
+  graphBase!: Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
   /** Bytes of activations + KV cache this instance allocated. */
   allocatedBytes = 0;
   /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
@@ -121,6 +123,7 @@ export class Transformer {
     // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.
     const ropeLocal = c.ropeThetaLocal === undefined ? rope : ropeTable('rope.inv_freq.local', c.ropeThetaLocal);
     this.kvRowBytes = kvDim * f32;
+    this.graphBase = { k, c, w, rope, ropeLocal };
     const g: GraphContext = {
       k, c, w,
       a: {

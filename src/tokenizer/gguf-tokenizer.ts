@@ -25,6 +25,7 @@ export class GgufTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId: number | undefined;
   readonly eosIds: readonly number[];
+  readonly eosId: number | undefined;
   readonly addBosByDefault: boolean;
 
   private readonly splitter: SpecialSplitter;
@@ -41,6 +42,7 @@ export class GgufTokenizer implements Tokenizer {
     this.vocabSize = v.tokens.length;
     this.bosId = v.bosId;
     this.eosIds = v.eogIds;
+    this.eosId = v.eosId;
     this.addBosByDefault = v.addBos;
     this.pieceCache = new Array(this.vocabSize);
 

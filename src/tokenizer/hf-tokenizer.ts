@@ -54,6 +54,7 @@ class HfAdapter implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId: number | undefined;
   readonly eosIds: readonly number[];
+  readonly eosId: number | undefined;
   readonly addBosByDefault: boolean;
 
   private readonly tok: HfTokenizer;
@@ -86,6 +87,9 @@ class HfAdapter implements Tokenizer {
     if (eosId !== undefined) eos.add(eosId);
     for (const t of json.added_tokens as AddedTokenJson[]) if (EOG_TEXTS.includes(t.content)) eos.add(t.id);
     this.eosIds = [...eos];
+    // A post-processor that appends a token (Qwen3-Embedding's "$A <|endoftext|>", BERT's [SEP]) names the text's end.
+    const trailingExtra = withSpecials.length > without.length && withSpecials.at(-1) !== without.at(-1) ? withSpecials.at(-1) : undefined;
+    this.eosId = trailingExtra ?? eosId;
     // Python transformers' old default was to clean up; it is lossy (" ." -> "."), so only when asked for.
     this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
   }

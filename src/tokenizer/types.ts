@@ -5,6 +5,11 @@ export interface Tokenizer {
   readonly bosId: number | undefined;
   /** Ids that end generation (EOS, EOT, `<|im_end|>` ...). */
   readonly eosIds: readonly number[];
+  /**
+   * The model's one end-of-text token (GGUF `tokenizer.ggml.eos_token_id`; HF: the token tokenizer.json's
+   * post-processor appends to a text, else `eos_token`). Decoder embedding models pool the hidden state after it.
+   */
+  readonly eosId?: number;
   /** Whether `encode` should prepend BOS by default (GGUF `tokenizer.ggml.add_bos_token`, HF post-processor). */
   readonly addBosByDefault: boolean;
   /**

@@ -34,3 +34,21 @@ test('embed(): no GPU object created per call; one submit and one pooled-vector 
     await engine.dispose();
   }
 });
+
+test('decoder embeddings: the packed graph is made on the first embed, then nothing per call; one submit and one read per batch', async () => {
+  const engine = await load('/fixtures/tiny~qwen3~f32~s23/model.gguf', { worker: false, cache: false, pooling: 'last' });
+  try {
+    const dim = engine.info.config.dim;
+    await engine.embed('first call builds the graph');
+    for (const batch of [['one'], ['two texts', 'of different lengths here'], Array.from({ length: 5 }, (_, i) => `text ${i} `.repeat(i + 1))]) {
+      gpu.start();
+      await engine.embed(batch);
+      gpu.stop();
+      expect(Object.fromEntries(gpu.created)).toEqual({});
+      expect(gpu.submits).toBe(1);
+      expect(gpu.mapped).toEqual([batch.length * dim * 4]);
+    }
+  } finally {
+    await engine.dispose();
+  }
+});

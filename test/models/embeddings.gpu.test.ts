@@ -174,23 +174,49 @@ describe('HF safetensors checkpoints (sentence-transformers layout)', () => {
 
 describe('decoder embedding model (qwen3 graph, last-token pooling)', () => {
   const url = '/fixtures/tiny~qwen3~f32~s23/model.gguf';
-  test("load(src, { pooling: 'last' }): the last token's output-normed hidden state, as the reference computes it (1e-4)", async () => {
+  test("load(src, { pooling: 'last' }): packed texts match the reference (1e-4) and one-by-one (1e-5), end token appended; the chat KV cache is left alone", async () => {
     const engine = await load(url, { cache: false, pooling: 'last' });
     try {
       const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
       const g = loadGguf(bytes, url);
-      const inputs = [[1, 17, 42, 99], [1, 5], Array.from({ length: 40 }, (_, i) => 1 + ((i * 37) % 250))];
-      const r = await engine.embeddings.create({ input: inputs });
-      expect(r.usage.prompt_tokens).toBe(46);
-      inputs.forEach((ids, i) => {
+      const ref = (ids: number[]) => {
         let normed: Float32Array | undefined;
         new ReferenceModel(referenceConfigFromGguf(g.header), g.weight).forward(ids, { tap: (name, _l, d) => { if (name === 'output_norm') normed = d.slice(); } });
-        const d = maxDiff(r.data[i].embedding as number[], l2normalize(normed!));
-        console.log(`qwen3 decoder embedding, ${ids.length} tokens: max |gpu - ref| ${d.toExponential(2)}`);
+        return l2normalize(normed!);
+      };
+      // A conversation first: its KV cache must survive the embeddings.
+      const prompt = [1, 40, 41, 42, 43, 44, 45, 46];
+      const chat1 = await engine.complete(prompt, { maxTokens: 6, temperature: 0 });
+
+      const eos = g.header.metadata.get('tokenizer.ggml.eos_token_id') as number;
+      const texts = ['hello world', 'a b c d e'];
+      const ids = [[1, 17, 42, 99], [1, 5], Array.from({ length: 40 }, (_, i) => 1 + ((i * 37) % 250))];
+      const [rt, ri] = [await engine.embeddings.create({ input: texts }), await engine.embeddings.create({ input: ids })];
+      // Texts get the end-of-text token; token ids go in as given.
+      const textIds = await Promise.all(texts.map(async (t) => [...await engine.tokenize(t), eos]));
+      expect(rt.usage.prompt_tokens).toBe(textIds.reduce((a, x) => a + x.length, 0));
+      const cases: Array<[number[], number[], string | number[]]> = [
+        ...textIds.map((w, i) => [w, rt.data[i].embedding as number[], texts[i]] as [number[], number[], string]),
+        ...ids.map((w, i) => [w, ri.data[i].embedding as number[], w] as [number[], number[], number[]]),
+      ];
+      for (const [w, got, input] of cases) {
+        const d = maxDiff(got, ref(w));
+        console.log(`qwen3 decoder embedding, ${w.length} tokens (packed): max |gpu - ref| ${d.toExponential(2)}`);
         expect(d).toBeLessThan(1e-4);
-      });
-      // Generation still works on the same engine afterwards (the KV cache was overwritten, not reused).
-      expect((await engine.complete([1, 2, 3], { maxTokens: 2, temperature: 0 })).tokens).toHaveLength(2);
+        const alone = typeof input === 'string' ? await engine.embed(input) : [(await engine.embeddings.create({ input })).data[0].embedding as number[]];
+        expect(maxDiff(alone[0], got)).toBeLessThan(1e-5);
+      }
+      // The text already ending with the end token is not given a second one.
+      const withEnd = await engine.embeddings.create({ input: [textIds[0]] });
+      expect(maxDiff(withEnd.data[0].embedding as number[], rt.data[0].embedding as number[])).toBeLessThan(1e-6);
+
+      // The conversation continues from its live KV cache (not the prefix cache) and decodes as without the embeddings.
+      const next = [...prompt, ...chat1.tokens.slice(0, 4)];
+      const chat2 = await engine.complete(next, { maxTokens: 4, temperature: 0 });
+      expect(chat2.stats.reusedPromptTokens).toBeGreaterThanOrEqual(next.length - 1);
+      expect(chat2.stats.prefixCachedTokens).toBe(0);
+      expect(chat2.tokens).toEqual(chat1.tokens.slice(4, 6).concat(chat2.tokens.slice(2)));
+      expect(engine.info.memory.cacheBytes).toBeGreaterThan(0);
     } finally {
       await engine.dispose();
     }
