@@ -152,5 +152,4 @@ export const nomicBert: FamilySpec = {
   configFromHf: nomicConfigFromHf,
   tensors: (c) => encoderTensors(c, true),
   encoder: bertGraph,
-  splitOnLoad: { 'attn_qkv.weight': ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'] },
 };

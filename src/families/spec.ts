@@ -72,6 +72,4 @@ export interface FamilySpec {
   encoder?: EncoderGraph;
   /** Tensors a file may carry that the graph does not need (BERT's pooler / classifier head): not an error. */
   ignoredTensors?: RegExp;
-  /** GGUF tensors split on load into equal row ranges (layer-local names): nomic-bert's fused QKV. */
-  splitOnLoad?: Readonly<Record<string, readonly string[]>>;
 }

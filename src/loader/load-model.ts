@@ -243,7 +243,7 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
       for (const t of ordered) {
         await p.reader.skipTo(t.offset);
         const bytes = await p.reader.read(t.byteLength);
-        for (const part of splitOnLoad(result.config.arch, { name: t.name, type: t.type, shape: t.shape, bytes })) weights.add(part);
+        weights.add({ name: t.name, type: t.type, shape: t.shape, bytes });
       }
       // Read to the end: the whole-file hash check and the cache's completion happen there.
       await p.reader.drain();
@@ -279,17 +279,4 @@ async function recordModel(key: string | undefined, urls: string[], bytes: numbe
 
 function baseName(s: string): string {
   return s.split(/[?#]/)[0].split('/').pop() || s;
-}
-
-/**
- * A fused tensor the family splits into equal row ranges (nomic-bert's attn_qkv → attn_q, attn_k, attn_v), so the
- * graph reads plain projections. Every row of a GGUF tensor has the same byte size, whatever its type.
- */
-function splitOnLoad(arch: string, t: RawTensor): RawTensor[] {
-  const m = /^(blk\.\d+\.)(.+)$/.exec(t.name);
-  const into = m && familyOf(arch).splitOnLoad?.[m[2]];
-  if (!m || !into) return [t];
-  const rows = t.shape[0] / into.length;
-  const bytes = t.bytes.byteLength / into.length;
-  return into.map((name, i) => ({ name: m[1] + name, type: t.type, shape: [rows, ...t.shape.slice(1)], bytes: t.bytes.subarray(i * bytes, (i + 1) * bytes) }));
 }

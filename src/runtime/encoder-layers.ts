@@ -8,6 +8,7 @@ import type { ModelConfig, Pooling } from '../model/types.ts';
 import type { Dispatch, Kernels } from '../gpu/kernels.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import type { RopeTable } from './layers.ts';
+import { fuseRows, fuseVectors, projectionOf } from '../gpu/projection.ts';
 
 /** Buffers of one packed batch (sized for maxBatch tokens and sequences by the Encoder). */
 export interface EncoderActivations {
@@ -65,20 +66,44 @@ export function norm(g: EncoderContext, name: string): Promise<Dispatch> {
 }
 
 /**
+ * q, k and v as few projections as the weights allow (gpu/projection.ts): nomic-bert's file ships them fused
+ * (`attn_qkv`, rows [q | k | v]) and runs as it is; BERT's separate q/k/v (with their biases) are concatenated once at
+ * graph build when their formats match. Each projection is one matmul that writes its parts to q, k and v (`split`).
+ */
+function qkvProjections(g: EncoderContext, i: number): Promise<Dispatch>[] {
+  const { k, c, w, a } = g;
+  const p = `blk.${i}.`;
+  const names = ['attn_q', 'attn_k', 'attn_v'].map((n) => `${p}${n}`);
+  const fused = w.matrices.has(`${p}attn_qkv.weight`)
+    ? [projectionOf(w.matrix(`${p}attn_qkv.weight`), names.map((name) => ({ name, rows: c.nHeads * c.headDim })))]
+    : fuseRows(w, names.map((n) => `${n}.weight`));
+  const outs = [a.q, a.k, a.v];
+  const biases = names.map((n) => `${n}.bias`).filter((n) => w.vectors.has(n));
+  if (biases.length !== 0 && biases.length !== 3) throw new Error(`${p}: biases for some of q/k/v only`);
+  let first = 0;
+  return fused.map((proj) => {
+    const j0 = first;
+    first += proj.parts.length;
+    return k.matmul({
+      label: `${p}${proj.parts.length === 3 ? 'qkv' : proj.parts.map((part) => part.name.split('.').at(-1)).join('+')}`,
+      w: proj.w, x: a.x, y: outs[j0],
+      bias: biases.length ? fuseVectors(w, biases.slice(j0, first)) : undefined,
+      split: proj.parts.slice(1).map((part, j) => ({ at: part.row0, y: outs[j0 + 1 + j] })),
+    });
+  });
+}
+
+/**
  * Post-norm bidirectional self-attention: x = LayerNorm(x + o(attention(q, k, v))). Biases wherever the file has
  * them; `rope`: q and k rotated at each token's position in its sequence (nomic-bert).
  */
 export function selfAttention(g: EncoderContext, i: number, o: { rope: boolean }): Promise<Dispatch>[] {
   const { k, c, w, a, rope } = g;
   const p = `blk.${i}.`;
-  const proj = (name: string, y: GPUBuffer) =>
-    k.matmul({ label: `${p}${name}`, w: w.matrix(`${p}${name}.weight`), x: a.x, y, bias: w.optionalVector(`${p}${name}.bias`) });
   const rotate = (x: GPUBuffer, label: string) =>
     k.rope({ label: `${p}${label}`, x, nHeads: c.nHeads, headDim: rope.headDim, neox: rope.neox, invFreq: rope.invFreq, positions: a.positions });
   return [
-    proj('attn_q', a.q),
-    proj('attn_k', a.k),
-    proj('attn_v', a.v),
+    ...qkvProjections(g, i),
     ...(o.rope ? [rotate(a.q, 'rope_q'), rotate(a.k, 'rope_k')] : []),
     k.attention({ label: `${p}attn`, q: a.q, out: a.att, kCache: a.k, vCache: a.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, segments: a.segments }),
     k.matmul({ label: `${p}attn_output`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, bias: w.optionalVector(`${p}attn_output.bias`), accumulate: true }),
@@ -86,15 +111,22 @@ export function selfAttention(g: EncoderContext, i: number, o: { rope: boolean }
   ];
 }
 
-/** Post-norm FFN: x = LayerNorm(x + down(gelu(up(x)))) (BERT) or down(silu(gate(x)) · up(x)) (nomic-bert). */
+/**
+ * Post-norm FFN: x = LayerNorm(x + down(gelu(up(x)))) (BERT) or down(silu(gate(x)) · up(x)) (nomic-bert: gate and up
+ * as one projection when their formats match, SwiGLU in its epilogue).
+ */
 export function feedForward(g: EncoderContext, i: number, act: 'gelu' | 'swiglu'): Promise<Dispatch>[] {
   const { k, w, a } = g;
   const p = `blk.${i}.`;
-  const lin = (name: string, x: GPUBuffer, y: GPUBuffer, mode: { gelu?: boolean; gateMul?: boolean; accumulate?: boolean }) =>
+  const lin = (name: string, x: GPUBuffer, y: GPUBuffer, mode: { gelu?: boolean; accumulate?: boolean }) =>
     k.matmul({ label: `${p}${name}`, w: w.matrix(`${p}${name}.weight`), x, y, bias: w.optionalVector(`${p}${name}.bias`), ...mode });
-  const up = act === 'gelu'
-    ? [lin('ffn_up', a.x, a.ffn, { gelu: true })]
-    : [lin('ffn_gate', a.x, a.ffn, {}), lin('ffn_up', a.x, a.ffn, { gateMul: true })];
+  const gateUp = () => {
+    const [gate, up] = fuseRows(w, [`${p}ffn_gate.weight`, `${p}ffn_up.weight`]).map((pr) => pr.w);
+    return up
+      ? [k.matmul({ label: `${p}ffn_gate`, w: gate, x: a.x, y: a.ffn }), k.matmul({ label: `${p}ffn_up`, w: up, x: a.x, y: a.ffn, gateMul: true })]
+      : [k.matmul({ label: `${p}ffn_gate_up`, w: gate, x: a.x, y: a.ffn, glu: 'silu' })];
+  };
+  const up = act === 'gelu' ? [lin('ffn_up', a.x, a.ffn, { gelu: true })] : gateUp();
   return [...up, lin('ffn_down', a.ffn, a.x, { accumulate: true }), norm(g, `${p}layer_output_norm`)];
 }
 

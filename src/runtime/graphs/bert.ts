@@ -1,7 +1,8 @@
 /**
  * BERT-family encoders (llama.cpp src/models/bert.cpp): embeddings + LayerNorm, then per layer post-norm attention
  * and FFN, then pooling. bert: absolute position embeddings, Q/K/V/O biases, GELU FFN with biases. nomic-bert: no
- * position table but RoPE on q/k (its fused QKV is split into q/k/v on load), SwiGLU FFN, no projection biases.
+ * position table but RoPE on q/k (its fused QKV runs as one projection), SwiGLU FFN, no projection biases. q/k/v
+ * (and nomic-bert's gate/up) are one matmul each when their formats allow (encoder-layers.ts, gpu/projection.ts).
  */
 import { feedForward, inputEmbedding, poolHead, selfAttention, type EncoderContext } from '../encoder-layers.ts';
 
