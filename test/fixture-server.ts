@@ -1,8 +1,9 @@
 /**
  * Vite middleware that serves random-weight fixture models made by the project's fixture generator, so tests and
  * benchmarks load them by URL through the same fetch path as real models. URL:
- *   /fixtures/<shape>~<arch>~<type>~s<seed>[~tied][~untied][~llama3][~qk<scale>]/<file>
- * (qk<scale>: Q/K weights times <scale>, so attention is peaked enough to show window and RoPE mistakes)
+ *   /fixtures/<shape>~<arch>~<type>~s<seed>[~tied][~untied][~llama3][~qk<scale>][~L<layers>]/<file>
+ * (qk<scale>: Q/K weights times <scale>, so attention is peaked enough to show window and RoPE mistakes; L<layers>:
+ * the shape with that many layers, to keep a realistic shape affordable in tests)
  * shape: a key of FIXTURE_SHAPES; file: model.gguf | model.safetensors | config.json | tokenizer.json | tokenizer_config.json
  */
 import type { Connect } from 'vite';
@@ -20,7 +21,7 @@ export function fixtureOptions(spec: string): FixtureOptions {
     arch: arch as Architecture,
     type: type as FixtureType,
     seed: Number(seed.slice(1)),
-    dims: { ...shape.dims },
+    dims: { ...shape.dims, nLayers: Number(flags.find((f) => /^L\d+$/.test(f))?.slice(1) ?? shape.dims.nLayers) },
     tied: flags.includes('tied') ? true : flags.includes('untied') ? false : shape.tied,
     ropeTheta: shape.ropeTheta,
     normEps: shape.normEps,

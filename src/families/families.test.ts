@@ -34,6 +34,9 @@ describe('family specs', () => {
     expect(() => familyOf('gemma3n', 'GGUF')).toThrow(/gemma3n.*per-layer embeddings/);
     expect(() => familyOfHf('gemma3')).toThrow(UnsupportedModelError);
     expect(() => familyOfHf('gemma3')).toThrow(/vision tower.*gemma3_text/);
+    expect(() => familyOf('phimoe', 'GGUF')).toThrow(/mixture-of-experts/);
+    expect(() => familyOf('phi2', 'GGUF')).toThrow(/Phi-2.*phi3/);
+    expect(() => familyOfHf('phi4mm')).toThrow(/vision and audio/);
   });
 });
 

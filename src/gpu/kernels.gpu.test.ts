@@ -211,6 +211,22 @@ for (const [layout, tuning] of LAYOUTS) {
           expected.set(ref.rope(cache.slice(lo, hi), positions, heads, hd, 500000, style, ff), lo);
           expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
         });
+        test(`${style}: partial rotary (24 of 32 dimensions) scaled by LongRoPE's attention factor`, async () => {
+          const heads = 3, hd = 32, rot = 24, n = 4, pos0 = 40, m = 1.19;
+          const ff = new Float32Array(rot / 2).map((_, i) => 1 + i);
+          const x = randn(n * heads * hd, 43);
+          const xb = gpuBuffer(device, x);
+          const positions = Array.from({ length: n }, (_, t) => pos0 + t);
+          const d = await k.rope({
+            label: 'rp', x: xb, nHeads: heads, headDim: hd, rotDim: rot, mscale: m, neox: style === 'neox', invFreq: gpuBuffer(device, ropeInvFreq(rot, 10000, ff)),
+          });
+          await runStep(k, [d], n, pos0);
+          const want = ref.rope(x, positions, heads, hd, 10000, style, ff, { rotDim: rot, scale: m });
+          const got = await readF32(device, xb, x.length);
+          expect(relErr(got, want)).toBeLessThan(TOL);
+          // The last 8 dimensions of each head are left as they were.
+          for (let r = 0; r < n * heads; r++) expect(got.subarray(r * hd + rot, (r + 1) * hd)).toEqual(x.subarray(r * hd + rot, (r + 1) * hd));
+        });
       }
     });
 
