@@ -21,6 +21,25 @@
 #if SPLIT3
 @group(0) @binding(11) var<storage, read_write> y2: array<f32>;
 #endif
+#if LORA
+// LoRA (src/lora/): lora = [u: A·x of the step's rows, lora_r per row | s: lora_r scales | Bᵀ: lora_r rows of n],
+// u written by the dispatch before this one (a plain projection with A as its weight, src/lora/lora-kernels.ts).
+// The low-rank term is added to a weight row's result before the epilogue, so RoPE, the GLU product, split outputs
+// and KV-cache rows all see W·x + scale·B·A·x.
+@group(0) @binding(12) var<storage, read> lora: array<f32>;
+
+// scale·B·(A·x) of weight row `row` for the step's token t: Σ_j Bᵀ[j, row]·s[j]·u[t, j].
+fn lora_delta(row: u32, t: u32) -> f32 {
+  let r = params.lora_r;
+  let s0 = params.lora_off;
+  let u0 = t * r;
+  var d = 0.0;
+  for (var j = 0u; j < r; j++) {
+    d += lora[s0 + r + j * params.n + row] * lora[s0 + j] * lora[u0 + j];
+  }
+  return d;
+}
+#endif
 
 const OUT_WRITE: u32 = 0u;
 const OUT_ACCUMULATE: u32 = 1u;

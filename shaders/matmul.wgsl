@@ -4,35 +4,40 @@
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
 // with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots.
-// Output: HAS_BIAS, SOFTCAP, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
+// Output: HAS_BIAS, LORA, SOFTCAP, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
 // (linear_out.wgsl). GLU: a block of 4 rows (DIRECT) is gate rows p, p+1 and their up rows; a 64-row tile is 32
 // gate rows and their 32 up rows, so each thread holds both rows of its pairs.
 
-struct Params { n: u32, k: u32, out_mode: u32, out_at_pos: u32, split0: u32, split1: u32, cap: f32, _pad1: u32 }
+struct Params {
+  n: u32, k: u32, out_mode: u32, out_at_pos: u32, split0: u32, split1: u32, cap: f32, lora_r: u32, lora_off: u32, _p0: u32, _p1: u32, _p2: u32,
+}
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 
-// Weight row n's result with its bias.
-fn biased(n: u32, acc: f32) -> f32 {
-#if HAS_BIAS
-  return acc + bias[n];
-#else
-  return acc;
+// Weight row n's result for token m with its LoRA term and its bias.
+fn biased(m: u32, n: u32, acc: f32) -> f32 {
+  var v = acc;
+#if LORA
+  v += lora_delta(n, m);
 #endif
+#if HAS_BIAS
+  v += bias[n];
+#endif
+  return v;
 }
 
 // Writes output (token m, row n). SOFTCAP: cap·tanh(y / cap) first (gemma2's final logits, the per-row head).
 fn store(m: u32, n: u32, acc: f32) {
 #if SOFTCAP
-  put(m, step.pos0 + m, n, softcap(biased(n, acc), params.cap));
+  put(m, step.pos0 + m, n, softcap(biased(m, n, acc), params.cap));
 #else
-  put(m, step.pos0 + m, n, biased(n, acc));
+  put(m, step.pos0 + m, n, biased(m, n, acc));
 #endif
 }
 
 // Writes the GLU pair p of token m from its gate and up results.
 fn store_pair(m: u32, p: u32, g: f32, u: f32) {
-  put(m, step.pos0 + m, p, glu(biased(p, g), biased(p + (params.n >> 1u), u)));
+  put(m, step.pos0 + m, p, glu(biased(m, p, g), biased(m, p + (params.n >> 1u), u)));
 }
 
 #if DIRECT

@@ -13,6 +13,7 @@
 //   SPLIT / SPLIT3 / GLU (linear_out.wgsl): fused projections. GLU takes rows in (gate, up) pairs like ROPE's pairs
 //   (PAIRED: the host sets it with ROPE or GLU), so both rows of a pair end in one invocation or workgroup.
 //   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
+//   LORA: + scale·B·(A·x) per weight row before the epilogue (linear_out.wgsl; the decode step's u is row 0).
 //   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales read once and
 //     applied per 16-weight half, not per weight).
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
@@ -21,7 +22,7 @@
 
 struct Params {
   n: u32, k: u32, head_dim: u32, eps: f32, out_mode: u32, out_at_pos: u32, cap: f32, rope_rows: u32,
-  split0: u32, split1: u32, _pad0: u32, _pad1: u32,
+  split0: u32, split1: u32, lora_r: u32, lora_off: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
@@ -138,6 +139,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let scale = 1.0;
 #endif
   var acc = dot4(min(rows, vec4<u32>(params.n - 1u)), x0, scale);
+#if LORA
+  for (var j = 0u; j < 4u; j++) { if (rows[j] < params.n) { acc[j] += lora_delta(rows[j], 0u); } }
+#endif
 #if HAS_BIAS
   for (var j = 0u; j < 4u; j++) { if (rows[j] < params.n) { acc[j] += bias[rows[j]]; } }
 #endif
@@ -219,6 +223,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   }
   if (tpr > 1u) { acc = row_sum(lid, lane, tpr, acc); }
+#if LORA
+  if (row < params.n) { acc += lora_delta(row, 0u); }
+#endif
 #if HAS_BIAS
   if (row < params.n) { acc += bias[row]; }
 #endif

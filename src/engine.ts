@@ -5,7 +5,9 @@
 import type { KernelTime } from './gpu/profiler.ts';
 import type { EngineApi, EvaluateRequestOptions, GenerateRequestOptions } from './worker/api.ts';
 import type { EvaluateResult } from './runtime/evaluate.ts';
-import type { GenerationChunk, GenerationResult, ModelInfo } from './runtime/engine-types.ts';
+import type { AdapterInfo, GenerationChunk, GenerationResult, LoraRequest, ModelInfo } from './runtime/engine-types.ts';
+import type { AdapterSource } from './lora/fetch-adapter.ts';
+import type { LoadAdapterOptions } from './lora/adapters.ts';
 import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
 import type { Callbacks } from './worker/callback-ports.ts';
@@ -153,10 +155,43 @@ export class Engine {
     return this.api.chatPromptIds(req);
   }
 
-  /** Next-token logits after `ids` (fed from position 0). */
-  logits(ids: number[]): Promise<Float32Array> {
+  /** Next-token logits after `ids` (fed from position 0), with the given LoRA adapters applied. */
+  logits(ids: number[], options: { lora?: LoraRequest[] } = {}): Promise<Float32Array> {
     this.check();
-    return this.api.logits(ids);
+    return this.api.logits(ids, options.lora);
+  }
+
+  /**
+   * Loads a LoRA adapter next to the model without reloading it: a llama.cpp GGUF adapter (URL, `hf:` id, File) or a
+   * PEFT adapter (its folder URL, or adapter_config.json + adapter_model.safetensors picked together). Requests apply
+   * it with `lora: [{ id, scale }]`; several adapters may be resident and applied at once. Cached like models.
+   */
+  loadAdapter(source: AdapterSource, options: Omit<LoadAdapterOptions, 'signal'> = {}): Promise<AdapterInfo> {
+    this.check();
+    const abs = (typeof source === 'string' || source instanceof URL) && !String(source).startsWith('hf:') && typeof location !== 'undefined'
+      ? new URL(String(source), location.href).href
+      : typeof FileList !== 'undefined' && source instanceof FileList ? Array.from(source) : source;
+    return this.api.loadAdapter(abs, options);
+  }
+
+  unloadAdapter(id: string): Promise<void> {
+    this.check();
+    return this.api.unloadAdapter(id);
+  }
+
+  /** The resident adapters. */
+  adapters(): Promise<AdapterInfo[]> {
+    this.check();
+    return this.api.adapters();
+  }
+
+  /**
+   * Adds an adapter into the base weights for good (F32/F16 bases only; a quantized one is refused naming the tensor):
+   * every request then gets it at the base's speed, and it can no longer be picked per request.
+   */
+  mergeAdapter(id: string, scale = 1): Promise<AdapterInfo> {
+    this.check();
+    return this.api.mergeAdapter(id, scale);
   }
 
   /**

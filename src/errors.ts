@@ -99,3 +99,13 @@ export class MissingModelFileError extends InvalidRequestError {
     super(message, options);
   }
 }
+
+/**
+ * A LoRA adapter does not fit the loaded base model: a tensor it adapts is missing from the base, or its shape or
+ * rank does not match (`tensor` names it). Load the adapter on the base model it was trained for.
+ */
+export class AdapterMismatchError extends UnsupportedModelError {
+  constructor(message: string, readonly tensor: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

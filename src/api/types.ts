@@ -32,6 +32,8 @@ export interface SamplingRequest {
    * `{ method: 'draft' | 'lookup', max_draft }` ('lookup': n-grams of the prompt, good for summaries and RAG answers).
    */
   speculative?: boolean | { method?: 'draft' | 'lookup'; max_draft?: number };
+  /** llmo (as llama-server): LoRA adapters loaded with `engine.loadAdapter`, applied to this request with their scales. */
+  lora?: { id: string; scale?: number }[];
   /** Generation stops before any of these strings (not returned). */
   stop?: string | string[] | null;
   /** Token id (as a string or number key) → bias added to its logit (-100..100). */

@@ -56,7 +56,18 @@ export function samplingOptions(req: SamplingRequest, contextLength: number, voc
     stop,
     logitBias,
     ...(req.speculative !== undefined ? { speculative: speculativeOption(req.speculative) } : {}),
+    ...(req.lora !== undefined ? { lora: loraOption(req.lora) } : {}),
   };
+}
+
+/** llmo's `lora` field (llama-server's shape) → GenerateOptions.lora; whether the ids are loaded is the engine's check. */
+function loraOption(v: unknown): GenerateOptions['lora'] {
+  if (!Array.isArray(v)) bad('lora', v, 'an array of { id, scale }');
+  return v.map((e: unknown, i) => {
+    if (!e || typeof e !== 'object' || typeof (e as { id?: unknown }).id !== 'string') bad(`lora[${i}]`, e, '{ id: string, scale?: number }');
+    const scale = num(e as Record<string, unknown>, 'scale', -Infinity, Infinity);
+    return { id: (e as { id: string }).id, ...(scale !== undefined ? { scale } : {}) };
+  });
 }
 
 /** llmo's `speculative` field → GenerateOptions.speculative. */

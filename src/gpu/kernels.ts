@@ -9,9 +9,12 @@ export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   grid: (nTokens: number) => [number, number, number];
+  /** Dispatches encoded right before this one (a LoRA projection's A·x, src/lora/lora-kernels.ts). */
+  before?: Dispatch[];
 }
 
 export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, nTokens: number): void {
+  if (d.before) for (const b of d.before) encodeDispatch(pass, b, nTokens);
   const [x, y, z] = d.grid(nTokens);
   if (x === 0 || y === 0 || z === 0) return;
   pass.setPipeline(d.pipeline);
@@ -163,11 +166,11 @@ export class Kernels {
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
     new Uint32Array(params, 16, 2).set([outMode(o), outAtPos(o)]);
     new Float32Array(params, 24, 1)[0] = o.softcap ?? 0;
-    new Uint32Array(params, 28, 3).set([o.ropeRows ?? o.w.rows, ...splitRows(o)]);
+    new Uint32Array(params, 28, 5).set([o.ropeRows ?? o.w.rows, ...splitRows(o), o.lora?.rank ?? 0, o.lora?.offset ?? 0]);
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
-      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o) },
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o), 12: o.lora?.buffer },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });
   }
@@ -175,9 +178,10 @@ export class Kernels {
   /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
   matmul(o: LinearOptions & { /** y = softcap·tanh(y / softcap) before writing (gemma2's logits over every row). */ softcap?: number }): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
-    const params = new ArrayBuffer(32);
+    const params = new ArrayBuffer(48);
     new Uint32Array(params, 0, 6).set([o.w.rows, o.w.cols, outMode(o), outAtPos(o), ...splitRows(o)]);
     new Float32Array(params, 24, 1)[0] = o.softcap ?? 0;
+    new Uint32Array(params, 28, 2).set([o.lora?.rank ?? 0, o.lora?.offset ?? 0]);
     // GLU: a 4-row block (DIRECT) holds 2 pairs, a 64-row tile 32.
     const rowBlocks = o.glu ? ceilDiv(o.w.rows / 2, 2) : ceilDiv(o.w.rows, 4);
     const rowTiles = o.glu ? ceilDiv(o.w.rows / 2, 32) : ceilDiv(o.w.rows, 64);
@@ -185,7 +189,7 @@ export class Kernels {
       label: `${o.label}.mat`,
       defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(o.softcap ? ['SOFTCAP'] : [])],
       params,
-      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o) },
+      buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o), 12: o.lora?.buffer },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.
       grid: (n) => (direct ? grid1d(ceilDiv(rowBlocks * ceilDiv(n, 4), 16)) : [rowTiles, ceilDiv(n, 64), 1]),
     });
@@ -332,6 +336,11 @@ export interface LinearOptions {
   split?: { at: number; y: GPUBuffer; outAtPos?: boolean }[];
   /** The weight's rows are [gate; up] (n/2 each): y = act(gate)·up, n/2 values per token (SwiGLU / GEGLU in one). */
   glu?: 'silu' | 'gelu';
+  /**
+   * + scale·B·(A·x) per weight row, before the epilogue (linear_out.wgsl LORA): `buffer` holds u = A·x (written by a
+   * dispatch before this one), then `rank` scales from float `offset`, then Bᵀ [rank, rows] (src/lora/).
+   */
+  lora?: { buffer: GPUBuffer; rank: number; offset: number };
 }
 
 /**
@@ -341,6 +350,7 @@ export interface LinearOptions {
 function linearDefines(o: LinearOptions): string[] {
   const defines = weightDefines(o.w.format);
   if (o.bias) defines.push('HAS_BIAS');
+  if (o.lora) defines.push('LORA');
   const split = o.split ?? [];
   if (split.length > 2) throw new Error(`${o.label}: a projection splits its output into at most 3 buffers`);
   if (split.length) defines.push('SPLIT', ...(split.length === 2 ? ['SPLIT3'] : []));

@@ -14,6 +14,7 @@ import linearOut from '../../shaders/linear_out.wgsl?raw';
 import layernorm from '../../shaders/layernorm.wgsl?raw';
 import pool from '../../shaders/pool.wgsl?raw';
 import activations from '../../shaders/activations.wgsl?raw';
+import loraMerge from '../../shaders/lora_merge.wgsl?raw';
 
 /** One WGSL file per block weight format (shaders/formats/<id>.wgsl), keyed by the format table's id. */
 const FORMAT_FILES = import.meta.glob('../../shaders/formats/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
@@ -40,6 +41,7 @@ const KERNELS = {
   sample: { src: sample, includes: [] },
   layernorm: { src: layernorm, includes: [] },
   pool: { src: pool, includes: [] },
+  lora_merge: { src: loraMerge, includes: [] },
 } satisfies Record<string, { src: string; includes: string[] }>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -17,6 +17,9 @@ import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
 import { PromptLookup, Speculator, type SpeculativeOptions } from './speculative.ts';
 import { DraftModel } from './draft-model.ts';
+import { Adapters, type LoadAdapterOptions } from '../lora/adapters.ts';
+import type { AdapterSource } from '../lora/fetch-adapter.ts';
+import type { AdapterInfo, LoraRequest } from '../lora/lora-set.ts';
 import { mulberry32 } from '../util/random.ts';
 import { JsonConstraint } from '../constrain/json-constraint.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
@@ -44,6 +47,9 @@ export class EngineCore {
   private draft?: DraftModel;
   /** Decoder embeddings' packed graph, made on the first embed (`pooling: 'last'`). */
   private embedder?: DecoderEmbedder;
+  /** LoRA adapters (src/lora/), and the key of the adapters the cached KV was computed under. */
+  private adapters!: Adapters;
+  private cachedKey = '';
 
   private constructor(
     private readonly gpu: Gpu,
@@ -77,12 +83,13 @@ export class EngineCore {
       : await DraftModel.load(kernels, options.draft, model.tokenizer, { contextLength, maxBatch, onProgress: options.onProgress, signal: options.signal });
     const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
     core.draft = draft;
+    core.adapters = new Adapters(kernels, transformer, model.weights, c, model.format);
     return core;
   }
 
   memory(): { weightBytes: number; cacheBytes: number } {
     return {
-      weightBytes: this.model.weights.bytes + (this.draft?.memory.weightBytes ?? 0),
+      weightBytes: this.model.weights.bytes + (this.draft?.memory.weightBytes ?? 0) + this.adapters.bytes,
       cacheBytes: this.transformer.allocatedBytes + this.prefixCache.allocatedBytes + (this.draft?.memory.cacheBytes ?? 0) + (this.embedder?.allocatedBytes ?? 0),
     };
   }
@@ -112,10 +119,11 @@ export class EngineCore {
     return this.model.tokenizer.decode(ids);
   }
 
-  /** Logits after feeding `ids` from position 0 (for inspection and tests). */
-  async logits(ids: number[]): Promise<Float32Array> {
+  /** Logits after feeding `ids` from position 0 (for inspection and tests), with the given adapters. */
+  async logits(ids: number[], lora?: LoraRequest[]): Promise<Float32Array> {
     if (ids.length === 0) throw new InvalidRequestError('logits() needs at least one token id.');
     return this.exclusive(async () => {
+      await this.useAdapters(lora);
       const r = await this.transformer.forward(ids, 0, true);
       this.cached = ids.slice();
       return r.logits!;
@@ -135,6 +143,7 @@ export class EngineCore {
         throw new InvalidRequestError(`window ${window} is longer than the context of ${this.contextLength} tokens; pass a smaller window or load with a larger contextLength.`);
       }
       // Windows overwrite the KV cache from position 0: nothing in it can be reused afterwards.
+      await this.useAdapters(options.lora);
       this.cached = [];
       return evaluateTokens(this.transformer, ids, tok.addBosByDefault ? tok.bosId : undefined, { ...options, window });
     }, options.signal);
@@ -142,6 +151,32 @@ export class EngineCore {
 
   async generate(prompt: string | number[], options: GenerateOptions = {}, onChunk?: ChunkSink): Promise<GenerationResult> {
     return this.exclusive(() => this.run(prompt, options, onChunk), options.signal);
+  }
+
+  /** Loads a LoRA adapter next to the model (src/lora/); requests pick it with `lora: [{ id, scale }]`. */
+  loadAdapter(source: AdapterSource, options: LoadAdapterOptions = {}): Promise<AdapterInfo> {
+    return this.exclusive(() => this.adapters.load(source, options), options.signal);
+  }
+
+  unloadAdapter(id: string): Promise<void> {
+    return this.exclusive(async () => this.adapters.unload(id));
+  }
+
+  listAdapters(): AdapterInfo[] {
+    return this.adapters.list();
+  }
+
+  /** Merges an adapter into F32/F16 base weights for good (lora/merge.ts). */
+  mergeAdapter(id: string, scale?: number): Promise<AdapterInfo> {
+    return this.exclusive(() => this.adapters.merge(id, scale));
+  }
+
+  /** Applies a request's adapters; KV computed under other adapters (or before a merge) is not reused. */
+  private async useAdapters(lora: LoraRequest[] | undefined): Promise<string> {
+    const key = await this.adapters.select(lora);
+    if (key !== this.cachedKey) this.cached = [];
+    this.cachedKey = key;
+    return key;
   }
 
   /** The context length the KV cache holds. */
@@ -263,6 +298,7 @@ export class EngineCore {
     const gpuPick = gpuGreedy || gpuSampled;
     if (gpuSampled) this.transformer.sampler.begin(o, ids, o.seed ?? Math.floor(Math.random() * 2 ** 32));
     const eos = new Set(o.ignoreEos ? [] : tok.eosIds);
+    const loraKey = await this.useAdapters(o.lora);
     const spec = this.speculatorFor(o, sampler, gpuGreedy, !adjustsLogits(o) && !constraint && nTop === undefined);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
@@ -270,7 +306,7 @@ export class EngineCore {
     while (reuse < this.cached.length && reuse < ids.length - 1 && this.cached[reuse] === ids[reuse]) reuse++;
     this.cached = ids.slice(0, reuse);
     // A longer prefix may be stored in the prefix cache (a shared system prompt, an earlier conversation).
-    const restored = this.prefixCache.restore(ids, reuse);
+    const restored = this.prefixCache.restore(ids, reuse, loraKey);
     if (restored > reuse) {
       reuse = restored;
       this.cached = ids.slice(0, reuse);
@@ -372,7 +408,7 @@ export class EngineCore {
         made = [r.token];
         logits = r.logits;
       }
-      if (out.length === 0) this.prefixCache.save(ids);
+      if (out.length === 0) this.prefixCache.save(ids, loraKey);
       const tTake = now();
       let used = 0;
       let going = true;
@@ -443,6 +479,7 @@ export class EngineCore {
     this.prefixCache.destroy();
     this.draft?.destroy();
     this.embedder?.destroy();
+    this.adapters.destroy();
     this.transformer.destroy();
     this.model.weights.destroy();
     this.gpu.device.destroy();

@@ -67,7 +67,31 @@ export interface GenerateOptions extends SamplingOptions {
    * distribution. Requests with `json`, `logprobs`, penalties or logit bias decode plainly.
    */
   speculative?: boolean | SpeculativeOptions;
+  /** LoRA adapters to apply (loaded with `engine.loadAdapter`), each with its scale (default 1); none by default. */
+  lora?: LoraRequest[];
   signal?: AbortSignal;
+}
+
+/** One adapter of a request (`lora: [{ id, scale }]`, as llama-server takes it), and how strongly it applies. */
+export interface LoraRequest {
+  id: string;
+  /** Multiplies the adapter's alpha / r (default 1; 0 leaves it out). */
+  scale?: number;
+}
+
+/** A resident LoRA adapter, as `engine.loadAdapter` returns and `engine.adapters()` lists it. */
+export interface AdapterInfo {
+  id: string;
+  format: 'gguf' | 'peft';
+  /** Largest rank over its pairs. */
+  rank: number;
+  alpha?: number;
+  /** GGUF names of the base matrices it adapts. */
+  tensors: string[];
+  /** GPU bytes of its pairs. */
+  bytes: number;
+  /** Merged into the base weights (`engine.mergeAdapter`) with this scale: no longer selectable per request. */
+  merged?: number;
 }
 
 export interface TokenLogprob {

@@ -10,6 +10,7 @@
  * the per-row logits head (rows-head.ts), whose logits come back and are log-softmaxed here in f64.
  */
 import { AbortError, InvalidRequestError } from '../errors.ts';
+import type { LoraRequest } from './engine-types.ts';
 
 export interface EvaluateOptions {
   /** Tokens per window (llama.cpp `-c`). Default: the engine's context length. */
@@ -18,6 +19,8 @@ export interface EvaluateOptions {
   stride?: number;
   /** Evaluate at most this many windows (llama.cpp `--chunks`). */
   maxWindows?: number;
+  /** LoRA adapters to evaluate with (as in generate). */
+  lora?: LoraRequest[];
   signal?: AbortSignal;
 }
 

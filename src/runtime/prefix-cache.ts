@@ -11,6 +11,8 @@ import type { Transformer } from './transformer.ts';
 
 interface Entry {
   tokens: number[];
+  /** What else the KV depends on (the LoRA adapters applied, src/lora/lora-set.ts): entries match only their own. */
+  key: string;
   /** First slot of the entry's run in the arena. */
   start: number;
 }
@@ -62,11 +64,12 @@ export class PrefixCache {
    * cache when it is longer than `have` tokens already in place. Returns the number of positions now valid from
    * the cache, or 0 when nothing better was found.
    */
-  restore(ids: readonly number[], have: number): number {
+  restore(ids: readonly number[], have: number, key = ''): number {
     if (!this.enabled) return 0;
     let best: Entry | undefined;
     let bestN = have;
     for (const e of this.entries) {
+      if (e.key !== key) continue;
       const limit = Math.min(e.tokens.length, ids.length - 1);
       let n = 0;
       while (n < limit && e.tokens[n] === ids[n]) n++;
@@ -83,24 +86,24 @@ export class PrefixCache {
   }
 
   /** Stores the KV of `ids` (all of its positions must be in the live cache). */
-  save(ids: readonly number[]): void {
+  save(ids: readonly number[], key = ''): void {
     const n = ids.length;
     if (!this.enabled || n < MIN_TOKENS || n > this.slots) return;
     // Already covered by a stored prompt that starts with these tokens: just mark it used.
-    const covering = this.entries.find((e) => e.tokens.length >= n && ids.every((t, i) => e.tokens[i] === t));
+    const covering = this.entries.find((e) => e.key === key && e.tokens.length >= n && ids.every((t, i) => e.tokens[i] === t));
     if (covering) {
       this.touch(covering);
       return;
     }
     // Stored prompts that this one extends are superseded by it.
-    this.entries = this.entries.filter((e) => !(e.tokens.length < n && e.tokens.every((t, i) => ids[i] === t)));
+    this.entries = this.entries.filter((e) => !(e.key === key && e.tokens.length < n && e.tokens.every((t, i) => ids[i] === t)));
     let start = this.freeRun(n);
     while (start < 0) {
       this.entries.shift();
       start = this.freeRun(n);
     }
     this.copy('save', start, 0, n, true);
-    this.entries.push({ tokens: ids.slice(), start });
+    this.entries.push({ tokens: ids.slice(), key, start });
   }
 
   clear(): void {

@@ -15,7 +15,7 @@ import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { familyOf } from '../families/index.ts';
-import type { GraphContext, GraphLists } from './layers.ts';
+import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
 
@@ -31,6 +31,12 @@ export interface TransformerOptions {
    * its own compute pass, which is slower, so use it for profiling only. Read with `kernelTimes()`.
    */
   profile?: boolean;
+}
+
+/** The body's dispatches for one decoded token and for a prefill chunk. */
+export interface BodyLists {
+  decode: Dispatch[];
+  prefill: Dispatch[];
 }
 
 /** Most decode steps in one submission (`decodeSteps`). */
@@ -55,6 +61,10 @@ export class Transformer {
   /** The residual stream [maxBatch, dim] and a staging row for `lastHidden` (decoder embeddings). */
   private x!: GPUBuffer;
   private hiddenStaging!: GPUBuffer;
+  /** The graph, its context and the model's own body lists, kept so the body can be built again (`buildBody`). */
+  private graph!: Graph;
+  private ctx!: GraphContext;
+  private plainBody!: BodyLists;
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
   private rowsHead?: Promise<RowsHead>;
@@ -145,17 +155,34 @@ export class Transformer {
     const graph = familyOf(c.arch).graph;
     if (!graph) throw new UnsupportedModelError(`${c.arch} is an embedding model, not a text generator: use engine.embed() or engine.embeddings.create().`);
     const lists = graph(g);
+    [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
     const own = (b: GPUBuffer) => (this.owned.push(b), b);
     [this.decodeList, this.prefillList, this.headList, this.sampler] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
       GpuSampler.create(k, this.logits, this.tokenOut, c.vocabSize, own),
     ]);
+    this.plainBody = { decode: this.decodeList, prefill: this.prefillList };
     // The family's head ends in its argmax; sampled requests end it in the draw instead.
     this.sampleHead = [...this.headList.slice(0, -1), this.sampler.dispatch];
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + RowsHead.maxDispatches);
     }
+  }
+
+  /**
+   * The body's dispatch lists built again through other kernels (a LoRA view, src/lora/lora-kernels.ts): the same
+   * buffers and KV cache, pipelines from the same cache. The head is not rebuilt (adapters adapt layer projections).
+   */
+  async buildBody(k: Kernels): Promise<BodyLists> {
+    const body = this.graph({ ...this.ctx, k }).body;
+    const [decode, prefill] = await Promise.all([Promise.all(body.decode), Promise.all(body.prefill)]);
+    return { decode, prefill };
+  }
+
+  /** Runs `body` from the next step on (undefined: the model's own lists). */
+  useBody(body?: BodyLists): void {
+    ({ decode: this.decodeList, prefill: this.prefillList } = body ?? this.plainBody);
   }
 
   /** Summed GPU time per kernel since the last reset, when created with `profile` (empty otherwise). */

@@ -14,6 +14,9 @@ import { familyOf } from '../families/index.ts';
 import { chatCompletion, chatPromptIds, completion, type ChatRequestData, type CompletionRequestData } from '../api/openai.ts';
 import { batchSink } from './batch-sink.ts';
 import type { ChatCompletionChunk, CompletionChunk } from '../api/types.ts';
+import type { AdapterSource } from '../lora/fetch-adapter.ts';
+import type { LoadAdapterOptions } from '../lora/adapters.ts';
+import type { LoraRequest } from '../runtime/engine-types.ts';
 
 export type LoadRequestOptions = Omit<LoadOptions, 'onProgress' | 'signal'>;
 export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
@@ -98,7 +101,12 @@ export function createEngineApi(host: CoreHost = ownCoreHost) {
     info: () => loaded().info(),
     tokenize: (text: string, addBos?: boolean) => loaded().tokenize(text, addBos),
     detokenize: (ids: number[]) => loaded().detokenize(ids),
-    logits: (ids: number[]) => need().logits(ids),
+    logits: (ids: number[], lora?: LoraRequest[]) => need().logits(ids, lora),
+    /** LoRA adapters (src/lora/): resident next to the model, picked per request. */
+    loadAdapter: (source: AdapterSource, options: Omit<LoadAdapterOptions, 'signal'> = {}) => need().loadAdapter(source, options),
+    unloadAdapter: (id: string) => need().unloadAdapter(id),
+    adapters: () => need().listAdapters(),
+    mergeAdapter: (id: string, scale?: number) => need().mergeAdapter(id, scale),
     /** Perplexity of a text (runtime/evaluate.ts); aborted by `abort(id)`. */
     evaluate(id: number, text: string | number[], options: EvaluateRequestOptions = {}) {
       return abortable(id, (signal) => need().evaluate(text, { ...options, signal }));

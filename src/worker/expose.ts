@@ -25,8 +25,8 @@ export function exposeApi(api: ReturnType<typeof createEngineApi>, endpoint?: Co
     generate: closing(api.generate, 3),
     chatCompletion: closing(api.chatCompletion, 2),
     completion: closing(api.completion, 2),
-    logits: async (ids: number[]) => {
-      const l = await api.logits(ids);
+    logits: async (...a: Parameters<typeof api.logits>) => {
+      const l = await api.logits(...a);
       return Comlink.transfer(l, [l.buffer]);
     },
     ...extra,
