@@ -45,7 +45,7 @@ export class Adapters {
     format: 'gguf' | 'safetensors',
   ) {
     const family = familyOf(config.arch);
-    this.set = new LoraSet(k, transformer, config.arch, (name) => weights.matrices.get(name));
+    this.set = new LoraSet(k, transformer, config.arch, weights);
     // A GGUF of a family whose converter permuted Q/K rows (families/spec.ts ggufRopeStyle) needs PEFT B rows permuted.
     const permuted = format === 'gguf' && family.ggufRopeStyle === 'normal';
     this.peft = { names: family.hfNames, qkHeads: permuted ? { q: config.nHeads, k: config.nKvHeads } : undefined };

@@ -9,7 +9,7 @@
  */
 import { GgmlType } from '../model/types.ts';
 import { weightFormat } from '../formats/weight-formats.ts';
-import type { GpuWeight } from '../gpu/weights.ts';
+import type { GpuWeight, WeightStore } from '../gpu/weights.ts';
 import type { LoraPair } from './adapter-file.ts';
 
 const F32 = weightFormat(GgmlType.F32)!;
@@ -55,22 +55,53 @@ export function uploadPair(device: GPUDevice, name: string, p: LoraPair, uRows: 
   };
 }
 
-/** Several adapters' pairs of one matrix stacked along r (A rows one after another, Bᵀ rows likewise). */
-export function stackPairs(device: GPUDevice, parts: readonly GpuLoraPair[], uRows: number): GpuLoraPair {
-  const { name, rows, cols } = parts[0];
-  const rank = parts.reduce((a, p) => a + p.rank, 0);
+/**
+ * Where a base matrix's rows live on the GPU: in its own weight, or as a row range of a fused projection's weight
+ * (gpu/projection.ts: q/k/v and gate/up concatenated at graph build).
+ */
+export interface LoraTarget {
+  /** The GPU weight a projection reads (the fused one, when fused). */
+  w: GpuWeight;
+  /** First row of the adapted matrix in `w`. */
+  row0: number;
+}
+
+/** The target of every adapted matrix name: its own weight, or its rows in a fused projection. */
+export function targetOf(store: WeightStore, name: string): (LoraTarget & { rows: number }) | undefined {
+  const own = store.matrices.get(name);
+  if (own) return { w: own, row0: 0, rows: own.rows };
+  for (const projections of store.fused.values()) {
+    for (const p of projections) {
+      const part = p.parts.find((q) => q.name === name);
+      if (part) return { w: p.w, row0: part.row0, rows: part.rows };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Pairs of several adapters and/or several row ranges of one GPU weight as one pair over all its rows: ranks stacked
+ * (A rows one after another), each part's Bᵀ columns at its row range, zeros elsewhere (a fused q/k/v weight's k rows
+ * get nothing from a pair on q). GPU copies, once per adapter set.
+ */
+export function stackPairs(device: GPUDevice, w: GpuWeight, parts: readonly { pair: GpuLoraPair; row0: number }[], uRows: number): GpuLoraPair {
+  const rows = w.rows;
+  const cols = w.cols;
+  const rank = parts.reduce((a, p) => a + p.pair.rank, 0);
   const offset = uRows * rank;
-  const a = f32Buffer(device, `${name}.lora_a+`, rank * cols);
-  const lora = f32Buffer(device, `${name}.lora+`, offset + rank + rank * rows);
+  const a = f32Buffer(device, `${w.name}.lora_a+`, rank * cols);
+  const lora = f32Buffer(device, `${w.name}.lora+`, offset + rank + rank * rows);
   const enc = device.createCommandEncoder({ label: 'lora.stack' });
   let r0 = 0;
-  for (const p of parts) {
+  for (const { pair: p, row0 } of parts) {
     enc.copyBufferToBuffer(p.a.data, 0, a, r0 * cols * 4, p.rank * cols * 4);
-    enc.copyBufferToBuffer(p.lora, (p.offset + p.rank) * 4, lora, (offset + rank + r0 * rows) * 4, p.rank * rows * 4);
+    for (let j = 0; j < p.rank; j++) {
+      enc.copyBufferToBuffer(p.lora, (p.offset + p.rank + j * p.rows) * 4, lora, (offset + rank + (r0 + j) * rows + row0) * 4, p.rows * 4);
+    }
     r0 += p.rank;
   }
   device.queue.submit([enc.finish()]);
-  return { name, rank, rows, cols, offset, a: aWeight(name, rank, cols, a), lora };
+  return { name: w.name, rank, rows, cols, offset, a: aWeight(w.name, rank, cols, a), lora };
 }
 
 /** Writes the per-rank scales of `pair`: each part's (request scale × alpha / r) over its ranks, in stacking order. */

@@ -9,10 +9,11 @@
  *   (EngineCore compares it for its live cache and the prefix cache).
  */
 import type { Kernels } from '../gpu/kernels.ts';
+import type { GpuWeight, WeightStore } from '../gpu/weights.ts';
 import type { BodyLists, Transformer } from '../runtime/transformer.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
-import { checkAdapter, type BaseMatrix, type LoraAdapterData } from './adapter-file.ts';
-import { destroyPair, pairBytes, stackPairs, uploadPair, writeScales, type GpuLoraPair } from './lora-buffers.ts';
+import { checkAdapter, type LoraAdapterData } from './adapter-file.ts';
+import { destroyPair, pairBytes, stackPairs, targetOf, uploadPair, writeScales, type GpuLoraPair } from './lora-buffers.ts';
 import { loraKernels } from './lora-kernels.ts';
 import type { AdapterInfo, LoraRequest } from '../runtime/engine-types.ts';
 
@@ -27,8 +28,8 @@ interface Resident {
 
 interface BuiltSet {
   body: BodyLists;
-  /** Per adapted matrix: the pair the lists read and which adapters' ranks it stacks, in order. */
-  pairs: Map<string, { pair: GpuLoraPair; parts: { id: string; rank: number }[] }>;
+  /** Per GPU weight: the pair the lists read and which adapters' pairs (base matrix names) it stacks, in order. */
+  pairs: Map<string, { pair: GpuLoraPair; parts: { id: string; name: string; rank: number }[] }>;
   /** Buffers owned by this set (stacked pairs, uniforms). */
   owned: GPUBuffer[];
   stacked: GpuLoraPair[];
@@ -47,7 +48,7 @@ export class LoraSet {
     private readonly k: Kernels,
     private readonly t: Transformer,
     private readonly arch: string,
-    private readonly base: (name: string) => BaseMatrix | undefined,
+    private readonly store: WeightStore,
   ) {}
 
   get bytes(): number {
@@ -75,7 +76,10 @@ export class LoraSet {
   add(id: string, data: LoraAdapterData): AdapterInfo {
     if (!id) throw new InvalidRequestError('An adapter needs a non-empty id.');
     if (this.resident.has(id)) throw new InvalidRequestError(`An adapter with id '${id}' is loaded already; unload it first or pick another id.`);
-    checkAdapter(data, this.arch, this.base);
+    checkAdapter(data, this.arch, (name) => {
+      const t = targetOf(this.store, name);
+      return t && { rows: t.rows, cols: t.w.cols };
+    });
     const uRows = this.t.options.maxBatch;
     const pairs = new Map<string, GpuLoraPair>();
     const scales = new Map<string, number>();
@@ -120,8 +124,8 @@ export class LoraSet {
       this.dropSet(oldKey, old);
     }
     const scaleOf = new Map(chosen.map((c) => [c.id, c.scale]));
-    for (const [name, { pair, parts }] of set.pairs) {
-      writeScales(this.k.device, pair, parts.map((p) => ({ rank: p.rank, scale: scaleOf.get(p.id)! * this.resident.get(p.id)!.scales.get(name)! })));
+    for (const { pair, parts } of set.pairs.values()) {
+      writeScales(this.k.device, pair, parts.map((p) => ({ rank: p.rank, scale: scaleOf.get(p.id)! * this.resident.get(p.id)!.scales.get(p.name)! })));
     }
     this.t.useBody(set.body);
     this.currentKey = key;
@@ -167,14 +171,23 @@ export class LoraSet {
 
   private async build(ids: string[]): Promise<BuiltSet> {
     const uRows = this.t.options.maxBatch;
-    const byName = new Map<string, { id: string; pair: GpuLoraPair }[]>();
-    for (const id of ids) for (const [name, pair] of this.resident.get(id)!.pairs) byName.set(name, [...(byName.get(name) ?? []), { id, pair }]);
+    // Pairs by the GPU weight their rows live in (a fused q/k/v or gate/up weight takes several).
+    const byWeight = new Map<string, { w: GpuWeight; parts: { id: string; name: string; pair: GpuLoraPair; row0: number }[] }>();
+    for (const id of ids) {
+      for (const [name, pair] of this.resident.get(id)!.pairs) {
+        const t = targetOf(this.store, name)!;
+        const e = byWeight.get(t.w.name) ?? { w: t.w, parts: [] };
+        e.parts.push({ id, name, pair, row0: t.row0 });
+        byWeight.set(t.w.name, e);
+      }
+    }
     const pairs: BuiltSet['pairs'] = new Map();
     const stacked: GpuLoraPair[] = [];
-    for (const [name, parts] of byName) {
-      const pair = parts.length === 1 ? parts[0].pair : stackPairs(this.k.device, parts.map((p) => p.pair), uRows);
-      if (parts.length > 1) stacked.push(pair);
-      pairs.set(name, { pair, parts: parts.map((p) => ({ id: p.id, rank: p.pair.rank })) });
+    for (const [wName, { w, parts }] of byWeight) {
+      const alone = parts.length === 1 && parts[0].row0 === 0 && parts[0].pair.rows === w.rows;
+      const pair = alone ? { ...parts[0].pair, name: wName } : stackPairs(this.k.device, w, parts, uRows);
+      if (!alone) stacked.push(pair);
+      pairs.set(wName, { pair, parts: parts.map((p) => ({ id: p.id, name: p.name, rank: p.pair.rank })) });
     }
     const view = loraKernels(this.k, new Map([...pairs].map(([n, p]) => [n, p.pair])));
     const body = await this.t.buildBody(view.kernels);

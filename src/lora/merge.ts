@@ -7,11 +7,12 @@
 import { grid1d, type Kernels } from '../gpu/kernels.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import { UnsupportedModelError } from '../errors.ts';
-import type { GpuLoraPair } from './lora-buffers.ts';
+import { targetOf, type GpuLoraPair } from './lora-buffers.ts';
 
 export async function mergePairs(k: Kernels, weights: WeightStore, pairs: ReadonlyMap<string, GpuLoraPair>, scaleOf: (name: string) => number): Promise<void> {
+  const target = (name: string) => targetOf(weights, name)!;
   for (const name of pairs.keys()) {
-    const f = weights.matrix(name).format.id;
+    const f = target(name).w.format.id;
     if (f !== 'f32' && f !== 'f16') {
       throw new UnsupportedModelError(
         `Cannot merge the adapter into ${name}: it is ${f.toUpperCase()}, and merging needs an F32 or F16 base. ` +
@@ -20,11 +21,13 @@ export async function mergePairs(k: Kernels, weights: WeightStore, pairs: Readon
     }
   }
   const dispatches = await Promise.all([...pairs].map(([name, p]) => {
-    const w = weights.matrix(name);
+    const { w, row0 } = target(name);
     const f16 = w.format.id === 'f16';
     const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 4).set([p.rows, p.cols, p.rank, p.offset + p.rank]);
     new Float32Array(params, 16, 1)[0] = scaleOf(name);
+    // The matrix's first word in w (a fused projection's row range); k is a multiple of 4, so F16 rows are whole words.
+    new Uint32Array(params, 20, 1)[0] = f16 ? (row0 * p.cols) / 2 : row0 * p.cols;
     const words = f16 ? (p.rows * p.cols) / 2 : p.rows * p.cols;
     return k.make('lora_merge', {
       label: `${name}.merge`, defines: f16 ? ['F16'] : [], params,
