@@ -10,9 +10,8 @@ import { wllamaEmbedExit, wllamaEmbeddings } from '../../test/wllama/wllama-embe
 import { cosine } from '../../test/reference/bert-ref.ts';
 
 export interface EmbedBenchConfig {
-  models: { name: string; url: string }[];
-  sentences: number;
-  refSentences: number;
+  /** Per model: how many sentences llmo embeds at every call size, and how many llama.cpp embeds (the first ones). */
+  models: { name: string; url: string; sentences: number; refSentences: number }[];
   callSizes: number[];
   maxBatch: number;
 }
@@ -20,7 +19,10 @@ export interface EmbedBenchConfig {
 export interface EmbedModelResult {
   model: string;
   dim: number;
+  sentences: number;
   llmo: { loadMs: number; gpuMiB: number; perCallSize: { k: number; embeddingsPerSec: number; ms: number }[] };
+  /** Smallest sentences-per-call whose throughput is within 5% of the best: where llmo's throughput saturates. */
+  saturationK: number;
   wllama?: { loadAndFirstMs: number; embeddingsPerSec: number; sentences: number };
   /** llmo / wllama embeddings per second (llmo at its best call size). */
   ratio?: number;
@@ -44,7 +46,7 @@ function sentences(n: number, seed = 1): number[][] {
 }
 
 async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchConfig): Promise<EmbedModelResult> {
-  const all = sentences(cfg.sentences);
+  const all = sentences(m.sentences);
   const t0 = performance.now();
   const engine = await load(m.url, { cache: false, maxBatch: cfg.maxBatch });
   const loadMs = performance.now() - t0;
@@ -67,12 +69,14 @@ async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchCo
   } finally {
     await engine.dispose();
   }
+  const best = Math.max(...perCallSize.map((p) => p.embeddingsPerSec));
   const res: EmbedModelResult = {
-    model: m.name, dim: info.config.dim,
+    model: m.name, dim: info.config.dim, sentences: all.length,
     llmo: { loadMs, gpuMiB: (info.memory.weightBytes + info.memory.cacheBytes) / 2 ** 20, perCallSize },
+    saturationK: perCallSize.find((p) => p.embeddingsPerSec >= 0.95 * best)!.k,
   };
-  if (cfg.refSentences > 0) {
-    const ref = all.slice(0, cfg.refSentences);
+  if (m.refSentences > 0) {
+    const ref = all.slice(0, m.refSentences);
     const w0 = performance.now();
     await wllamaEmbeddings(m.url, ref.slice(0, 1)); // load + first
     const loadAndFirstMs = performance.now() - w0;
@@ -81,7 +85,6 @@ async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchCo
     const ms = performance.now() - s;
     res.wllama = { loadAndFirstMs, embeddingsPerSec: (ref.length / ms) * 1000, sentences: ref.length };
     res.minCosine = Math.min(...vectors.map((v, i) => cosine(v, llmoVecs[i])));
-    const best = Math.max(...perCallSize.map((p) => p.embeddingsPerSec));
     res.ratio = best / res.wllama.embeddingsPerSec;
     log(`  ${m.name} wllama-cpu: ${res.wllama.embeddingsPerSec.toFixed(1)} embeddings/s (${ref.length} sentences); min cosine vs llmo ${res.minCosine.toFixed(6)}`);
     await wllamaEmbedExit();
