@@ -9,6 +9,11 @@ export interface CatalogModel {
   source: string;
   /** Download size in bytes (for the size column and the fit estimate). */
   bytes: number;
+  /**
+   * KV cache bytes per token of context (f32: 2 · layers · KV heads · head size · 4), for the fit estimate at the
+   * engine's default context of 4096; absent: a 15% allowance.
+   */
+  kvBytesPerToken?: number;
   note?: string;
 }
 
@@ -21,12 +26,14 @@ export const HUB_MODELS: CatalogModel[] = [
     name: 'SmolLM2 360M Instruct · Q8_0',
     source: 'hf:HuggingFaceTB/SmolLM2-360M-Instruct-GGUF/smollm2-360m-instruct-q8_0.gguf',
     bytes: 386_404_992,
+    kvBytesPerToken: 2 * 32 * 5 * 64 * 4,
     note: 'llama · small, quick chat model',
   },
   {
     name: 'SmolLM2 135M Instruct · BF16 safetensors',
     source: 'hf:HuggingFaceTB/SmolLM2-135M-Instruct/model.safetensors',
     bytes: 269_000_000,
+    kvBytesPerToken: 2 * 30 * 3 * 64 * 4,
     note: 'llama · safetensors + config.json + tokenizer.json',
   },
   {
@@ -34,6 +41,7 @@ export const HUB_MODELS: CatalogModel[] = [
     name: 'Gemma 3 1B IT · Q8_0',
     source: 'hf:lmstudio-community/gemma-3-1b-it-GGUF/gemma-3-1b-it-Q8_0.gguf',
     bytes: 1_070_000_000,
+    kvBytesPerToken: 2 * 26 * 1 * 256 * 4,
     note: 'gemma3 · 5:1 sliding-window / global attention (size as listed, 1.07 GB)',
   },
   {
@@ -41,12 +49,15 @@ export const HUB_MODELS: CatalogModel[] = [
     name: 'Phi-3.5 mini Instruct · Q4_K_M',
     source: 'hf:bartowski/Phi-3.5-mini-instruct-GGUF/Phi-3.5-mini-instruct-Q4_K_M.gguf',
     bytes: 2_390_000_000,
+    // 32 layers × 32 KV heads of 96: 3.2 GB of f32 KV cache at 4096 tokens, more than the weights.
+    kvBytesPerToken: 2 * 32 * 32 * 96 * 4,
     note: 'phi3 · 3.8B, LongRoPE to 128K (size as listed, 2.39 GB)',
   },
   {
     name: 'Qwen2.5 0.5B Instruct · Q8_0',
     source: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf',
     bytes: 675_710_816,
+    kvBytesPerToken: 2 * 24 * 2 * 64 * 4,
     note: 'qwen2 · multilingual',
   },
 ];
@@ -119,11 +130,14 @@ export async function deviceBudget(): Promise<DeviceBudget> {
 
 export type Fit = 'fits' | 'tight' | 'too-large' | 'unknown';
 
-/** Weights plus ~15% for the KV cache and activations at the demo's context length. */
+/** The engine's context when the demo loads a model (EngineCore's default). */
+const DEMO_CONTEXT = 4096;
+
+/** Weights plus the KV cache at the demo's context (or ~15% when the entry does not say) and ~5% for activations. */
 export function estimateFit(m: CatalogModel, d: DeviceBudget): Fit {
   if (!d.webgpu) return 'too-large';
   if (!m.bytes || !d.budgetBytes) return 'unknown';
-  const need = m.bytes * 1.15;
+  const need = m.kvBytesPerToken === undefined ? m.bytes * 1.15 : m.bytes * 1.05 + m.kvBytesPerToken * DEMO_CONTEXT;
   if (need <= d.budgetBytes * 0.75) return 'fits';
   if (need <= d.budgetBytes) return 'tight';
   return 'too-large';
