@@ -12,6 +12,8 @@ import { commands } from 'vitest/browser';
 import { load, store, deleteStore, rag, openResponseCache, ResponseCache } from '../../src/index.ts';
 import { VectorIndex } from '../../src/rag/vector-index.ts';
 import { KeywordIndex } from '../../src/rag/keyword-index.ts';
+import { GpuVectorSearch } from '../../src/rag/gpu-vector-search.ts';
+import { openGpu } from '../../src/gpu/device.ts';
 import { fuseRanks } from '../../src/rag/fuse.ts';
 import { chunkText } from '../../src/rag/chunk.ts';
 import { mulberry32 } from '../../src/util/random.ts';
@@ -38,6 +40,7 @@ test('rag bench', async () => {
   const search: Record<string, unknown>[] = [];
   const r = mulberry32(1);
   const d = 384;
+  const gpu = new GpuVectorSearch((await openGpu()).device);
   for (const n of [1_000, 10_000, 100_000]) {
     const vi = new VectorIndex(d, n);
     const v = new Float32Array(d);
@@ -49,6 +52,14 @@ test('rag bench', async () => {
     const vecBuildMs = performance.now() - t0;
     const q = Array.from({ length: d }, () => r() - 0.5);
     const vectorMs = await time(9, () => vi.topK(q, 10));
+    // The same search on WebGPU (SwiftShader here: a CPU). The first call uploads the matrix.
+    const qn = Float32Array.from(q);
+    t0 = performance.now();
+    await gpu.topK(vi, qn, 10);
+    const gpuFirstMs = performance.now() - t0;
+    const gpuUploadMs = gpu.last!.uploadMs;
+    const gpuSplit: { gpuMs: number; selectMs: number }[] = [];
+    const gpuMs = await time(9, async () => { await gpu.topK(vi, qn, 10); gpuSplit.push(gpu.last!); });
     const ki = new KeywordIndex();
     t0 = performance.now();
     for (let i = 0; i < n; i++) ki.set(`c${i}`, chunks[i % chunks.length]);
@@ -65,10 +76,11 @@ test('rag bench', async () => {
     let qi = 0;
     const keywordMs = await time(9, () => ki.search(qs[qi++ % qs.length], 10));
     const hybridMs = await time(9, () => fuseRanks([ki.search(qs[qi++ % qs.length], 50), vi.topK(q, 50)], 10));
-    search.push({ chunks: n, dims: d, vectorTop10Ms: +vectorMs.toFixed(2), keywordTop10Ms: +keywordMs.toFixed(2), hybridTop10Ms: +hybridMs.toFixed(2), vectorLoadMs: Math.round(vecBuildMs), keywordIndexMs: Math.round(kwBuildMs), keywordSnapshotMiB: +(json.length / 2 ** 20).toFixed(1), keywordSaveMs: Math.round(kwSaveMs), keywordLoadMs: Math.round(kwLoadMs) });
+    search.push({ chunks: n, dims: d, vectorTop10Ms: +vectorMs.toFixed(2), gpuVectorTop10Ms: +gpuMs.toFixed(2), gpuScoresMs: +median(gpuSplit.map((x) => x.gpuMs)).toFixed(2), gpuSelectMs: +median(gpuSplit.map((x) => x.selectMs)).toFixed(2), gpuFirstCallMs: Math.round(gpuFirstMs), gpuUploadMs: Math.round(gpuUploadMs), keywordTop10Ms: +keywordMs.toFixed(2), hybridTop10Ms: +hybridMs.toFixed(2), vectorLoadMs: Math.round(vecBuildMs), keywordIndexMs: Math.round(kwBuildMs), keywordSnapshotMiB: +(json.length / 2 ** 20).toFixed(1), keywordSaveMs: Math.round(kwSaveMs), keywordLoadMs: Math.round(kwLoadMs) });
     console.log(JSON.stringify(search.at(-1)));
   }
   out.search = search;
+  gpu.destroy();
 
   // Indexing throughput with a real engine.embed. The MiniLM-shaped fixture (6 layers, 384 wide) had not indexed the
   // 313 chunks of 128 tokens after 8 minutes on SwiftShader, so this uses the tiny encoder (random weights, dim 64):

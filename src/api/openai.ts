@@ -29,6 +29,12 @@ export async function chatCompletion(
   const opts = samplingOptions(req, info.contextLength, info.config.vocabSize);
   const plan = checkTools(req);
   opts.json = jsonFormat(req, plan);
+  if (req.citation_markers) {
+    const n = req.citation_markers.sources;
+    if (!Number.isInteger(n) || n < 0 || n > 999) throw new InvalidRequestError(`citation_markers.sources is ${n}; give the number of sources (0..999).`);
+    if (opts.json) throw new InvalidRequestError('citation_markers and a JSON response_format (or tools) cannot constrain one reply together; use one.');
+    opts.citations = { sources: n };
+  }
   if (req.top_logprobs !== undefined && req.top_logprobs !== null) {
     if (!req.logprobs) throw new InvalidRequestError('top_logprobs needs logprobs: true.');
     if (!Number.isInteger(req.top_logprobs) || req.top_logprobs < 0 || req.top_logprobs > 20) {

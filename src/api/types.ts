@@ -69,6 +69,8 @@ export interface ChatCompletionRequest extends SamplingRequest {
   tool_choice?: ToolChoice;
   /** llmo: a Jinja chat template to use instead of the model's. */
   chat_template?: string;
+  /** llmo: citation markers enforced while decoding: a `[` may only open `[n]` for n in 1..sources (rag.ask `constrained`). */
+  citation_markers?: { sources: number };
   /** llmo: extra template variables, e.g. `{ enable_thinking: false }`. */
   chat_template_kwargs?: Record<string, unknown>;
 }

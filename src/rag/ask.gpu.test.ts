@@ -71,6 +71,30 @@ describe('rag.ask on sotu-5m', () => {
     expect(markers + dropped).toBeGreaterThan(0);
   });
 
+  test('constrained: with the same push towards brackets, the engine writes only markers of given sources', async () => {
+    const id = async (s: string) => (await engine.tokenize(s, { addBos: false })).at(-1)!;
+    const logit_bias: Record<string, number> = { [await id('[')]: 7, [await id(']')]: 8 };
+    for (const d of '123456789') logit_bias[await id(d)] = 9;
+    let markers = 0;
+    // The engine's raw output (no page-side filter): every '[' opens a marker of sources 1..3.
+    for (let seed = 0; seed < 3; seed++) {
+      const c = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Sources: [1] budget [2] Navy [3] ships. What about the budget?' }], max_tokens: 32, temperature: 1, seed, logit_bias, citation_markers: { sources: 3 } });
+      const text = c.choices[0].message.content ?? '';
+      const found = [...text.matchAll(/\[ *(\d+)(?:, *(\d+))*\]/g)];
+      expect(found.length).toBe((text.match(/\[/g) ?? []).length);
+      for (const m of found) for (const n of m[0].match(/\d+/g)!) expect(+n >= 1 && +n <= 3).toBe(true);
+      markers += found.length;
+    }
+    // Through rag.ask: nothing left for the filter to remove.
+    for (let seed = 0; seed < 1; seed++) {
+      const a = await rag(engine, kb).ask('What did the President say about the budget of the Navy?', { k: 3, maxTokens: 32, temperature: 1, seed, constrained: true, request: { logit_bias } });
+      expect(a.droppedMarkers).toBe(0);
+      markers += a.citations.filter((c) => c.cited).length;
+    }
+    console.log(`constrained: ${markers} markers written, all naming given sources`);
+    expect(markers).toBeGreaterThan(0);
+  });
+
   test('streaming gives the same answer as the result, piece by piece, with timings', async () => {
     const s = rag(engine, kb).ask('What did the memo say about the budget?', { k: 3, maxTokens: 32, temperature: 0, stream: true });
     let text = '';

@@ -36,6 +36,11 @@ export interface AskOptions {
   /** Replaces the default instructions before the sources. */
   instructions?: string;
   stream?: boolean;
+  /**
+   * Enforce citations while decoding: a `[` may only open a marker of a given source (a token mask in the engine),
+   * so none is ever invented — instead of removed afterwards. Decodes token by token (like JSON output), so slower.
+   */
+  constrained?: boolean;
   signal?: AbortSignal;
   /** More chat request fields (top_k, logit_bias, stop, …) passed through to chat.completions.create. */
   request?: Omit<ChatCompletionRequest, 'messages' | 'stream' | 'signal' | 'max_tokens' | 'temperature' | 'seed'>;
@@ -109,7 +114,8 @@ async function answer(engine: ChatEngine, store: DocumentStore, question: string
     let finish = 'stop';
     let usage: Usage | undefined;
     try {
-      const stream = engine.chat.completions.create({ ...o.request, messages, max_tokens: maxTokens, temperature: o.temperature ?? 0, seed: o.seed, stream: true, signal: o.signal });
+      const constrain = o.constrained ? { citation_markers: { sources: given.length } } : {};
+      const stream = engine.chat.completions.create({ ...o.request, ...constrain, messages, max_tokens: maxTokens, temperature: o.temperature ?? 0, seed: o.seed, stream: true, signal: o.signal });
       for await (const c of stream as AsyncIterable<ChatCompletionChunk>) {
         const piece = c.choices[0].delta.content;
         if (piece) {

@@ -17,7 +17,9 @@ import { checkInputs, ingest, type AddProgress } from './ingest.ts';
 import { clearDocs, deleteDocs, openStoreDb, readAll, readDoc, readDocs, writeDocs, writeImport, writeKeyword } from './store-db.ts';
 import { decodeStore, encodeStore, type StoreConfig, type StoreFile } from './store-file.ts';
 import { StoreMemory, type KeywordLoad, type MemChunk } from './store-memory.ts';
+import { normalize } from './vector-index.ts';
 import type { DocInput, DocSummary, Embedder, SearchHit, SearchMode, SearchOptions, StoredDoc } from './types.ts';
+import { VectorSearch, type GpuOption, type VectorSearchInfo } from './vector-search.ts';
 
 export type { AddProgress } from './ingest.ts';
 export type { KeywordLoad } from './store-memory.ts';
@@ -31,6 +33,13 @@ export interface StoreOptions {
   persist?: boolean;
   /** Texts per embed() call (default 16). */
   embedBatch?: number;
+  /**
+   * Exact vector search on the GPU for large stores: a GPUDevice to use, 'auto' (default: open one when needed, not on
+   * a software adapter) or false (always the CPU).
+   */
+  gpu?: GpuOption;
+  /** Vectors from which search moves to the GPU (default 20 000). */
+  gpuMinChunks?: number;
 }
 
 export interface AddOptions {
@@ -72,12 +81,14 @@ export class DocumentStore {
   private saveTimer?: ReturnType<typeof setTimeout>;
   /** How the keyword index came back when the store was opened (undefined: not persisted). */
   keywordLoad?: KeywordLoad;
+  private readonly vectorSearcher: VectorSearch;
 
   /** @internal use openStore() */
   constructor(readonly name: string, private readonly options: StoreOptions) {
     this.persist = options.persist ?? true;
     this.mem = new StoreMemory(!this.persist);
     this.dbName = DB_PREFIX + name;
+    this.vectorSearcher = new VectorSearch(options.gpu, options.gpuMinChunks);
     this.config = {
       embedder: options.embedder ? embedderName(options.embedder) : null,
       dims: null,
@@ -108,6 +119,11 @@ export class DocumentStore {
   /** Documents, chunks and vector size. */
   get stats(): { docs: number; chunks: number; dims: number | null; embedder: string | null } {
     return { docs: this.mem.docs.size, chunks: this.mem.chunks.size, dims: this.config.dims, embedder: this.config.embedder };
+  }
+
+  /** Where the last vector search ran (CPU or GPU), and why not on the GPU. */
+  get vectorSearch(): VectorSearchInfo {
+    return this.vectorSearcher.info;
   }
 
   list(): DocSummary[] {
@@ -164,11 +180,12 @@ export class DocumentStore {
       if (!this.canEmbed()) {
         throw new InvalidRequestError(`Search mode '${mode}' needs vectors: open the store with the embedder it was built with (${this.config.embedder ?? 'none yet'}), or use mode: 'keyword'.`);
       }
-      const [q] = await this.options.embedder!.embed([query], { normalize: true });
-      if (mode === 'vector') ranked = vectors ? vectors.topK(q, k, accept) : [];
+      const q = normalize((await this.options.embedder!.embed([query], { normalize: true }))[0]);
+      const nearest = (n: number) => (vectors ? this.vectorSearcher.topK(vectors, q, n, accept) : []);
+      if (mode === 'vector') ranked = await nearest(k);
       else {
         const n = Math.max(50, 4 * k);
-        ranked = fuseRanks([keyword.search(query, n, accept), vectors ? vectors.topK(q, n, accept) : []], k);
+        ranked = fuseRanks([keyword.search(query, n, accept), await nearest(n)], k);
       }
     }
     return ranked.map(({ key, score }) => this.mem.hit(key, score));
@@ -205,6 +222,7 @@ export class DocumentStore {
   /** Saves the keyword index if it changed, closes the database handle and stops listening to other tabs (the data stays). */
   close(): void {
     if (this.saveTimer !== undefined) this.saveKeyword(); // its transaction completes before the handle really closes
+    this.vectorSearcher.dispose();
     this.channel?.close();
     this.db?.close();
     this.db = undefined;

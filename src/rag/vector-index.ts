@@ -9,6 +9,7 @@ export class VectorIndex {
   private n = 0;
   private readonly keys: string[] = [];
   private readonly row = new Map<string, number>();
+  private changes = 0;
 
   constructor(readonly dims: number, capacity = 256) {
     this.data = new Float32Array(dims * capacity);
@@ -16,6 +17,11 @@ export class VectorIndex {
 
   get size(): number {
     return this.n;
+  }
+
+  /** Counts changes, so a copy elsewhere (the GPU's) knows when it is out of date. */
+  get version(): number {
+    return this.changes;
   }
 
   /** The matrix of the first `size` rows (a view: do not keep it across add/remove). */
@@ -46,6 +52,7 @@ export class VectorIndex {
       this.row.set(key, i);
     }
     this.data.set(normalize(v), i * this.dims);
+    this.changes++;
   }
 
   delete(key: string): void {
@@ -59,6 +66,7 @@ export class VectorIndex {
     }
     this.keys.length = last;
     this.row.delete(key);
+    this.changes++;
   }
 
   /** The k rows most similar to `q` (cosine), best first; `accept` filters by key. */

@@ -22,6 +22,7 @@ import type { AdapterSource } from '../lora/fetch-adapter.ts';
 import type { AdapterInfo, LoraRequest } from '../lora/lora-set.ts';
 import { mulberry32 } from '../util/random.ts';
 import { JsonConstraint } from '../constrain/json-constraint.ts';
+import { CitationConstraint } from '../constrain/citation-markers.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
@@ -281,7 +282,7 @@ export class EngineCore {
     if (nTop !== undefined && (!Number.isInteger(nTop) || nTop < 0 || nTop > 20)) {
       throw new InvalidRequestError(`logprobs must be an integer from 0 to 20; got ${nTop}.`);
     }
-    const constraint = o.json ? this.constraintFor(o.json) : undefined;
+    const constraint = o.json ? this.constraintFor(o.json) : o.citations ? new CitationConstraint(o.citations.sources, vocabTrie(this.model.tokenizer), this.model.tokenizer.eosIds) : undefined;
     const budget = Math.min(maxTokens, ctx - ids.length);
     if (constraint && constraint.minRemaining > budget) {
       throw new InvalidRequestError(
@@ -320,7 +321,7 @@ export class EngineCore {
     let finishReason: GenerationResult['finishReason'] = 'length';
     let tFirst = 0;
     let pos = reuse;
-    const stops = constraint ? [] : o.stop?.filter(Boolean) ?? [];
+    const stops = o.json ? [] : o.stop?.filter(Boolean) ?? [];
     const B = this.transformer.options.maxBatch;
 
     // Prefill in maxBatch chunks, checking for abort between them.
@@ -422,7 +423,7 @@ export class EngineCore {
       feed = [made[used - 1]];
     }
     if (constraint?.finished && finishReason === 'length') finishReason = 'stop';
-    if (finishReason !== 'stop' || constraint) {
+    if (finishReason !== 'stop' || o.json) {
       const tail = decoder.flush();
       if (tail) {
         text += tail;

@@ -59,6 +59,8 @@ export interface GenerateOptions extends SamplingOptions {
   stop?: string[];
   /** Constrain the output to JSON (every token is masked so the text stays a valid prefix and can finish in time). */
   json?: JsonFormat;
+  /** Citation markers limited to sources 1..`sources`: a `[` may only open `[n]` / `[n, m]` of those (not with `json`). */
+  citations?: { sources: number };
   /** Report each token's log-probability and this many alternatives (0..20) under the model's distribution. */
   logprobs?: number;
   /**
