@@ -11,10 +11,13 @@ let code = 0;
 try {
   // --embed: the embeddings benchmark (bench/embed/runner.ts) instead of generation.
   // --toolbox: speculative decoding and evaluate() (bench/toolbox/runner.ts).
+  // --long: decode at long contexts and per KV-cache format (bench/long/runner.ts).
   const embed = process.argv.includes('--embed');
   const toolbox = process.argv.includes('--toolbox');
-  const { main } = await server.ssrLoadModule(embed ? '/bench/embed/runner.ts' : toolbox ? '/bench/toolbox/runner.ts' : '/bench/runner.ts');
-  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => a !== '--embed' && a !== '--toolbox'), root);
+  const long = process.argv.includes('--long');
+  const runner = embed ? '/bench/embed/runner.ts' : toolbox ? '/bench/toolbox/runner.ts' : long ? '/bench/long/runner.ts' : '/bench/runner.ts';
+  const { main } = await server.ssrLoadModule(runner);
+  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => !['--embed', '--toolbox', '--long'].includes(a)), root);
 } catch (e) {
   console.error(e);
   code = 1;

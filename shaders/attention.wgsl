@@ -10,29 +10,113 @@
 // (its own sequence in a packed batch of several), so sequences in one batch never see each other.
 // Variant SERIAL (CPU adapters, where workgroup barriers dominate): one invocation per (query token, head) walks
 // the keys alone, with the same online softmax one key at a time, and no barrier at all.
+// KV_F16 / KV_Q8: the caches are in that format (kv.wgsl), bound as u32 words at 6 and 7 in both variants.
+// SPLIT_K (decode, one query token; flash-decoding): the key range is cut into n_splits() chunks, one workgroup
+// (SERIAL: invocation) per (head, chunk); each writes its running max, sum and unnormalized output to `part`, and
+// the MERGE variant (one workgroup per head) rescales and adds them. With one chunk (short contexts) the first pass
+// writes the output itself and the host skips the merge dispatch, so the split costs nothing until it pays.
 
-struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, window: u32, scale: f32, softcap: f32, _pad2: u32, _pad3: u32 }
+struct Params {
+  n_heads: u32, n_kv_heads: u32, head_dim: u32, window: u32, scale: f32, softcap: f32,
+  chunk: u32, max_splits: u32,
+}
 @group(0) @binding(0) var<uniform> params: Params;
+#if !MERGE
 @group(0) @binding(2) var<storage, read> q: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #if SEGMENTS
 @group(0) @binding(8) var<storage, read> segs: array<u32>;
 #endif
+#if SPLIT_K
+@group(0) @binding(9) var<storage, read_write> part: array<f32>;
+#endif
+#if MERGE
+@group(0) @binding(9) var<storage, read> part: array<f32>;
+#endif
 
-// Keys query t attends to: [begin, end).
-fn key_range(t: u32) -> vec2<u32> {
+#if !SEGMENTS
+// Chunks of the key range at this step's cache length (the host computes the same number for the grid). Not in
+// SEGMENTS kernels: a `step.` they never use would be bound (kernels.ts binds `step` when the code names it).
+fn n_splits() -> u32 {
+  return clamp((step.kv_len + params.chunk - 1u) / params.chunk, 1u, params.max_splits);
+}
+#endif
+
+// Keys query t attends to: [begin, end); SPLIT_K: chunk s of them.
+fn key_range(t: u32, s: u32) -> vec2<u32> {
 #if SEGMENTS
   return vec2<u32>(segs[2u * t], segs[2u * t + 1u]);
 #else
   let n_keys = step.pos0 + t + 1u;
-  return vec2<u32>(select(0u, n_keys - params.window, params.window > 0u && n_keys > params.window), n_keys);
+  let b = select(0u, n_keys - params.window, params.window > 0u && n_keys > params.window);
+#if SPLIT_K
+  let c = (n_keys - b + n_splits() - 1u) / n_splits();
+  return vec2<u32>(min(n_keys, b + s * c), min(n_keys, b + (s + 1u) * c));
+#else
+  return vec2<u32>(b, n_keys);
+#endif
 #endif
 }
 
-#if SERIAL
+// Offset of (head h, chunk s)'s partial result in `part`: max, sum, then head_dim unnormalized outputs.
+fn part_base(h: u32, s: u32) -> u32 {
+  return (h * params.max_splits + s) * (params.head_dim + 2u);
+}
+
+#if KV_F16
+@group(0) @binding(6) var<storage, read> kc: array<u32>;
+@group(0) @binding(7) var<storage, read> vc: array<u32>;
+fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
+  let w = kv_word(j, e, kv_dim);
+  return vec4<f32>(unpack2x16float(kc[w]), unpack2x16float(kc[w + 1u]));
+}
+fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
+  let w = kv_word(j, e, kv_dim);
+  return vec4<f32>(unpack2x16float(vc[w]), unpack2x16float(vc[w + 1u]));
+}
+fn k_load(j: u32, e: u32, kv_dim: u32) -> f32 { return unpack2x16float(kc[kv_word(j, e, kv_dim)])[e & 1u]; }
+fn v_load(j: u32, e: u32, kv_dim: u32) -> f32 { return unpack2x16float(vc[kv_word(j, e, kv_dim)])[e & 1u]; }
+#elif KV_Q8
+@group(0) @binding(6) var<storage, read> kc: array<u32>;
+@group(0) @binding(7) var<storage, read> vc: array<u32>;
+fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
+  return kv_i8x4(kc[kv_word(j, e, kv_dim)]) * bitcast<f32>(kc[kv_scale_word(j, e, kv_dim)]);
+}
+fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
+  return kv_i8x4(vc[kv_word(j, e, kv_dim)]) * bitcast<f32>(vc[kv_scale_word(j, e, kv_dim)]);
+}
+fn k_load(j: u32, e: u32, kv_dim: u32) -> f32 { return k_load4(j, e & ~3u, kv_dim)[e & 3u]; }
+fn v_load(j: u32, e: u32, kv_dim: u32) -> f32 { return v_load4(j, e & ~3u, kv_dim)[e & 3u]; }
+#endif
+
+#if MERGE
+const MWG: u32 = 64u;
+@compute @workgroup_size(MWG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let ns = n_splits();
+  var m = -3.0e38;
+  for (var s = 0u; s < ns; s++) { m = max(m, part[part_base(h, s)]); }
+  var l = 0.0;
+  for (var s = 0u; s < ns; s++) { l += part[part_base(h, s) + 1u] * exp(part[part_base(h, s)] - m); }
+  for (var d = lid; d < params.head_dim; d += MWG) {
+    var a = 0.0;
+    for (var s = 0u; s < ns; s++) { a += part[part_base(h, s) + 2u + d] * exp(part[part_base(h, s)] - m); }
+    out[h * params.head_dim + d] = a / l;
+  }
+}
+#elif SERIAL
 // head_dim % 4 == 0 here (checked on the CPU): whole vec4s, so the per-key loops are a quarter as long.
+#if !KV_F16
+#if !KV_Q8
 @group(0) @binding(6) var<storage, read> k4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> v4: array<vec4<f32>>;
+// f32 caches: vec4 index i of the flat cache (kv_dim is a multiple of 4).
+fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> { return k4[(j * kv_dim + e) >> 2u]; }
+fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> { return v4[(j * kv_dim + e) >> 2u]; }
+#endif
+#endif
 const SWG: u32 = 4u;
 const MAX_HD4: u32 = 64u;
 
@@ -40,58 +124,77 @@ const MAX_HD4: u32 = 64u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * SWG;
   let h = idx % params.n_heads;
+#if SPLIT_K
+  let t = 0u;
+  let s = idx / params.n_heads;
+  if (s >= n_splits()) { return; }
+#else
   let t = idx / params.n_heads;
+  let s = 0u;
   if (t >= step.n_tokens) { return; }
+#endif
   let hd4 = params.head_dim >> 2u;
   let kvh = h / (params.n_heads / params.n_kv_heads);
   let q_base = (t * params.n_heads + h) * params.head_dim;
-  let kv_stride4 = params.n_kv_heads * hd4;
-  let kv_off4 = kvh * hd4;
+  let kv_dim = params.n_kv_heads * params.head_dim;
+  let kv_off = kvh * params.head_dim;
   var qs: array<vec4<f32>, MAX_HD4>;
   var acc: array<vec4<f32>, MAX_HD4>;
   for (var d = 0u; d < hd4; d++) {
     let b = q_base + 4u * d;
     qs[d] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * params.scale;
   }
-  let kr = key_range(t);
+  let kr = key_range(t, s);
   var m_run = -3.0e38;
   var l_run = 0.0;
   // Four keys per step: one running-max update, one rescale of the accumulators and 5 exp() per 4 keys instead
   // of 2 exp() and a rescale per key (the per-key bookkeeping dominated small heads).
   let n4 = kr.x + ((kr.y - kr.x) & ~3u);
   for (var j = kr.x; j < n4; j += 4u) {
-    let kb = j * kv_stride4 + kv_off4;
-    var s = vec4<f32>(0.0);
+    var sc = vec4<f32>(0.0);
     for (var d = 0u; d < hd4; d++) {
       let qd = qs[d];
-      s += vec4<f32>(dot(qd, k4[kb + d]), dot(qd, k4[kb + kv_stride4 + d]),
-                     dot(qd, k4[kb + 2u * kv_stride4 + d]), dot(qd, k4[kb + 3u * kv_stride4 + d]));
+      let e = kv_off + 4u * d;
+      sc += vec4<f32>(dot(qd, k_load4(j, e, kv_dim)), dot(qd, k_load4(j + 1u, e, kv_dim)),
+                      dot(qd, k_load4(j + 2u, e, kv_dim)), dot(qd, k_load4(j + 3u, e, kv_dim)));
     }
     if (params.softcap > 0.0) {
-      s = vec4<f32>(softcap(s.x, params.softcap), softcap(s.y, params.softcap), softcap(s.z, params.softcap), softcap(s.w, params.softcap));
+      sc = vec4<f32>(softcap(sc.x, params.softcap), softcap(sc.y, params.softcap), softcap(sc.z, params.softcap), softcap(sc.w, params.softcap));
     }
-    let m_new = max(m_run, max(max(s.x, s.y), max(s.z, s.w)));
+    let m_new = max(m_run, max(max(sc.x, sc.y), max(sc.z, sc.w)));
     let alpha = exp(m_run - m_new);
-    let e = exp(s - vec4<f32>(m_new));
-    l_run = l_run * alpha + (e.x + e.y + e.z + e.w);
+    let p = exp(sc - vec4<f32>(m_new));
+    l_run = l_run * alpha + (p.x + p.y + p.z + p.w);
     m_run = m_new;
     for (var d = 0u; d < hd4; d++) {
-      acc[d] = acc[d] * alpha + e.x * v4[kb + d] + e.y * v4[kb + kv_stride4 + d] +
-               e.z * v4[kb + 2u * kv_stride4 + d] + e.w * v4[kb + 3u * kv_stride4 + d];
+      let e = kv_off + 4u * d;
+      acc[d] = acc[d] * alpha + p.x * v_load4(j, e, kv_dim) + p.y * v_load4(j + 1u, e, kv_dim) +
+               p.z * v_load4(j + 2u, e, kv_dim) + p.w * v_load4(j + 3u, e, kv_dim);
     }
   }
   for (var j = n4; j < kr.y; j++) {
-    let kb = j * kv_stride4 + kv_off4;
-    var s = 0.0;
-    for (var d = 0u; d < hd4; d++) { s += dot(qs[d], k4[kb + d]); }
-    if (params.softcap > 0.0) { s = softcap(s, params.softcap); }
-    let m_new = max(m_run, s);
+    var sc = 0.0;
+    for (var d = 0u; d < hd4; d++) { sc += dot(qs[d], k_load4(j, kv_off + 4u * d, kv_dim)); }
+    if (params.softcap > 0.0) { sc = softcap(sc, params.softcap); }
+    let m_new = max(m_run, sc);
     let alpha = exp(m_run - m_new);
-    let e = exp(s - m_new);
-    l_run = l_run * alpha + e;
+    let p = exp(sc - m_new);
+    l_run = l_run * alpha + p;
     m_run = m_new;
-    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4[kb + d]; }
+    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + p * v_load4(j, kv_off + 4u * d, kv_dim); }
   }
+#if SPLIT_K
+  if (n_splits() > 1u) {
+    let pb = part_base(h, s);
+    part[pb] = m_run;
+    part[pb + 1u] = l_run;
+    for (var d = 0u; d < hd4; d++) {
+      let o = acc[d];
+      part[pb + 2u + 4u * d] = o.x; part[pb + 3u + 4u * d] = o.y; part[pb + 4u + 4u * d] = o.z; part[pb + 5u + 4u * d] = o.w;
+    }
+    return;
+  }
+#endif
   for (var d = 0u; d < hd4; d++) {
     let b = q_base + 4u * d;
     let o = acc[d] / l_run;
@@ -99,8 +202,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 #else
+#if !KV_F16
+#if !KV_Q8
 @group(0) @binding(4) var<storage, read> k_cache: array<f32>;
 @group(0) @binding(5) var<storage, read> v_cache: array<f32>;
+fn k_load(j: u32, e: u32, kv_dim: u32) -> f32 { return k_cache[j * kv_dim + e]; }
+fn v_load(j: u32, e: u32, kv_dim: u32) -> f32 { return v_cache[j * kv_dim + e]; }
+#endif
+#endif
 const WG: u32 = 64u;
 const MAX_HD: u32 = 256u;
 // Each thread owns MAX_HD / WG output dims at most.
@@ -113,29 +222,29 @@ var<workgroup> red: array<f32, WG>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
   let t = wid.y;
+  let s = wid.z;
   let hd = params.head_dim;
   let kvh = h / (params.n_heads / params.n_kv_heads);
   let q_base = (t * params.n_heads + h) * hd;
-  let kv_stride = params.n_kv_heads * hd;
+  let kv_dim = params.n_kv_heads * hd;
   let kv_off = kvh * hd;
   for (var d = lid; d < hd; d += WG) { qs[d] = q[q_base + d] * params.scale; }
   workgroupBarrier();
 
-  let kr = key_range(t);
+  let kr = key_range(t, s);
   let n_keys = kr.y;
   var m_run = -3.0e38;
   var l_run = 0.0;
   var acc: array<f32, DPT>;
   for (var j0 = kr.x; j0 < n_keys; j0 += WG) {
     let j = j0 + lid;
-    var s = -3.0e38;
+    var sc = -3.0e38;
     if (j < n_keys) {
-      s = 0.0;
-      let kb = j * kv_stride + kv_off;
-      for (var d = 0u; d < hd; d++) { s += qs[d] * k_cache[kb + d]; }
-      if (params.softcap > 0.0) { s = softcap(s, params.softcap); }
+      sc = 0.0;
+      for (var d = 0u; d < hd; d++) { sc += qs[d] * k_load(j, kv_off + d, kv_dim); }
+      if (params.softcap > 0.0) { sc = softcap(sc, params.softcap); }
     }
-    red[lid] = s;
+    red[lid] = sc;
     workgroupBarrier();
     for (var st = WG >> 1u; st > 0u; st >>= 1u) {
       if (lid < st) { red[lid] = max(red[lid], red[lid + st]); }
@@ -144,7 +253,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let m_new = max(m_run, red[0]);
     workgroupBarrier();
     var e = 0.0;
-    if (j < n_keys) { e = exp(s - m_new); }
+    if (j < n_keys) { e = exp(sc - m_new); }
     p[lid] = e;
     red[lid] = e;
     workgroupBarrier();
@@ -161,13 +270,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (d < hd) {
         var a = acc[i] * alpha;
         for (var jj = 0u; jj < n_here; jj++) {
-          a += p[jj] * v_cache[(j0 + jj) * kv_stride + kv_off + d];
+          a += p[jj] * v_load(j0 + jj, kv_off + d, kv_dim);
         }
         acc[i] = a;
       }
     }
     workgroupBarrier();
   }
+#if SPLIT_K
+  if (n_splits() > 1u) {
+    let pb = part_base(h, s);
+    if (lid == 0u) {
+      part[pb] = m_run;
+      part[pb + 1u] = l_run;
+    }
+    for (var i = 0u; i < DPT; i++) {
+      let d = lid + i * WG;
+      if (d < hd) { part[pb + 2u + d] = acc[i]; }
+    }
+    return;
+  }
+#endif
   for (var i = 0u; i < DPT; i++) {
     let d = lid + i * WG;
     if (d < hd) { out[q_base + d] = acc[i] / l_run; }

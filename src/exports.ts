@@ -4,6 +4,7 @@ export type { EvaluateResult } from './runtime/evaluate.ts';
 export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat, LoraRequest, AdapterInfo } from './runtime/engine-types.ts';
 export type { AdapterSource } from './lora/fetch-adapter.ts';
 export type { LoadAdapterOptions } from './lora/adapters.ts';
+export type { KvFormat } from './runtime/kv-format.ts';
 export type * from './api/types.ts';
 export { ChunkStream, type ChatCompletions, type Completions } from './api/client.ts';
 export type { EmbedOptions, Embeddings, EmbeddingCreateRequest, CreateEmbeddingResponse, Embedding } from './api/embeddings.ts';

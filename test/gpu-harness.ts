@@ -56,7 +56,7 @@ export async function runStep(k: Kernels, dispatches: Dispatch[], nTokens: numbe
   device.queue.writeBuffer(k.stepBuffer, 0, new Uint32Array([nTokens, pos0, pos0 + nTokens, 0]));
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
-  for (const d of dispatches) encodeDispatch(pass, d, nTokens);
+  for (const d of dispatches) encodeDispatch(pass, d, nTokens, pos0 + nTokens);
   pass.end();
   device.pushErrorScope('validation');
   device.queue.submit([enc.finish()]);

@@ -8,14 +8,15 @@ export interface Dispatch {
   label: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
-  grid: (nTokens: number) => [number, number, number];
+  /** Workgroups for a step of nTokens tokens whose cache holds kvLen rows after it (split-K attention reads it). */
+  grid: (nTokens: number, kvLen: number) => [number, number, number];
   /** Dispatches encoded right before this one (a LoRA projection's A·x, src/lora/lora-kernels.ts). */
   before?: Dispatch[];
 }
 
-export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, nTokens: number): void {
-  if (d.before) for (const b of d.before) encodeDispatch(pass, b, nTokens);
-  const [x, y, z] = d.grid(nTokens);
+export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, nTokens: number, kvLen = nTokens): void {
+  if (d.before) for (const b of d.before) encodeDispatch(pass, b, nTokens, kvLen);
+  const [x, y, z] = d.grid(nTokens, kvLen);
   if (x === 0 || y === 0 || z === 0) return;
   pass.setPipeline(d.pipeline);
   pass.setBindGroup(0, d.bindGroup);
@@ -38,7 +39,7 @@ interface MakeOptions {
   params?: ArrayBuffer;
   /** Storage bindings by number. */
   buffers: Record<number, GPUBuffer | undefined>;
-  grid: (nTokens: number) => [number, number, number];
+  grid: (nTokens: number, kvLen: number) => [number, number, number];
 }
 
 /** Launch shapes chosen per adapter. */
@@ -58,7 +59,17 @@ export interface Tuning {
   argmaxWG: number;
   /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
   matmulDirect: boolean;
+  /** Split-K decode attention: keys per chunk (at least), and most chunks (attention.wgsl SPLIT_K). */
+  attentionChunk: number;
+  attentionMaxSplits: number;
 }
+
+/**
+ * Split-K attention: one workgroup per (head, 256 keys), at most 32 chunks, so a 32-head model at 4k of context
+ * launches 512 workgroups instead of 32 (a GPU has ~20-140 compute units; not measured on one yet). Below 257 keys
+ * there is one chunk and no merge pass.
+ */
+const SPLIT_K = { attentionChunk: 256, attentionMaxSplits: 32 };
 
 /**
  * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
@@ -69,12 +80,15 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tu
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
     // per row; 16 threads keep a workgroup at 64 rows.
-    return { matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true };
+    return {
+      matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true,
+      ...SPLIT_K,
+    };
   }
   const sg = caps.subgroupSize;
   // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
   const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
-  return { matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false };
+  return { matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false, ...SPLIT_K };
 }
 
 /**
@@ -251,17 +265,52 @@ export class Kernels {
     window?: number;
     /** Attention logit soft-capping (gemma2), 0 or absent: none. */
     softcap?: number;
+    /** The caches' format (kv.wgsl; default f32). */
+    kvFormat?: KvFormat;
+    /**
+     * Split-K (decode only, one query token): the keys are cut into chunks of at least `chunk`, at most `maxSplits`
+     * of them, each chunk's partial result written to `part` ([nHeads, maxSplits, headDim + 2] f32); follow this
+     * dispatch with `attentionMerge` of the same options.
+     */
+    split?: AttentionSplit;
   }): Promise<Dispatch> {
     if (o.headDim > 256) throw new Error(`head_dim ${o.headDim} > 256 is not supported by attention.wgsl`);
-    const params = new ArrayBuffer(32);
-    new Uint32Array(params, 0, 4).set([o.nHeads, o.nKvHeads, o.headDim, o.window ?? 0]);
-    new Float32Array(params, 16, 2).set([o.scale ?? 1 / Math.sqrt(o.headDim), o.softcap ?? 0]);
+    const kvFormat = o.kvFormat ?? 'f32';
+    if (kvFormat !== 'f32' && o.headDim % 4) throw new Error(`a ${kvFormat} KV cache needs head_dim % 4 == 0`);
     const serial = this.tuning.attentionSerial && o.headDim % 4 === 0;
+    const packed = kvFormat !== 'f32';
+    const split = o.split;
     return this.make('attention', {
-      label: o.label, params, defines: [...(serial ? ['SERIAL'] : []), ...(o.segments ? ['SEGMENTS'] : [])],
-      // SERIAL reads the caches as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5).
-      buffers: { ...(serial ? { 2: o.q, 3: o.out, 6: o.kCache, 7: o.vCache } : { 2: o.q, 3: o.out, 4: o.kCache, 5: o.vCache }), 8: o.segments },
-      grid: (n) => (serial ? grid1d(ceilDiv(n * o.nHeads, 4)) : [o.nHeads, n, 1]),
+      label: o.label, params: attentionParams(o),
+      defines: [...(serial ? ['SERIAL'] : []), ...(o.segments ? ['SEGMENTS'] : []), ...kvDefines(kvFormat), ...(split ? ['SPLIT_K'] : [])],
+      // f32 caches: SERIAL reads them as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5); other formats
+      // are u32 words at 6, 7 in both.
+      buffers: {
+        2: o.q, 3: o.out, ...(serial || packed ? { 6: o.kCache, 7: o.vCache } : { 4: o.kCache, 5: o.vCache }), 8: o.segments, 9: split?.part,
+      },
+      grid: (n, kvLen) => {
+        const s = split ? attentionSplits(split, kvLen) : 1;
+        return serial ? grid1d(ceilDiv(n * o.nHeads * s, 4)) : [o.nHeads, n, s];
+      },
+    });
+  }
+
+  /** The merge pass of split-K attention: nothing to do (no dispatch) while the keys fit one chunk. */
+  attentionMerge(o: { label: string; out: GPUBuffer; nHeads: number; nKvHeads: number; headDim: number; split: AttentionSplit }): Promise<Dispatch> {
+    return this.make('attention', {
+      label: o.label, params: attentionParams(o), defines: ['MERGE'],
+      buffers: { 3: o.out, 9: o.split.part },
+      grid: (_n, kvLen) => (attentionSplits(o.split, kvLen) > 1 ? [o.nHeads, 1, 1] : [0, 1, 1]),
+    });
+  }
+
+  /** New K and V rows ([nTokens, kvDim] f32) into the cache rows at the step's positions, in the cache's format. */
+  kvStore(o: { label: string; kNew: GPUBuffer; vNew: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; kvDim: number; format: Exclude<KvFormat, 'f32'> }): Promise<Dispatch> {
+    const per = o.format === 'q8_0' ? o.kvDim / 32 : o.kvDim / 2;
+    return this.make('kv_store', {
+      label: o.label, params: new Uint32Array([o.kvDim, 0, 0, 0]).buffer, defines: kvDefines(o.format),
+      buffers: { 2: o.kNew, 3: o.vNew, 4: o.kCache, 5: o.vCache },
+      grid: (n) => grid1d(ceilDiv(2 * n * per, 64)),
     });
   }
 
@@ -310,6 +359,32 @@ export class Kernels {
       grid: (nTokens) => [o.perToken ? nTokens : 1, 1, 1],
     });
   }
+}
+
+/** KV-cache storage formats (shaders/kv.wgsl; sizes in runtime/kv-format.ts). */
+export type KvFormat = 'f32' | 'f16' | 'q8_0';
+
+function kvDefines(f: KvFormat): string[] {
+  return f === 'f16' ? ['KV_F16'] : f === 'q8_0' ? ['KV_Q8'] : [];
+}
+
+export interface AttentionSplit {
+  part: GPUBuffer;
+  chunk: number;
+  maxSplits: number;
+}
+
+/** Chunks split-K attention cuts kvLen keys into (attention.wgsl n_splits computes the same). */
+export function attentionSplits(s: AttentionSplit, kvLen: number): number {
+  return Math.min(s.maxSplits, Math.max(1, Math.ceil(kvLen / s.chunk)));
+}
+
+function attentionParams(o: { nHeads: number; nKvHeads: number; headDim: number; window?: number; scale?: number; softcap?: number; split?: AttentionSplit }): ArrayBuffer {
+  const params = new ArrayBuffer(32);
+  new Uint32Array(params, 0, 4).set([o.nHeads, o.nKvHeads, o.headDim, o.window ?? 0]);
+  new Float32Array(params, 16, 2).set([o.scale ?? 1 / Math.sqrt(o.headDim), o.softcap ?? 0]);
+  new Uint32Array(params, 24, 2).set([o.split?.chunk ?? 1, o.split?.maxSplits ?? 1]);
+  return params;
 }
 
 /** What both projection kernels take: weight, input, output and the epilogue variants they share. */

@@ -28,16 +28,18 @@ export class KernelProfiler {
   }
 
   /** Encodes `lists` (in order), each dispatch in its own timed pass. */
-  encode(enc: GPUCommandEncoder, lists: readonly (readonly Dispatch[])[], nTokens: number): void {
+  encode(enc: GPUCommandEncoder, lists: readonly (readonly Dispatch[])[], nTokens: number, kvLen = nTokens): void {
     this.labels = [];
     for (const list of lists) {
       for (const d of list) {
+        // A dispatch with nothing to do at this step (split-K's merge at short contexts) is not run, so not timed.
+        if (d.grid(nTokens, kvLen).includes(0)) continue;
         const i = this.labels.length;
         if (i >= this.maxDispatches) throw new Error(`profiler sized for ${this.maxDispatches} dispatches`);
         const pass = enc.beginComputePass({
           timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
         });
-        encodeDispatch(pass, d, nTokens);
+        encodeDispatch(pass, d, nTokens, kvLen);
         pass.end();
         this.labels.push(d.label);
       }

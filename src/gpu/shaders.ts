@@ -15,6 +15,8 @@ import layernorm from '../../shaders/layernorm.wgsl?raw';
 import pool from '../../shaders/pool.wgsl?raw';
 import activations from '../../shaders/activations.wgsl?raw';
 import loraMerge from '../../shaders/lora_merge.wgsl?raw';
+import kv from '../../shaders/kv.wgsl?raw';
+import kvStore from '../../shaders/kv_store.wgsl?raw';
 
 /** One WGSL file per block weight format (shaders/formats/<id>.wgsl), keyed by the format table's id. */
 const FORMAT_FILES = import.meta.glob('../../shaders/formats/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
@@ -28,7 +30,7 @@ export function formatSource(id: string): string | undefined {
 /**
  * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
  * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output),
- * activations.wgsl (GELU, tanh soft-capping).
+ * activations.wgsl (GELU, tanh soft-capping), kv.wgsl (KV-cache formats).
  */
 const KERNELS = {
   matvec: { src: matvec, includes: [weights, rotary, activations, linearOut] },
@@ -36,7 +38,8 @@ const KERNELS = {
   embedding: { src: embedding, includes: [weights] },
   rmsnorm: { src: rmsnorm, includes: [] },
   rope: { src: rope, includes: [rotary] },
-  attention: { src: attention, includes: [activations] },
+  attention: { src: attention, includes: [activations, kv] },
+  kv_store: { src: kvStore, includes: [kv] },
   argmax: { src: argmax, includes: [] },
   sample: { src: sample, includes: [] },
   layernorm: { src: layernorm, includes: [] },

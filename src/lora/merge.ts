@@ -40,7 +40,7 @@ export async function mergePairs(k: Kernels, weights: WeightStore, pairs: Readon
   for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(...d.grid(1));
+    pass.dispatchWorkgroups(...d.grid(1, 1));
   }
   pass.end();
   k.device.queue.submit([enc.finish()]);

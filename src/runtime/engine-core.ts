@@ -78,7 +78,9 @@ export class EngineCore {
     const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
     const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const kernels = new Kernels(gpu, step);
-    const transformer = await Transformer.create(kernels, c, model.weights, { contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile });
+    const transformer = await Transformer.create(kernels, c, model.weights, {
+      contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile, kvCache: options.kvCache,
+    });
     const prefixCache = new PrefixCache(gpu.device, transformer, options.prefixCacheBytes ?? 64 * 2 ** 20, contextLength);
     const draft = options.draft === undefined ? undefined
       : await DraftModel.load(kernels, options.draft, model.tokenizer, { contextLength, maxBatch, onProgress: options.onProgress, signal: options.signal });
@@ -102,6 +104,7 @@ export class EngineCore {
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
       gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
       memory: this.memory(),
+      kvCache: this.transformer.kvFormat,
       draft: this.draft?.name,
       loadMs: this.loadMs,
     };

@@ -7,6 +7,7 @@ import type { SpeculativeOptions } from './speculative.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
+import type { KvFormat } from './kv-format.ts';
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -14,6 +15,12 @@ export interface LoadOptions {
   contextLength?: number;
   /** Most prompt tokens per GPU submission during prefill. Default 256. */
   maxBatch?: number;
+  /**
+   * KV-cache storage: `'f32'`, `'f16'` (half the memory) or `'q8_0'` (ggml's 8-bit blocks, ~3.6x less than f32; needs
+   * n_kv_heads × head_dim to be a multiple of 32). Default: `'f16'` where the GPU has `shader-f16`, else `'f32'`.
+   * `info.kvCache` says which is used.
+   */
+  kvCache?: KvFormat;
   /**
    * GPU bytes kept for copies of the KV cache of earlier prompts' prefixes (e.g. a long system prompt shared by
    * many conversations), reused when a later prompt starts the same way. Allocated at load (at most 4 contexts'
@@ -154,6 +161,8 @@ export interface ModelInfo {
   gpu: { adapter: string; f16: boolean; subgroups: boolean };
   /** GPU bytes: weights, and KV cache + activations. */
   memory: { weightBytes: number; cacheBytes: number };
+  /** The KV cache's storage format (LoadOptions.kvCache; absent for embedding models). */
+  kvCache?: KvFormat;
   loadMs: number;
   /** Set for an embedding model: vector size, pooling, most tokens per text. */
   embedding?: { dim: number; pooling: Pooling; maxTokens: number };

@@ -5,7 +5,7 @@
  * request dispatches (promises); the Transformer awaits them all together, so pipeline variants compile concurrently.
  */
 import type { ModelConfig } from '../model/types.ts';
-import type { Dispatch, Kernels, LinearOptions } from '../gpu/kernels.ts';
+import type { AttentionSplit, Dispatch, Kernels, KvFormat, LinearOptions } from '../gpu/kernels.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors, type Projection } from '../gpu/projection.ts';
 
@@ -27,6 +27,9 @@ export interface Activations {
   logits: GPUBuffer;
   /** Argmax token id (one u32). */
   tokenOut: GPUBuffer;
+  /** New K / V rows [B, nKvHeads·headDim] in f32, with a packed KV cache (kvFormat not f32): kv_store converts them. */
+  kNew?: GPUBuffer;
+  vNew?: GPUBuffer;
 }
 
 /** RoPE tables: the head size rotated, the pairing and the inverse frequencies on the GPU. */
@@ -56,6 +59,13 @@ export interface GraphContext {
    * `positions[t]` and attends to the K/V rows its `segments(window)` range gives (its own sequence, causally).
    */
   packed?: { positions: GPUBuffer; segments: (window: number) => GPUBuffer };
+  /**
+   * The caches' format (shaders/kv.wgsl; default f32): f32 caches are written by the projections, the others get
+   * their new rows through a.kNew / a.vNew and kv_store.
+   */
+  kvFormat?: KvFormat;
+  /** Split-K decode attention's scratch and chunking (one for all layers: their dispatches run in order); absent: none. */
+  attnSplit?: AttentionSplit;
 }
 
 /** Dispatches a piece adds to the decode list and to the prefill list. */
@@ -175,10 +185,15 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const attnNorm = { weight: w.vector(`${p}attn_norm.weight`), eps };
   // q, k and v as few projections as their formats allow, each one dispatch writing q and the KV cache rows.
   const qkv = o.qkv ?? fuseRows(w, ['attn_q', 'attn_k', 'attn_v'].map((n) => `${p}${n}.weight`));
+  // A packed cache (f16, q8_0) gets new rows in f32 first (k/v norms and RoPE run there), then kv_store.
+  const kvFormat = g.kvFormat ?? 'f32';
+  const packedKv = kvFormat !== 'f32';
+  const kNew = packedKv ? { y: a.kNew!, outAtPos: false } : { y: cache.k, outAtPos: true };
+  const vNew = packedKv ? { y: a.vNew!, outAtPos: false } : { y: cache.v, outAtPos: true };
   const dests: Dest[] = [
     { y: a.q, bias: o.bias ? `${p}attn_q.bias` : undefined, rope: true },
-    { y: cache.k, outAtPos: true, bias: o.bias ? `${p}attn_k.bias` : undefined, rope: true },
-    { y: cache.v, outAtPos: true, bias: o.bias ? `${p}attn_v.bias` : undefined },
+    { ...kNew, bias: o.bias ? `${p}attn_k.bias` : undefined, rope: true },
+    { ...vNew, bias: o.bias ? `${p}attn_v.bias` : undefined },
   ];
   let first = 0;
   const projs = qkv.map((proj) => {
@@ -193,7 +208,7 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const qkNorm = o.qkNorm
     ? [
         k.rmsnorm({ label: `${p}q_norm`, x: a.q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
-        k.rmsnorm({ label: `${p}k_norm`, x: cache.k, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: true }),
+        k.rmsnorm({ label: `${p}k_norm`, x: kNew.y, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: kNew.outAtPos }),
       ]
     : [];
   // Partial rotary turns part of each head in the rope kernel, which also applies LongRoPE's factor to those
@@ -206,14 +221,23 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const ropes = rope
     ? [
         k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, ...rot, neox: rope.neox, invFreq: rope.invFreq, positions }),
-        k.rope({ label: `${p}rope_k`, x: cache.k, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: !positions, invFreq: rope.invFreq, positions }),
+        k.rope({ label: `${p}rope_k`, x: kNew.y, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: kNew.outAtPos && !positions, invFreq: rope.invFreq, positions }),
       ]
     : [];
   const scale = m === 1 ? o.scale : (o.scale ?? 1 / Math.sqrt(c.headDim)) * m * m;
-  const att = k.attention({
+  const store = packedKv
+    ? [k.kvStore({ label: `${p}kv_store`, kNew: a.kNew!, vNew: a.vNew!, kCache: cache.k, vCache: cache.v, kvDim: c.nKvHeads * c.headDim, format: kvFormat as 'f16' | 'q8_0' })]
+    : [];
+  const attOpts = {
     label: `${p}attn`, q: a.q, out: a.att, kCache: cache.k, vCache: cache.v, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
-    scale, window: o.window, softcap: o.softcap, segments: g.packed?.segments(o.window ?? 0),
-  });
+    scale, window: o.window, softcap: o.softcap, kvFormat,
+  };
+  const att = k.attention({ ...attOpts, segments: g.packed?.segments(o.window ?? 0) });
+  // Decode: split-K over long caches (its merge pass is skipped while the keys fit one chunk).
+  const split = g.attnSplit;
+  const attDecode = split
+    ? [k.attention({ ...attOpts, split }), k.attentionMerge({ ...attOpts, label: `${p}attn_merge`, split })]
+    : [att];
   // RoPE fused into the projection only when nothing sits between them and it turns whole heads.
   const fusedRope = o.qkNorm || !rope || partial ? undefined : rope;
   return {
@@ -222,7 +246,8 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
         k.matvec({ label: pr.label, ...pr.linear, norm: attnNorm, ...(fusedRope && pr.ropeRows ? { rope: fusedRope, ropeRows: pr.ropeRows } : {}) })),
       ...qkNorm,
       ...(fusedRope ? [] : ropes),
-      att,
+      ...store,
+      ...attDecode,
       k.matvec(oo),
       ...postNormAdd(g, i, o.postNorm),
     ],
@@ -231,6 +256,7 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
       ...projs.map((pr) => k.matmul({ label: pr.label, ...pr.linear, x: a.xn })),
       ...qkNorm,
       ...ropes,
+      ...store,
       att,
       k.matmul(oo),
       ...postNormAdd(g, i, o.postNorm),

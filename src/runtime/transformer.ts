@@ -18,6 +18,7 @@ import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
+import { kvRowBytes, resolveKvFormat, type KvFormat } from './kv-format.ts';
 
 export interface TransformerOptions {
   /** KV cache length (tokens). */
@@ -26,6 +27,8 @@ export interface TransformerOptions {
   maxBatch: number;
   /** Per-frequency RoPE divisors (llama3 / linear scaling); undefined when unscaled. */
   ropeFactors?: Float32Array;
+  /** KV-cache format (runtime/kv-format.ts; default: f16 with `shader-f16`, else f32). */
+  kvCache?: KvFormat;
   /**
    * Time every dispatch with `timestamp-query` (when the adapter has it; ignored otherwise): each dispatch then gets
    * its own compute pass, which is slower, so use it for profiling only. Read with `kernelTimes()`.
@@ -79,6 +82,8 @@ export class Transformer {
   /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
   readonly kvBuffers: { k: GPUBuffer; v: GPUBuffer }[] = [];
   kvRowBytes = 0;
+  /** The KV cache's format (options.kvCache, resolved). */
+  kvFormat: KvFormat = 'f32';
 
   private constructor(
     private readonly k: Kernels,
@@ -132,10 +137,15 @@ export class Transformer {
     const rope = ropeTable('rope.inv_freq', c.ropeTheta, factors);
     // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.
     const ropeLocal = c.ropeThetaLocal === undefined ? rope : ropeTable('rope.inv_freq.local', c.ropeThetaLocal);
-    this.kvRowBytes = kvDim * f32;
+    this.kvFormat = resolveKvFormat(this.options.kvCache, k.gpu.caps, kvDim, c.headDim);
+    this.kvRowBytes = kvRowBytes(this.kvFormat, kvDim);
+    const packedKv = this.kvFormat !== 'f32';
+    const { attentionChunk: chunk, attentionMaxSplits: maxSplits } = k.tuning;
     this.graphBase = { k, c, w, rope, ropeLocal };
     const g: GraphContext = {
       k, c, w,
+      kvFormat: this.kvFormat,
+      attnSplit: { part: this.buffer('attn.part', c.nHeads * maxSplits * (c.headDim + 2) * f32), chunk, maxSplits },
       a: {
         ids: this.ids, logits: this.logits, tokenOut: this.tokenOut,
         x: (this.x = this.buffer('x', B * c.dim * f32)),
@@ -143,12 +153,13 @@ export class Transformer {
         q: this.buffer('q', B * qDim * f32),
         att: this.buffer('att', B * qDim * f32),
         gate: this.buffer('gate', B * c.ffnDim * f32),
+        ...(packedKv ? { kNew: this.buffer('k.new', B * kvDim * f32), vNew: this.buffer('v.new', B * kvDim * f32) } : {}),
       },
       rope,
       ropeLocal,
       kv: (i) => (this.kvBuffers[i] ??= {
-        k: this.buffer(`blk.${i}.k_cache`, ctx * kvDim * f32),
-        v: this.buffer(`blk.${i}.v_cache`, ctx * kvDim * f32),
+        k: this.buffer(`blk.${i}.k_cache`, ctx * this.kvRowBytes),
+        v: this.buffer(`blk.${i}.v_cache`, ctx * this.kvRowBytes),
       }),
     };
     // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
@@ -242,8 +253,8 @@ export class Transformer {
       enc.copyBufferToBuffer(this.stepTable, i * 16, this.k.stepBuffer, 0, 16);
       if (i > 0) enc.copyBufferToBuffer(this.tokenOut, 0, this.ids, 0, 4);
       const pass = enc.beginComputePass();
-      for (const d of this.decodeList) encodeDispatch(pass, d, 1);
-      for (const d of head) encodeDispatch(pass, d, 1);
+      for (const d of this.decodeList) encodeDispatch(pass, d, 1, pos0 + i + 1);
+      for (const d of head) encodeDispatch(pass, d, 1, pos0 + i + 1);
       pass.end();
       enc.copyBufferToBuffer(this.tokenOut, 0, this.stepTokens, i * 4, 4);
     }
@@ -332,11 +343,12 @@ export class Transformer {
       // Intermediate prefill chunks only fill the KV cache: the logits head runs after the last one.
       const body = n === 1 ? this.decodeList : this.prefillList;
       const headList = isLast ? head.list : [];
-      if (this.profiler) this.profiler.encode(enc, [body, headList], n);
+      const kvLen = pos0 + s + n;
+      if (this.profiler) this.profiler.encode(enc, [body, headList], n, kvLen);
       else {
         const pass = enc.beginComputePass();
-        for (const d of body) encodeDispatch(pass, d, n);
-        for (const d of headList) encodeDispatch(pass, d, n);
+        for (const d of body) encodeDispatch(pass, d, n, kvLen);
+        for (const d of headList) encodeDispatch(pass, d, n, kvLen);
         pass.end();
       }
       if (isLast) head.copyOut(enc);

@@ -127,6 +127,8 @@ export class ReferenceModel {
   private readonly kCache: Float32Array[] = [];
   private readonly vCache: Float32Array[] = [];
   private pos = 0;
+  /** What the cache keeps of new K/V rows [T, kvDim] (default: them; a packed KV format: kv-round.ts). */
+  kvStore: (rows: Float32Array) => Float32Array = (rows) => rows;
 
   constructor(config: ModelConfig, weight: WeightSource, opts: ReferenceOptions = {}) {
     this.config = config;
@@ -239,8 +241,8 @@ export class ReferenceModel {
       }
       tap('q_rope', l, q);
       tap('k_rope', l, k);
-      this.kCache[l].set(k, pos0 * kvDim);
-      this.vCache[l].set(v, pos0 * kvDim);
+      this.kCache[l].set(this.kvStore(k), pos0 * kvDim);
+      this.vCache[l].set(this.kvStore(v), pos0 * kvDim);
       const kvLen = pos0 + T;
       const a = attention(
         q, this.kCache[l].subarray(0, kvLen * kvDim), this.vCache[l].subarray(0, kvLen * kvDim),
