@@ -18,7 +18,10 @@ import { familyOf } from '../../src/families/index.ts';
 import { ReferenceModel } from '../reference/llama-ref.ts';
 import { loadGguf, referenceConfigFromGguf } from '../reference/gguf-weights.ts';
 import { relErr } from '../gpu-harness.ts';
-import { LOGITS_TOL } from './model-check.ts';
+import { LOGITS_TOL, referenceFor } from './model-check.ts';
+import { fixtureConfig, fixtureOptionsForTest } from './fixture-urls.ts';
+import { parseGgufHeader } from '../../src/formats/gguf.ts';
+import { roundF16 } from '../reference/ops.ts';
 import { loraGguf, loraPeft, mergedWeights, randomLora, type LoraFixture } from '../fixtures/lora-fixture.ts';
 
 const BOS = 1;
@@ -140,5 +143,101 @@ describe('sotu-5m F32 with LoRA adapters', () => {
     const c = await engine.completions.create({ prompt: 'The Congress', max_tokens: 8, temperature: 0, lora: [{ id: 'all' }] });
     const d = await engine.complete('The Congress', { ...greedy, maxTokens: 8, lora: [{ id: 'all' }] });
     expect(c.choices[0].text).toBe(d.text);
+  });
+});
+
+describe('families and weight types (fixtures and sotu-5m files)', () => {
+  // Every 2-D tensor of a layer: the projections (phi3: its pre-fused attn_qkv and [gate; up] ffn_up as wholes).
+  const TARGETS = /^blk\.\d+\.(attn_(q|k|v|qkv|output)|ffn_(gate|up|down))\.weight$/;
+  const FIXTURE_PROMPT = [1, 17, 42, 7, 99, 250, 3, 64, 128, 5, 77, 200];
+  const CASES = [
+    'tiny~qwen2~q8_0~s7', // q/k/v biases, Q8_0
+    'tiny~qwen3~q4_0~s9', // q/k norms, Q4_0
+    'gemma3_tiny~gemma3~f32~s31~qk4', // post-norms, GELU gate, sliding window
+    'phi3_tiny~phi3~f32~s39~qk2', // pre-fused attn_qkv and ffn_up, partial rotary
+  ];
+  for (const spec of CASES) {
+    test(`${spec}: logits and greedy tokens = reference on merged weights`, async () => {
+      const url = `/fixtures/${spec}/model.gguf`;
+      const config = fixtureConfig(fixtureOptionsForTest(spec), 'gguf');
+      const h = parseGgufHeader(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+      if ('needBytes' in h) throw new Error('truncated fixture');
+      const fixture = randomLora(new Map(h.tensors.map((t) => [t.name, t.shape])), TARGETS, { rank: 4, alpha: 4, seed: 11, magnitude: 0.3 });
+      const plainRef = await referenceFor(url, config, 256);
+      const ref = await referenceFor(url, config, 256, (w) => mergedWeights(w, [{ fixture, scale: 1.5 }]));
+      const engine = await load(url, { contextLength: 256 });
+      try {
+        await engine.loadAdapter(file(loraGguf(fixture, config.arch), 'a.gguf'), { id: 'a' });
+        const want = ref.forward(FIXTURE_PROMPT);
+        expect(relErr(plainRef.forward(FIXTURE_PROMPT), want)).toBeGreaterThan(100 * LOGITS_TOL);
+        const err = (measured[spec] = relErr(await engine.logits(FIXTURE_PROMPT, { lora: [{ id: 'a', scale: 1.5 }] }), want));
+        expect(err).toBeLessThan(LOGITS_TOL);
+        ref.reset();
+        const tokens = ref.greedy(FIXTURE_PROMPT, 6);
+        expect((await engine.complete(FIXTURE_PROMPT, { ...greedy, maxTokens: 6, lora: [{ id: 'a', scale: 1.5 }] })).tokens).toEqual(tokens);
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+
+  for (const type of ['q4_k_m', 'q8_0']) {
+    test(`sotu-5m ${type}: adapter on a quantized base = reference on the dequantized, merged weights`, async () => {
+      const base = await baseOf(SOTU(type));
+      const fixture = randomLora(base.shapes, TARGETS, { rank: 4, alpha: 8, seed: 5 });
+      const engine = await load(SOTU(type), { contextLength: 256 });
+      try {
+        await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
+        const ref = reference(base, [{ fixture, scale: 1 }]);
+        expect((measured[`sotu-5m ${type}`] = relErr(await engine.logits(PROMPT, { lora: [{ id: 'a' }] }), ref.forward(PROMPT)))).toBeLessThan(LOGITS_TOL);
+        ref.reset();
+        expect((await engine.complete(PROMPT, { ...greedy, lora: [{ id: 'a' }] })).tokens).toEqual(ref.greedy(PROMPT, N_GREEDY));
+        // Merging needs a float base: refused, naming a tensor.
+        await expect(engine.mergeAdapter('a')).rejects.toThrow(/Cannot merge the adapter into blk\.\d+\.\w+\.weight: it is Q/);
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+
+  test('stories260K: GGUF adapter = reference', async () => {
+    const url = '/shared/models/stories260K/stories260K.gguf';
+    const base = await baseOf(url);
+    const fixture = randomLora(base.shapes, TARGETS, { rank: 2, alpha: 4, seed: 6, magnitude: 0.3 });
+    const engine = await load(url);
+    try {
+      await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
+      const prompt = [BOS, 403, 407, 261, 284];
+      const ref = reference(base, [{ fixture, scale: 1 }]);
+      expect((measured.stories260K = relErr(await engine.logits(prompt, { lora: [{ id: 'a' }] }), ref.forward(prompt)))).toBeLessThan(LOGITS_TOL);
+      ref.reset();
+      expect((await engine.complete(prompt, { ...greedy, lora: [{ id: 'a' }] })).tokens).toEqual(ref.greedy(prompt, N_GREEDY));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('merge into an F16 base (q/k/v fused): = reference on the merged weights rounded to f16, and = the adapter per request', async () => {
+    const base = await baseOf(SOTU('f16'));
+    const fixture = randomLora(base.shapes, TARGETS, { rank: 4, alpha: 8, seed: 7 });
+    const engine = await load(SOTU('f16'), { contextLength: 256 });
+    try {
+      await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
+      const perRequest = await engine.logits(PROMPT, { lora: [{ id: 'a', scale: 0.8 }] });
+      const info = await engine.mergeAdapter('a', 0.8);
+      expect(info.merged).toBe(0.8);
+      const merged = await engine.logits(PROMPT);
+      const merge = mergedWeights(base.weight, [{ fixture, scale: 0.8 }]);
+      const ref = new ReferenceModel(base.config, (name) => {
+        const w = merge(name);
+        return w && fixture.pairs.some((p) => p.name === name) ? w.map(roundF16) : w;
+      });
+      expect((measured['f16 merged'] = relErr(merged, ref.forward(PROMPT)))).toBeLessThan(LOGITS_TOL);
+      expect(relErr(merged, perRequest)).toBeLessThan(1e-2); // f16 rounding of the merged weights only
+      // A merged adapter is part of the base: asking for it again is refused (it would apply twice).
+      await expect(engine.logits(PROMPT, { lora: [{ id: 'a' }] })).rejects.toBeInstanceOf(InvalidRequestError);
+    } finally {
+      await engine.dispose();
+    }
   });
 });

@@ -8,11 +8,14 @@ import { parseGgufHeader } from '../../src/formats/gguf.ts';
 import { parseSafetensorsHeader } from '../../src/formats/safetensors.ts';
 import { dequantize } from '../../src/formats/quant.ts';
 import type { ModelConfig, TensorInfo } from '../../src/model/types.ts';
-import { ReferenceModel } from '../reference/llama-ref.ts';
+import { ReferenceModel, type WeightSource } from '../reference/llama-ref.ts';
 import { familyOf } from '../../src/families/index.ts';
 import { relErr } from '../gpu-harness.ts';
 
-export async function referenceFor(url: string, config: ModelConfig, contextLength?: number): Promise<ReferenceModel> {
+/** The reference on the file's weights (`wrap`: changed first, e.g. LoRA adapters merged in: test/fixtures/lora-fixture.ts). */
+export async function referenceFor(
+  url: string, config: ModelConfig, contextLength?: number, wrap?: (w: WeightSource) => WeightSource,
+): Promise<ReferenceModel> {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const family = familyOf(config.arch);
   const gguf = url.endsWith('.gguf');
@@ -28,7 +31,7 @@ export async function referenceFor(url: string, config: ModelConfig, contextLeng
     if (shift && name.endsWith('norm.weight')) for (let i = 0; i < v.length; i++) v[i] += shift;
     return v;
   };
-  return new ReferenceModel(config, weight, { contextLength });
+  return new ReferenceModel(config, wrap ? wrap(weight) : weight, { contextLength });
 }
 
 /** Relative logits error allowed between GPU and reference: f32 sums in another order, through every layer. */
