@@ -23,6 +23,7 @@ import { LOGITS_TOL, referenceFor } from './model-check.ts';
 import { fixtureConfig, fixtureOptionsForTest } from './fixture-urls.ts';
 import { parseGgufHeader } from '../../src/formats/gguf.ts';
 import { roundF16 } from '../reference/ops.ts';
+import { wllamaExitAll, wllamaLogits } from '../wllama/wllama-ref.ts';
 import { loraGguf, loraPeft, mergedWeights, randomLora, type LoraFixture } from '../fixtures/lora-fixture.ts';
 
 const BOS = 1;
@@ -45,7 +46,26 @@ function reference(base: Awaited<ReturnType<typeof baseOf>>, adapters: { fixture
 
 const file = (bytes: Uint8Array, name: string) => new File([bytes as Uint8Array<ArrayBuffer>], name);
 
-afterAll(() => console.log('LoRA: GPU vs reference (relative logits error)', JSON.stringify(measured)));
+afterAll(async () => {
+  await wllamaExitAll();
+  console.log('LoRA: GPU vs reference (relative logits error; llama.cpp: max |Δ log-prob|)', JSON.stringify(measured));
+});
+
+function logSoftmax(x: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of x) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(x, (v) => v - lse);
+}
+
+/** Largest |a − b| over the entries llama.cpp did not underflow to -Infinity. */
+function worstLogprob(theirs: Float32Array, ours: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) if (Number.isFinite(theirs[i])) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
+  return worst;
+}
 
 describe('sotu-5m F32 with LoRA adapters', () => {
   let engine: Engine;
@@ -78,6 +98,18 @@ describe('sotu-5m F32 with LoRA adapters', () => {
     const tokens = ref.greedy(PROMPT, N_GREEDY);
     expect((await engine.complete(PROMPT, { ...greedy, lora: [{ id: 'all' }] })).tokens).toEqual(tokens);
     expect(await engine.adapters()).toMatchObject([{ id: 'all', format: 'gguf', rank: 4, alpha: 8 }, { id: 'attn', format: 'peft', rank: 8, alpha: 16 }]);
+  });
+
+  test('llama.cpp (wllama) applying the same GGUF adapter through its own loader agrees with us', async () => {
+    // llama.cpp CPU (f32, one thread) vs our GPU f32 sums: the reference-vs-llama.cpp tolerance is 2e-5 (f64 sums);
+    // GPU f32 adds a little. Without the adapter the difference is orders of magnitude larger (checked).
+    const TOL = 1e-4;
+    const blob = new Blob([loraGguf(all, 'llama') as Uint8Array<ArrayBuffer>]);
+    const theirs = await wllamaLogits(SOTU('f32'), PROMPT, { lora: { blob, scale: 0.7, key: 'all' } });
+    const ours = logSoftmax(await engine.logits(PROMPT, { lora: [{ id: 'all', scale: 0.7 }] }));
+    const plain = logSoftmax(await engine.logits(PROMPT));
+    expect(worstLogprob(theirs, plain)).toBeGreaterThan(100 * TOL);
+    expect((measured['llama.cpp all×0.7'] = worstLogprob(theirs, ours))).toBeLessThan(TOL);
   });
 
   test('PEFT adapter: equals the reference; the same adapter as GGUF gives the same logits', async () => {

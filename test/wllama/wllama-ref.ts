@@ -35,6 +35,12 @@ export interface WllamaRefOptions {
   kvCache?: 'f32' | 'f16';
   /** Test-only: treat this token id as EOS (ids prompts), so that end-of-generation handling gets exercised. */
   eosId?: number;
+  /**
+   * A LoRA adapter GGUF applied with this scale (llama.cpp's own adapter loader, `lora_adapters`). wllama writes
+   * every blob it is given as a model shard; llama.cpp reads only the first (no split metadata), so the adapter goes
+   * in as the second blob and is named by that shard's path. `key` names the adapter in the engine cache.
+   */
+  lora?: { blob: Blob; scale: number; key: string };
 }
 
 /** Token data as llama-server reports it for each generated position (`logprobs.content[]`). */
@@ -112,14 +118,16 @@ function capturingLogger(log: string[]): WllamaLogger {
   return { debug: keep, log: keep, warn: keep, error: (...args: unknown[]) => { keep(...args); console.error(...args); } };
 }
 
-async function loadEngine(url: string, kind: VocabKind, opts: Required<Omit<WllamaRefOptions, 'eosId'>> & WllamaRefOptions): Promise<Engine> {
+async function loadEngine(url: string, kind: VocabKind, opts: Required<Omit<WllamaRefOptions, 'eosId' | 'lora'>> & WllamaRefOptions): Promise<Engine> {
   const { backend, kvCache } = opts;
   const file = await fetchModel(url);
   const rewritten = kind === 'ids' ? await rewriteVocabForIdPrompts(file, { eosId: opts.eosId }) : await showByteTokensAsText(file);
   const log: string[] = [];
   const wllama = new Wllama({ default: wasmUrl }, { logger: capturingLogger(log), suppressNativeLog: false });
   wllama.setCompat(null); // never fetch wllama's compat build from its CDN (Chromium has JSPI and Memory64)
-  await wllama.loadModel([rewritten.blob], {
+  const loraPath = 'models/model-00002-of-00002.gguf';
+  await wllama.loadModel(opts.lora ? [rewritten.blob, opts.lora.blob] : [rewritten.blob], {
+    ...(opts.lora ? { lora_adapters: [{ path: loraPath, scale: opts.lora.scale }] } : {}),
     n_ctx: 0, // 0: the model's training context
     n_gpu_layers: backend === 'webgpu' ? 999 : 0,
     n_threads: 1,
@@ -146,10 +154,10 @@ async function loadEngine(url: string, kind: VocabKind, opts: Required<Omit<Wlla
 function getEngine(url: string, kind: VocabKind, opts?: WllamaRefOptions): Promise<Engine> {
   const backend = opts?.backend ?? 'cpu';
   const kvCache = opts?.kvCache ?? 'f32';
-  const key = `${kind}|${backend}|${kvCache}|${opts?.eosId ?? ''}|${url}`;
+  const key = `${kind}|${backend}|${kvCache}|${opts?.eosId ?? ''}|${opts?.lora ? `${opts.lora.key}*${opts.lora.scale}` : ''}|${url}`;
   let e = engines.get(key);
   if (!e) {
-    e = loadEngine(url, kind, { backend, kvCache, eosId: opts?.eosId });
+    e = loadEngine(url, kind, { backend, kvCache, eosId: opts?.eosId, lora: opts?.lora });
     engines.set(key, e);
     e.catch(() => engines.delete(key)); // a failed load can be retried
   }
