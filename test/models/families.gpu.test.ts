@@ -23,7 +23,7 @@ const CASES: Array<[spec: string, file: 'model.gguf' | 'model.safetensors']> = [
   // LongRoPE past its original context of 32 (long factors), partial rotary with GQA (phi3_tiny), whole heads (phi35_tiny).
   ['phi3_tiny~phi3~f32~s39~qk2', 'model.gguf'],
   ['phi3_tiny~phi3~f16~s40~qk2', 'model.safetensors'],
-  ['phi35_tiny~phi3~q8_0~s41~qk2', 'model.gguf'],
+  ['phi35_tiny~phi3~f32~s41~qk2', 'model.gguf'],
 ];
 
 describe('families vs the reference', () => {
