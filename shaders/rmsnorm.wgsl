@@ -3,9 +3,14 @@
 // Variants: IN_PLACE (out is x), ROWS_AT_POS (rows start at pos0 * rows_per_token: K norm applied inside the KV
 // cache), ACCUMULATE (out += the normalized row: gemma's post-norms, normalizing a block's output before the
 // residual add). The norms before a projection are fused into matvec.wgsl (NORM) when decoding.
+// ROPE (+ NEOX; with IN_PLACE, one row = one head): the normalized head is rotated at its token's position before it
+// is written (qwen3 / gemma3 q/k norm then RoPE in one dispatch): pairs of the first n_rot dimensions, times mscale.
 
-struct Params { dim: u32, rows_per_token: u32, eps: f32, _pad: u32 }
+struct Params { dim: u32, rows_per_token: u32, eps: f32, n_rot: u32, mscale: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
+#if ROPE
+@group(0) @binding(5) var<storage, read> inv_freq: array<f32>;
+#endif
 #if IN_PLACE
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 #else
@@ -42,6 +47,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   let scale = inverseSqrt(partial[0] / f32(d) + params.eps);
+#if ROPE
+  // Each pair is read and written by one invocation; dimensions past n_rot are only normalized.
+  let pos = f32(step.pos0 + r / params.rows_per_token);
+  let half = params.n_rot >> 1u;
+  let o = out_row * d;
+  for (var j = lid; j < half; j += WG) {
+#if NEOX
+    let ia = j;
+    let ib = j + half;
+#else
+    let ia = 2u * j;
+    let ib = ia + 1u;
+#endif
+    let v = rotate_pair(x[o + ia] * scale * weight[ia], x[o + ib] * scale * weight[ib], pos * inv_freq[j]) * params.mscale;
+    x[o + ia] = v.x;
+    x[o + ib] = v.y;
+  }
+  for (var i = params.n_rot + lid; i < d; i += WG) {
+    x[o + i] = x[o + i] * scale * weight[i];
+  }
+  return;
+#endif
   for (var i = lid; i < d; i += WG) {
 #if IN_PLACE
     x[out_row * d + i] = x[in_row * d + i] * scale * weight[i];

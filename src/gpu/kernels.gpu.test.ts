@@ -211,6 +211,27 @@ for (const [layout, tuning] of LAYOUTS) {
           expected.set(ref.rope(cache.slice(lo, hi), positions, heads, hd, 500000, style, ff), lo);
           expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
         });
+        test(`${style}: per-head RMSNorm then RoPE in one dispatch (rmsnorm ROPE), q rows and K cache rows at pos0`, async () => {
+          const heads = 3, hd = 32, n = 4, pos0 = 20, eps = 1e-6;
+          const x = randn(n * heads * hd, 44);
+          const wn = randn(hd, 45).map((v) => 1 + 0.1 * v);
+          const inv = gpuBuffer(device, ropeInvFreq(hd, 10000));
+          const xb = gpuBuffer(device, x);
+          const ctx = 30;
+          const cache = randn(ctx * heads * hd, 46);
+          const cb = gpuBuffer(device, cache);
+          const rope = { neox: style === 'neox', invFreq: inv, rotDim: hd };
+          const d = await k.rmsnorm({ label: 'nr', x: xb, weight: gpuBuffer(device, wn), dim: hd, eps, rowsPerToken: heads, rope });
+          const dc = await k.rmsnorm({ label: 'nrc', x: cb, weight: gpuBuffer(device, wn), dim: hd, eps, rowsPerToken: heads, rowsAtPos: true, rope });
+          await runStep(k, [d, dc], n, pos0);
+          const positions = Array.from({ length: n }, (_, t) => pos0 + t);
+          const want = (v: Float32Array) => ref.rope(ref.rmsnorm(v, wn, n * heads, hd, eps), positions, heads, hd, 10000, style);
+          expect(relErr(await readF32(device, xb, x.length), want(x))).toBeLessThan(TOL);
+          const expected = cache.slice();
+          const lo = pos0 * heads * hd, hi = (pos0 + n) * heads * hd;
+          expected.set(want(cache.slice(lo, hi)), lo);
+          expect(relErr(await readF32(device, cb, cache.length), expected)).toBeLessThan(TOL);
+        });
         test(`${style}: partial rotary (24 of 32 dimensions) scaled by LongRoPE's attention factor`, async () => {
           const heads = 3, hd = 32, rot = 24, n = 4, pos0 = 40, m = 1.19;
           const ff = new Float32Array(rot / 2).map((_, i) => 1 + i);

@@ -214,18 +214,29 @@ export class Kernels {
     rowsPerToken?: number; rowsAtPos?: boolean;
     /** out += the normalized row (a post-norm before the residual add). */
     accumulate?: boolean;
+    /**
+     * In place, one row per head: rotate the normalized head at its token's position (q/k norm + RoPE in one
+     * dispatch); `rotDim` leading dimensions turn, times `mscale`.
+     */
+    rope?: { neox: boolean; invFreq: GPUBuffer; rotDim: number; mscale?: number };
   }): Promise<Dispatch> {
     const defines: string[] = [];
     if (!o.out) defines.push('IN_PLACE');
     else if (o.accumulate) defines.push('ACCUMULATE');
     if (o.rowsAtPos) defines.push('ROWS_AT_POS');
+    if (o.rope) {
+      if (o.out) throw new Error(`rmsnorm ${o.label}: the RoPE variant works in place`);
+      defines.push('ROPE', ...(o.rope.neox ? ['NEOX'] : []));
+    }
     const rpt = o.rowsPerToken ?? 1;
-    const params = new ArrayBuffer(16);
+    const params = new ArrayBuffer(32);
     new Uint32Array(params, 0, 2).set([o.dim, rpt]);
     new Float32Array(params, 8, 1)[0] = o.eps;
+    new Uint32Array(params, 12, 1)[0] = o.rope?.rotDim ?? 0;
+    new Float32Array(params, 16, 1)[0] = o.rope?.mscale ?? 1;
     return this.make('rmsnorm', {
       label: o.label, defines, params, constants: { WG: this.tuning.rmsnormWG },
-      buffers: { 2: o.x, 3: o.out, 4: o.weight },
+      buffers: { 2: o.x, 3: o.out, 4: o.weight, 5: o.rope?.invFreq },
       grid: (n) => grid1d(n * rpt),
     });
   }

@@ -36,7 +36,7 @@ const KERNELS = {
   matvec: { src: matvec, includes: [weights, rotary, activations, linearOut] },
   matmul: { src: matmul, includes: [weights, activations, linearOut] },
   embedding: { src: embedding, includes: [weights] },
-  rmsnorm: { src: rmsnorm, includes: [] },
+  rmsnorm: { src: rmsnorm, includes: [rotary] },
   rope: { src: rope, includes: [rotary] },
   attention: { src: attention, includes: [activations, kv] },
   kv_store: { src: kvStore, includes: [kv] },

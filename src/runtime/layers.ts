@@ -205,12 +205,6 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const oo = o.postNorm
     ? { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.xn }
     : { label: `${p}o`, w: w.matrix(`${p}attn_output.weight`), x: a.att, y: a.x, accumulate: true };
-  const qkNorm = o.qkNorm
-    ? [
-        k.rmsnorm({ label: `${p}q_norm`, x: a.q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads }),
-        k.rmsnorm({ label: `${p}k_norm`, x: kNew.y, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: kNew.outAtPos }),
-      ]
-    : [];
   // Partial rotary turns part of each head in the rope kernel, which also applies LongRoPE's factor to those
   // dimensions; a whole-head rotation leaves the factor to the attention scale instead (q·k·m²), so RoPE stays fusable.
   const partial = !!rope && rope.headDim < c.headDim;
@@ -218,7 +212,17 @@ export function attention(g: GraphContext, i: number, o: AttentionOptions = {}):
   const rot = { headDim: c.headDim, rotDim: rope?.headDim, mscale: partial ? rope?.mscale : undefined };
   // Packed steps start at row 0 (K rows are the tokens' own) and rotate each token at its position in its sequence.
   const positions = g.packed?.positions;
-  const ropes = rope
+  // Per-head q/k norm and RoPE in one dispatch each (rmsnorm ROPE), unless packed rows carry their own positions.
+  const normRope = o.qkNorm && rope && !positions ? { neox: rope.neox, invFreq: rope.invFreq, rotDim: rope.headDim, mscale: rot.mscale } : undefined;
+  const qkNorm = o.qkNorm
+    ? [
+        k.rmsnorm({ label: `${p}q_norm`, x: a.q, weight: w.vector(`${p}attn_q_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nHeads, rope: normRope }),
+        k.rmsnorm({
+          label: `${p}k_norm`, x: kNew.y, weight: w.vector(`${p}attn_k_norm.weight`), dim: c.headDim, eps, rowsPerToken: c.nKvHeads, rowsAtPos: kNew.outAtPos, rope: normRope,
+        }),
+      ]
+    : [];
+  const ropes = rope && !normRope
     ? [
         k.rope({ label: `${p}rope_q`, x: a.q, nHeads: c.nHeads, ...rot, neox: rope.neox, invFreq: rope.invFreq, positions }),
         k.rope({ label: `${p}rope_k`, x: kNew.y, nHeads: c.nKvHeads, ...rot, neox: rope.neox, atPos: kNew.outAtPos && !positions, invFreq: rope.invFreq, positions }),

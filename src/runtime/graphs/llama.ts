@@ -1,7 +1,7 @@
 /**
  * llama / qwen2 / qwen3 / smollm3 / mistral: embedding → [attention (qwen2: q/k/v biases; qwen3: per-head q/k norm;
  * smollm3: no RoPE on every 4th layer; mistral: sliding window), SwiGLU FFN] × L → output norm → logits. Decode is
- * 5 dispatches a layer (qwen3: 9), every small op fused into a projection, q/k/v and gate/up one projection each.
+ * 5 dispatches a layer (qwen3: 7), every small op fused into a projection, q/k/v and gate/up one projection each.
  */
 import { attention, embed, ffn, head, layerWindow, rowsHead, stages, type GraphContext, type GraphLists } from '../layers.ts';
 
