@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CHROMIUM_WEBGPU_ARGS } from '../../vitest.config.ts';
-import type { EvalRow, SpecRow, ToolboxBenchConfig } from './page.ts';
+import type { EvalRow, LoraRow, SpecRow, ToolboxBenchConfig } from './page.ts';
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -35,7 +35,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
     await page.goto(new URL('/bench/toolbox/index.html', baseUrl).href);
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 120_000 });
     const report = await page.evaluate(
-      (c) => (window as unknown as { runToolboxBench: (c: ToolboxBenchConfig) => Promise<{ adapter: string; spec: { prompt: string; rows: SpecRow[] }[]; evaluate: EvalRow[] }> }).runToolboxBench(c),
+      (c) => (window as unknown as { runToolboxBench: (c: ToolboxBenchConfig) => Promise<{ adapter: string; spec: { prompt: string; rows: SpecRow[] }[]; evaluate: EvalRow[]; lora: LoraRow[] }> }).runToolboxBench(c),
       cfg,
     );
     const machine = f.get('machine') ?? hostname();
@@ -55,6 +55,10 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
     console.log(table(rows));
     console.log();
     console.log(table([['model', 'perplexity', 'windows', 'evaluate tok/s'], ...report.evaluate.map((e) => [e.model, e.perplexity.toFixed(3), String(e.windows), e.tokensPerSec.toFixed(0)])]));
+    console.log();
+    const none = report.lora[0];
+    console.log(table([['LoRA (sotu-5m ' + cfg.target + ')', 'decode tok/s', 'vs none', 'prefill tok/s', 'vs none'], ...report.lora.map((r) => [
+      r.mode, r.decodeTokS.toFixed(1), `${(r.decodeTokS / none.decodeTokS).toFixed(2)}×`, r.prefillTokS.toFixed(0), `${(r.prefillTokS / none.prefillTokS).toFixed(2)}×`])]));
     console.log(`\nwritten ${file}`);
   } finally {
     await browser.close();
