@@ -12,12 +12,14 @@ try {
   // --embed: the embeddings benchmark (bench/embed/runner.ts) instead of generation.
   // --toolbox: speculative decoding and evaluate() (bench/toolbox/runner.ts).
   // --long: decode at long contexts and per KV-cache format (bench/long/runner.ts).
-  const embed = process.argv.includes('--embed');
-  const toolbox = process.argv.includes('--toolbox');
-  const long = process.argv.includes('--long');
-  const runner = embed ? '/bench/embed/runner.ts' : toolbox ? '/bench/toolbox/runner.ts' : long ? '/bench/long/runner.ts' : '/bench/runner.ts';
-  const { main } = await server.ssrLoadModule(runner);
-  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => !['--embed', '--toolbox', '--long'].includes(a)), root);
+  // --agreement: llmo vs llama.cpp per weight type, greedy and whole-file perplexity (bench/agreement/runner.ts).
+  const modes = {
+    '--embed': '/bench/embed/runner.ts', '--toolbox': '/bench/toolbox/runner.ts', '--long': '/bench/long/runner.ts',
+    '--agreement': '/bench/agreement/runner.ts',
+  };
+  const mode = Object.keys(modes).find((m) => process.argv.includes(m));
+  const { main } = await server.ssrLoadModule(mode ? modes[mode] : '/bench/runner.ts');
+  await main(server.resolvedUrls.local[0], process.argv.slice(2).filter((a) => !(a in modes)), root);
 } catch (e) {
   console.error(e);
   code = 1;

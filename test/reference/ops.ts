@@ -30,10 +30,11 @@ export function matmul(W: Float32Array, x: Float32Array, M: number, N: number, K
   check(x.length === M * K, `matmul: x has ${x.length} elements, expected M*K = ${M * K}`);
   check(!bias || bias.length === N, `matmul: bias has ${bias?.length} elements, expected N = ${N}`);
   const y = new Float32Array(M * N);
-  for (let m = 0; m < M; m++) {
-    const xo = m * K;
-    for (let n = 0; n < N; n++) {
-      const wo = n * K;
+  // Rows of W outermost: a row is read from memory once for all M inputs (each output's sum keeps the same order).
+  for (let n = 0; n < N; n++) {
+    const wo = n * K;
+    for (let m = 0; m < M; m++) {
+      const xo = m * K;
       let s = 0;
       for (let k = 0; k < K; k++) s += W[wo + k] * x[xo + k];
       y[m * N + n] = bias ? s + bias[n] : s;
