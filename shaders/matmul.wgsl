@@ -3,7 +3,8 @@
 // 16-wide K slices of x and of the dequantized W in workgroup memory.
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
-// with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots.
+// with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots, and
+// with GROUPED (K-quants, IQ4_XS) reads a 256-weight super-block's scale words once for its 8 chunks.
 // Output: HAS_BIAS, LORA, SOFTCAP, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
 // (linear_out.wgsl). GLU: a block of 4 rows (DIRECT) is gate rows p, p+1 and their up rows; a 64-row tile is 32
 // gate rows and their 32 up rows, so each thread holds both rows of its pairs.
@@ -48,6 +49,58 @@ fn dots4(x4: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f3
   return vec4<f32>(dot(x4, w0), dot(x4, w1), dot(x4, w2), dot(x4, w3));
 }
 
+#if BLOCKED
+// Chunk b (32 weights) of 4 rows (chunk indices c, scales f0..f3: w_affine) against 4 tokens (x rows t, in vec4s):
+// column i of the result is token i's 4 row dots. The chunk's scales are applied once to its partial dots, per
+// 16-weight half; each w_q8 call gives 8 weights (4 for the low half, 4 for the high half). Offsets (Q4_1, Q5_1,
+// Q4_K, Q5_K, Q2_K mins) multiply the token's input sums over each half.
+fn chunk4x4(c: vec4<u32>, t: vec4<u32>, b: u32, f0: vec4<f32>, f1: vec4<f32>, f2: vec4<f32>, f3: vec4<f32>) -> mat4x4<f32> {
+  let one = vec4<f32>(1.0);
+  var l0 = vec4<f32>(0.0);
+  var l1 = vec4<f32>(0.0);
+  var l2 = vec4<f32>(0.0);
+  var l3 = vec4<f32>(0.0);
+  var h0 = vec4<f32>(0.0);
+  var h1 = vec4<f32>(0.0);
+  var h2 = vec4<f32>(0.0);
+  var h3 = vec4<f32>(0.0);
+  var sl = vec4<f32>(0.0);
+  var sh = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let q0 = w_q8(c.x, j);
+    let q1 = w_q8(c.y, j);
+    let q2 = w_q8(c.z, j);
+    let q3 = w_q8(c.w, j);
+    let k4 = (b << 3u) + j;
+    let x0 = x[t.x + k4];
+    let x1 = x[t.y + k4];
+    let x2 = x[t.z + k4];
+    let x3 = x[t.w + k4];
+    let y0 = x[t.x + k4 + 4u];
+    let y1 = x[t.y + k4 + 4u];
+    let y2 = x[t.z + k4 + 4u];
+    let y3 = x[t.w + k4 + 4u];
+    l0 += dots4(x0, q0[0], q1[0], q2[0], q3[0]);
+    l1 += dots4(x1, q0[0], q1[0], q2[0], q3[0]);
+    l2 += dots4(x2, q0[0], q1[0], q2[0], q3[0]);
+    l3 += dots4(x3, q0[0], q1[0], q2[0], q3[0]);
+    h0 += dots4(y0, q0[1], q1[1], q2[1], q3[1]);
+    h1 += dots4(y1, q0[1], q1[1], q2[1], q3[1]);
+    h2 += dots4(y2, q0[1], q1[1], q2[1], q3[1]);
+    h3 += dots4(y3, q0[1], q1[1], q2[1], q3[1]);
+    sl += vec4<f32>(dot(x0, one), dot(x1, one), dot(x2, one), dot(x3, one));
+    sh += vec4<f32>(dot(y0, one), dot(y1, one), dot(y2, one), dot(y3, one));
+  }
+  // Per row: scale and offset of each half.
+  let slo = vec4<f32>(f0.x, f1.x, f2.x, f3.x);
+  let olo = vec4<f32>(f0.y, f1.y, f2.y, f3.y);
+  let shi = vec4<f32>(f0.z, f1.z, f2.z, f3.z);
+  let ohi = vec4<f32>(f0.w, f1.w, f2.w, f3.w);
+  return mat4x4<f32>(l0 * slo + h0 * shi + sl.x * olo + sh.x * ohi, l1 * slo + h1 * shi + sl.y * olo + sh.y * ohi,
+                     l2 * slo + h2 * shi + sl.z * olo + sh.z * ohi, l3 * slo + h3 * shi + sl.w * olo + sh.w * ohi);
+}
+#endif
+
 @compute @workgroup_size(DWG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * DWG;
@@ -75,62 +128,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
-#if BLOCKED
-  // Block formats: each 32-weight chunk's scales (w_affine) are read once per row and applied to the chunk's
-  // partial dots, per 16-weight half; each w_q8 call gives 8 weights (4 for the low half, 4 for the high half).
-  // Offsets (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K mins) multiply the token's input sums over each half.
+#if GROUPED
+  // 256-weight super-blocks: each row's scale words are read once per super-block (w_scales) and unpacked for each
+  // of its 8 chunks (w_affine_at).
   let bpr = K >> 5u;
-  let one = vec4<f32>(1.0);
+  let spr = bpr >> 3u;
+  for (var g = 0u; g < spr; g++) {
+    let sb = r * spr + vec4<u32>(g);
+    let e0 = w_scales(sb.x);
+    let e1 = w_scales(sb.y);
+    let e2 = w_scales(sb.z);
+    let e3 = w_scales(sb.w);
+    for (var sub = 0u; sub < 8u; sub++) {
+      let b = (g << 3u) + sub;
+      let d = chunk4x4(r * bpr + vec4<u32>(b), t, b, w_affine_at(e0, sub), w_affine_at(e1, sub), w_affine_at(e2, sub), w_affine_at(e3, sub));
+      a0 += d[0];
+      a1 += d[1];
+      a2 += d[2];
+      a3 += d[3];
+    }
+  }
+#elif BLOCKED
+  let bpr = K >> 5u;
   for (var b = 0u; b < bpr; b++) {
     let c = r * bpr + vec4<u32>(b);
-    let f0 = w_affine(c.x);
-    let f1 = w_affine(c.y);
-    let f2 = w_affine(c.z);
-    let f3 = w_affine(c.w);
-    var l0 = vec4<f32>(0.0);
-    var l1 = vec4<f32>(0.0);
-    var l2 = vec4<f32>(0.0);
-    var l3 = vec4<f32>(0.0);
-    var h0 = vec4<f32>(0.0);
-    var h1 = vec4<f32>(0.0);
-    var h2 = vec4<f32>(0.0);
-    var h3 = vec4<f32>(0.0);
-    var sl = vec4<f32>(0.0);
-    var sh = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      let q0 = w_q8(c.x, j);
-      let q1 = w_q8(c.y, j);
-      let q2 = w_q8(c.z, j);
-      let q3 = w_q8(c.w, j);
-      let k4 = (b << 3u) + j;
-      let x0 = x[t.x + k4];
-      let x1 = x[t.y + k4];
-      let x2 = x[t.z + k4];
-      let x3 = x[t.w + k4];
-      let y0 = x[t.x + k4 + 4u];
-      let y1 = x[t.y + k4 + 4u];
-      let y2 = x[t.z + k4 + 4u];
-      let y3 = x[t.w + k4 + 4u];
-      l0 += dots4(x0, q0[0], q1[0], q2[0], q3[0]);
-      l1 += dots4(x1, q0[0], q1[0], q2[0], q3[0]);
-      l2 += dots4(x2, q0[0], q1[0], q2[0], q3[0]);
-      l3 += dots4(x3, q0[0], q1[0], q2[0], q3[0]);
-      h0 += dots4(y0, q0[1], q1[1], q2[1], q3[1]);
-      h1 += dots4(y1, q0[1], q1[1], q2[1], q3[1]);
-      h2 += dots4(y2, q0[1], q1[1], q2[1], q3[1]);
-      h3 += dots4(y3, q0[1], q1[1], q2[1], q3[1]);
-      sl += vec4<f32>(dot(x0, one), dot(x1, one), dot(x2, one), dot(x3, one));
-      sh += vec4<f32>(dot(y0, one), dot(y1, one), dot(y2, one), dot(y3, one));
-    }
-    // Per row: scale and offset of each half.
-    let slo = vec4<f32>(f0.x, f1.x, f2.x, f3.x);
-    let olo = vec4<f32>(f0.y, f1.y, f2.y, f3.y);
-    let shi = vec4<f32>(f0.z, f1.z, f2.z, f3.z);
-    let ohi = vec4<f32>(f0.w, f1.w, f2.w, f3.w);
-    a0 += l0 * slo + h0 * shi + sl.x * olo + sh.x * ohi;
-    a1 += l1 * slo + h1 * shi + sl.y * olo + sh.y * ohi;
-    a2 += l2 * slo + h2 * shi + sl.z * olo + sh.z * ohi;
-    a3 += l3 * slo + h3 * shi + sl.w * olo + sh.w * ohi;
+    let d = chunk4x4(c, t, b, w_affine(c.x), w_affine(c.y), w_affine(c.z), w_affine(c.w));
+    a0 += d[0];
+    a1 += d[1];
+    a2 += d[2];
+    a3 += d[3];
   }
 #else
   for (var k4 = 0u; k4 < k4n; k4++) {

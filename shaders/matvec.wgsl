@@ -14,8 +14,8 @@
 //   (PAIRED: the host sets it with ROPE or GLU), so both rows of a pair end in one invocation or workgroup.
 //   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
 //   LORA: + scale·B·(A·x) per weight row before the epilogue (linear_out.wgsl; the decode step's u is row 0).
-//   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales read once and
-//     applied per 16-weight half, not per weight).
+//   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales applied per
+//     16-weight half, not per weight; ROWS4 reads a K-quant super-block's scale words once for its 8 chunks).
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
@@ -86,26 +86,51 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
 }
 
 #if ROWS4
+#if BLOCKED
+// Chunk b (32 weights) of each of the 4 rows, whose scales are f0..f3 (w_affine), with the step's 32 inputs there:
+// the inputs are loaded once for the 4 rows.
+fn chunk4(rows: vec4<u32>, bpr: u32, b: u32, x0: u32, scale: f32,
+          f0: vec4<f32>, f1: vec4<f32>, f2: vec4<f32>, f3: vec4<f32>) -> vec4<f32> {
+  let k4 = b << 3u;
+  let i0 = x_at(x0, k4, scale);
+  let i1 = x_at(x0, k4 + 1u, scale);
+  let i2 = x_at(x0, k4 + 2u, scale);
+  let i3 = x_at(x0, k4 + 3u, scale);
+  let i4 = x_at(x0, k4 + 4u, scale);
+  let i5 = x_at(x0, k4 + 5u, scale);
+  let i6 = x_at(x0, k4 + 6u, scale);
+  let i7 = x_at(x0, k4 + 7u, scale);
+  let blk = rows * bpr + vec4<u32>(b);
+  return vec4<f32>(w_dot32a(f0, blk.x, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32a(f1, blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                   w_dot32a(f2, blk.z, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32a(f3, blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+}
+#endif
+
 // Dot products of 4 rows (clamped into range: the caller drops rows >= n) with the step's input row.
 fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
   let k4n = params.k >> 2u;
   var acc = vec4<f32>(0.0);
-#if BLOCKED
-  // Block formats: a 32-element chunk's 8 input vec4s are loaded once for the 4 rows (w_dot32, weights.wgsl).
+#if GROUPED
+  // 256-weight super-blocks: each row's scale words are read once per super-block (w_scales) and unpacked for each
+  // of its 8 chunks (w_affine_at).
+  let bpr = params.k >> 5u;
+  let spr = bpr >> 3u;
+  for (var g = 0u; g < spr; g++) {
+    let sb = rows * spr + vec4<u32>(g);
+    let s0 = w_scales(sb.x);
+    let s1 = w_scales(sb.y);
+    let s2 = w_scales(sb.z);
+    let s3 = w_scales(sb.w);
+    for (var sub = 0u; sub < 8u; sub++) {
+      acc += chunk4(rows, bpr, (g << 3u) + sub, x0, scale,
+                    w_affine_at(s0, sub), w_affine_at(s1, sub), w_affine_at(s2, sub), w_affine_at(s3, sub));
+    }
+  }
+#elif BLOCKED
   let bpr = params.k >> 5u;
   for (var b = 0u; b < bpr; b++) {
-    let k4 = b << 3u;
-    let i0 = x_at(x0, k4, scale);
-    let i1 = x_at(x0, k4 + 1u, scale);
-    let i2 = x_at(x0, k4 + 2u, scale);
-    let i3 = x_at(x0, k4 + 3u, scale);
-    let i4 = x_at(x0, k4 + 4u, scale);
-    let i5 = x_at(x0, k4 + 5u, scale);
-    let i6 = x_at(x0, k4 + 6u, scale);
-    let i7 = x_at(x0, k4 + 7u, scale);
     let blk = rows * bpr + vec4<u32>(b);
-    acc += vec4<f32>(w_dot32(blk.x, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32(blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
-                     w_dot32(blk.z, i0, i1, i2, i3, i4, i5, i6, i7), w_dot32(blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+    acc += chunk4(rows, bpr, b, x0, scale, w_affine(blk.x), w_affine(blk.y), w_affine(blk.z), w_affine(blk.w));
   }
 #else
   for (var k4 = 0u; k4 < k4n; k4++) {

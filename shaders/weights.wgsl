@@ -2,9 +2,13 @@
 // Layout (src/gpu/weights.ts, src/formats/weight-formats.ts): row-major [rows, cols], cols % 4 == 0.
 // `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32.
 // Float formats are below. A block format (BLOCKED) is one file, shaders/formats/<id>.wgsl, that declares `w` and
-// gives, for 32-element chunk c of the flat tensor (c = element / 32; a K-quant super-block is 8 chunks):
-//   w_affine(c) -> vec4(scale_lo, offset_lo, scale_hi, offset_hi): element = q * scale + offset, "lo" for the
-//     chunk's elements 0..15 and "hi" for 16..31 (K-quants with 16-element sub-blocks have two scales per chunk);
+// gives, for 32-element chunk c of the flat tensor (c = element / 32):
+//   its scales: w_affine(c) -> vec4(scale_lo, offset_lo, scale_hi, offset_hi): element = q * scale + offset, "lo"
+//     for the chunk's elements 0..15 and "hi" for 16..31 (K-quants with 16-element sub-blocks have two scales per
+//     chunk). A 256-element super-block format (GROUPED: K-quants, IQ4_XS; a super-block is 8 chunks) instead
+//     gives WScales, w_scales(g) (reads super-block g's scale words, once) and w_affine_at(sc, s) (unpacks chunk
+//     s's affine from them, no memory access); w_affine is then built here. Kernels that walk a row chunk by chunk
+//     (matvec ROWS4, matmul DIRECT) call w_scales once per super-block and w_affine_at per chunk;
 //   w_q8(c, j) -> mat2x4: the raw values q of elements 4j..4j+3 (column 0) and 16+4j..16+4j+3 (column 1), j < 4
 //     (the pairing of ggml's 4-bit blocks, where one byte holds elements j and j+16).
 // From those this file builds w_load4 and w_dot32 (a chunk's dot with 32 inputs, its scales applied once per
@@ -41,6 +45,12 @@ fn w_d(b: u32) -> f32 {
 #endif
 
 #if BLOCKED
+#if GROUPED
+fn w_affine(c: u32) -> vec4<f32> {
+  return w_affine_at(w_scales(c >> 3u), c & 7u);
+}
+#endif
+
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   let e = row * cols + k;
   let c = e >> 5u;
@@ -51,10 +61,9 @@ fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   return q[1] * a.z + a.w;
 }
 
-// Dot of chunk c with its 32 inputs xs0..xs7 (vec4 each).
-fn w_dot32(c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
-           xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-  let a = w_affine(c);
+// Dot of chunk c, whose scales are a (w_affine), with its 32 inputs xs0..xs7 (vec4 each).
+fn w_dot32a(a: vec4<f32>, c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+            xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
   let q0 = w_q8(c, 0u);
   let q1 = w_q8(c, 1u);
   let q2 = w_q8(c, 2u);
@@ -63,6 +72,11 @@ fn w_dot32(c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32
   let hi = dot(q0[1], xs4) + dot(q1[1], xs5) + dot(q2[1], xs6) + dot(q3[1], xs7);
   let one = vec4<f32>(1.0);
   return a.x * lo + a.z * hi + a.y * dot(xs0 + xs1 + xs2 + xs3, one) + a.w * dot(xs4 + xs5 + xs6 + xs7, one);
+}
+
+fn w_dot32(c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+           xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
+  return w_dot32a(w_affine(c), c, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
 }
 
 // Shared unpackers: the 4 bytes of a word as signed / unsigned values, its low / high nibbles, 2-bit fields.
@@ -76,5 +90,19 @@ fn bits4(u: u32, shift: u32, mask: u32) -> vec4<u32> {
 const IQ4NL_GRID = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
 fn iq4_grid(n: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(IQ4NL_GRID[n.x], IQ4NL_GRID[n.y], IQ4NL_GRID[n.z], IQ4NL_GRID[n.w]);
+}
+// Q4_K / Q5_K: chunk s's affine from d, dmin and the 3 words of packed 6-bit (scale, min) pairs (ggml's
+// get_scale_min_k4: chunks 0..3 in the low 6 bits of bytes s and s + 4; chunks 4..7 split over byte s + 4's nibbles
+// and the top 2 bits of bytes s - 4 and s).
+fn k4_affine(dm: vec2<f32>, u: vec3<u32>, s: u32) -> vec4<f32> {
+  let t = 8u * (s & 3u);
+  var sm: vec2<u32>;
+  if (s < 4u) {
+    sm = vec2<u32>((u.x >> t) & 63u, (u.y >> t) & 63u);
+  } else {
+    sm = vec2<u32>(((u.z >> t) & 15u) | (((u.x >> (t + 6u)) & 3u) << 4u), ((u.z >> (t + 4u)) & 15u) | (((u.y >> (t + 6u)) & 3u) << 4u));
+  }
+  let a = vec2<f32>(dm.x * f32(sm.x), -(dm.y * f32(sm.y)));
+  return vec4<f32>(a, a);
 }
 #endif

@@ -1,20 +1,23 @@
 // Q3_K: f16 d split out; the rest (27 words): hmask (32 bytes: bit s of byte l is the high bit of element l of chunk
-// s), 64 bytes of 2-bit values (as Q2_K), 12 bytes of 6-bit scales (one per 16 elements).
+// s), 64 bytes of 2-bit values (as Q2_K), 12 bytes of 6-bit scales (one per 16 elements, words 24..26).
 // Element = d * (scale - 32) * (low2 - (high ? 0 : 4)).
 @group(0) @binding(8) var<storage, read> w: array<u32>;
-fn q3_byte(o: u32, n: u32) -> u32 {
-  return (w[o + 24u + (n >> 2u)] >> (8u * (n & 3u))) & 255u;
+struct WScales { d: f32, u: vec3<u32> }
+fn w_scales(g: u32) -> WScales {
+  let o = g * 27u + 24u;
+  return WScales(w_d(g), vec3<u32>(w[o], w[o + 1u], w[o + 2u]));
 }
-fn q3_scale(o: u32, k: u32) -> f32 {
-  let low = (q3_byte(o, k & 7u) >> (4u * (k >> 3u))) & 15u;
-  let high = (q3_byte(o, 8u + (k & 3u)) >> (2u * (k >> 2u))) & 3u;
+fn q3_byte(u: vec3<u32>, n: u32) -> u32 {
+  return (u[n >> 2u] >> (8u * (n & 3u))) & 255u;
+}
+// 16-element scale k (0..15): low 4 bits in byte k % 8 (nibble k / 8), high 2 bits in byte 8 + k % 4 (bits 2(k / 4)).
+fn q3_scale(u: vec3<u32>, k: u32) -> f32 {
+  let low = (q3_byte(u, k & 7u) >> (4u * (k >> 3u))) & 15u;
+  let high = (q3_byte(u, 8u + (k & 3u)) >> (2u * (k >> 2u))) & 3u;
   return f32(i32(low | (high << 4u)) - 32);
 }
-fn w_affine(c: u32) -> vec4<f32> {
-  let o = (c >> 3u) * 27u;
-  let s = c & 7u;
-  let d = w_d(c >> 3u);
-  return vec4<f32>(d * q3_scale(o, 2u * s), 0.0, d * q3_scale(o, 2u * s + 1u), 0.0);
+fn w_affine_at(sc: WScales, s: u32) -> vec4<f32> {
+  return vec4<f32>(sc.d * q3_scale(sc.u, 2u * s), 0.0, sc.d * q3_scale(sc.u, 2u * s + 1u), 0.0);
 }
 fn q3_vals(qw: u32, hw: u32, s: u32) -> vec4<f32> {
   let low = bits4(qw, 2u * (s & 3u), 3u);

@@ -1,16 +1,17 @@
 // Q6_K: f16 d split out; the rest (52 words): ql (128 bytes of low nibbles), qh (64 bytes of 2-bit high parts),
-// 16 int8 scales (one per 16 elements). Chunk s = 4h + jq: low nibbles (jq < 2) or high (jq >= 2) of ql bytes
-// 64h + 32(jq & 1) + l, bits 2jq of qh byte 32h + l. Element = d * scale * (q - 32).
+// 16 int8 scales (one per 16 elements, words 48..51). Chunk s = 4h + jq: low nibbles (jq < 2) or high (jq >= 2) of
+// ql bytes 64h + 32(jq & 1) + l, bits 2jq of qh byte 32h + l. Element = d * scale * (q - 32).
 @group(0) @binding(8) var<storage, read> w: array<u32>;
-fn w_affine(c: u32) -> vec4<f32> {
-  let o = (c >> 3u) * 52u;
-  let s = c & 7u;
-  let h = s >> 2u;
-  let jq = s & 3u;
-  let sc = i8x4(w[o + 48u + 2u * h + (jq >> 1u)]);
-  let d = w_d(c >> 3u);
-  let pair = select(sc.xy, sc.zw, (jq & 1u) == 1u);
-  return vec4<f32>(d * pair.x, 0.0, d * pair.y, 0.0);
+struct WScales { d: f32, sc: vec4<u32> }
+fn w_scales(g: u32) -> WScales {
+  let o = g * 52u + 48u;
+  return WScales(w_d(g), vec4<u32>(w[o], w[o + 1u], w[o + 2u], w[o + 3u]));
+}
+fn w_affine_at(sc: WScales, s: u32) -> vec4<f32> {
+  // Chunk s's two 16-element scales are bytes 2s, 2s + 1: word s / 2, half s & 1.
+  let pair = i8x4(sc.sc[s >> 1u]);
+  let p = select(pair.xy, pair.zw, (s & 1u) == 1u);
+  return vec4<f32>(sc.d * p.x, 0.0, sc.d * p.y, 0.0);
 }
 fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
   let o = (c >> 3u) * 52u;

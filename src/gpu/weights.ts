@@ -29,9 +29,17 @@ export function isBlockFormat(f: WeightFormatSpec): boolean {
   return blockShape(f).elems > 1;
 }
 
-/** The defines every weight-reading kernel gets for a format (weights.wgsl, shaders/formats/<id>.wgsl). */
+/**
+ * The defines every weight-reading kernel gets for a format (weights.wgsl, shaders/formats/<id>.wgsl). GROUPED:
+ * 256-element super-blocks whose scales are read once per super-block (w_scales) and unpacked per 32-element chunk.
+ */
 export function weightDefines(f: WeightFormatSpec): string[] {
-  return [formatDefine(f), ...(isBlockFormat(f) ? ['BLOCKED'] : []), ...(f.gpu.splitScaleAt !== undefined ? ['SPLIT_SCALE'] : [])];
+  return [
+    formatDefine(f),
+    ...(isBlockFormat(f) ? ['BLOCKED'] : []),
+    ...(blockShape(f).elems === 256 ? ['GROUPED'] : []),
+    ...(f.gpu.splitScaleAt !== undefined ? ['SPLIT_SCALE'] : []),
+  ];
 }
 
 const pad4 = (n: number) => (n + 3) & ~3;
@@ -94,15 +102,27 @@ export function uploadF32(device: GPUDevice, name: string, values: Float32Array)
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
 }
 
+/** f32 values quantize-on-load holds at once (4 MiB): a tensor is converted a band of rows at a time. */
+const CONVERT_CHUNK_ELEMS = 1 << 20;
+
 /**
- * Quantize-on-load of one tensor: a float matrix whose rows are whole blocks of `to` is encoded with ggml's reference
- * quantizer; anything else (vectors, already-quantized tensors, rows that are not whole blocks) is kept as it is,
- * as llama.cpp's quantizer falls back. Only this tensor's f32 values are ever held.
+ * Quantize-on-load of one float matrix [rows, cols] whose rows are whole blocks of `to`: encoded with ggml's reference
+ * quantizer a band of rows at a time, so only CONVERT_CHUNK_ELEMS f32 values are held, never the whole tensor's.
  */
 export function convertForLoad(t: RawTensor, to: WeightFormatSpec, toF32: (t: RawTensor) => Float32Array): RawTensor {
-  const float = t.type === GgmlType.F32 || t.type === GgmlType.F16 || t.type === GgmlType.BF16;
-  if (t.shape.length < 2 || !float || !to.quantize || t.shape[t.shape.length - 1] % blockShape(to).elems !== 0) return t;
-  return { ...t, type: to.type, bytes: to.quantize(toF32(t)) };
+  const cols = t.shape[t.shape.length - 1];
+  const rows = t.shape.reduce((a, b) => a * b, 1) / cols;
+  if (!to.quantize || cols % blockShape(to).elems !== 0) return t;
+  const inRow = t.bytes.byteLength / rows;
+  const outRow = (cols / blockShape(to).elems) * blockShape(to).bytes;
+  const out = new Uint8Array(rows * outRow);
+  const band = Math.max(1, Math.floor(CONVERT_CHUNK_ELEMS / cols));
+  for (let r0 = 0; r0 < rows; r0 += band) {
+    const r1 = Math.min(rows, r0 + band);
+    const f32 = toF32({ ...t, shape: [r1 - r0, cols], bytes: t.bytes.subarray(r0 * inRow, r1 * inRow) });
+    out.set(to.quantize(f32), r0 * outRow);
+  }
+  return { ...t, type: to.type, bytes: out };
 }
 
 /** A tensor as it arrives from a model file. */
@@ -128,12 +148,14 @@ export class WeightStore {
     readonly device: GPUDevice,
     readonly maxBinding: number,
     private readonly toF32: (t: RawTensor) => Float32Array,
-    /** Quantize-on-load: F32/F16/BF16 matrices are converted to this format as they arrive (convertForLoad). */
-    private readonly quantizeTo?: WeightFormatSpec,
   ) {}
 
+  /** Quantize-on-load: the format each arriving tensor is converted to (loader/quantize-on-load.ts), if any. */
+  quantizeFor?: (t: RawTensor) => WeightFormatSpec | undefined;
+
   add(raw: RawTensor): void {
-    const t = this.quantizeTo ? convertForLoad(raw, this.quantizeTo, this.toF32) : raw;
+    const to = this.quantizeFor?.(raw);
+    const t = to ? convertForLoad(raw, to, this.toF32) : raw;
     if (t.bytes.byteLength > this.maxBinding) {
       throw new ModelTooLargeError(
         `Tensor ${t.name} needs ${(t.bytes.byteLength / 2 ** 20).toFixed(0)} MiB in one GPU buffer but this GPU binds at most ` +
