@@ -14,13 +14,12 @@ import { poolingFromSentenceTransformers } from '../families/bert.ts';
 import type { RawTensor } from '../gpu/weights.ts';
 import { configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
 import { dequantize } from '../formats/quant.ts';
-import { QUANTIZABLE_FORMAT_IDS, weightFormatById, type WeightFormatSpec } from '../formats/weight-formats.ts';
-import { ggmlBlockSize } from '../formats/ggml-types.ts';
+import { parseQuantizeOption, quantizeChooser } from './quantize-on-load.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { StreamReader, readHeader } from './stream-reader.ts';
-import { InvalidRequestError, MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { isSourceRequest, resolveSource, siblingUrl, shardInfo, shardNames, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest, type LoadSource } from './source.ts';
 import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
 import { ProgressTracker, STREAM_FRACTION, type LoadProgress } from './progress.ts';
@@ -46,22 +45,12 @@ export interface LoadedModel {
 export interface LoadModelOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
-  /** Quantize-on-load: a weight format id (`q8_0`, `q4_k`, …) that float matrices are converted to as they arrive. */
+  /** Quantize-on-load (loader/quantize-on-load.ts): a weight format id (`q8_0`, `q4_k`, …) or llama.cpp mix (`q4_k_m`). */
   quantize?: string;
 }
 
 const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
   dequantize(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
-
-/** The format a `quantize` load option names, or InvalidRequestError listing the ones llmo can encode. */
-function quantizeTarget(id: string | undefined): WeightFormatSpec | undefined {
-  if (id === undefined) return undefined;
-  const f = weightFormatById(id.toLowerCase());
-  if (!f?.quantize || ggmlBlockSize(f.type) === 1) {
-    throw new InvalidRequestError(`quantize: '${id}' is not a format llmo quantizes to; use one of ${QUANTIZABLE_FORMAT_IDS.filter((i) => ggmlBlockSize(weightFormatById(i)!.type) > 1).join(', ')}.`);
-  }
-  return f;
-}
 
 /** One opened file of the model, read in order. */
 interface Part {
@@ -176,7 +165,8 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
     if (normShift && t.name.endsWith('norm.weight')) for (let i = 0; i < v.length; i++) v[i] += normShift;
     return v;
   };
-  const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, vectorF32, quantizeTarget(options.quantize));
+  const quantize = parseQuantizeOption(options.quantize);
+  const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, vectorF32);
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
     const urls = typeof main === 'string' ? await weightUrls(main, files) : [];
@@ -238,6 +228,7 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
           'and Hugging Face safetensors (F32/F16/BF16) models.',
       );
     }
+    if (quantize) weights.quantizeFor = quantizeChooser(quantize, result.config, perPart.flat());
     for (const [i, p] of parts.entries()) {
       const ordered = [...perPart[i]].sort((a, b) => a.offset - b.offset);
       for (const t of ordered) {

@@ -43,10 +43,11 @@ export interface LoadOptions {
    */
   draft?: LoadSource;
   /**
-   * Quantize-on-load: F32/F16/BF16 weight matrices (safetensors or GGUF) are converted to this weight format
-   * (`'q8_0'`, `'q4_k'`, `'q4_0'`, … : src/formats/weight-formats.ts) tensor by tensor as they arrive, with ggml's
-   * reference quantizer. Matrices whose rows are not whole blocks, and already-quantized ones, stay as they are.
-   * The cache keeps the original bytes.
+   * Quantize-on-load: F32/F16/BF16 weight matrices (safetensors or GGUF) are converted as they arrive (a band of
+   * rows at a time) with ggml's reference quantizer, to this weight format (`'q8_0'`, `'q4_k'`, `'q4_0'`, … :
+   * src/formats/weight-formats.ts; matrices whose rows are not whole blocks stay as they are), or per tensor as
+   * llama.cpp's `llama-quantize` mixes do (`'q4_k_m'`, `'q5_k_m'`, `'q3_k_m'`, `'q2_k'`, …: formats/quant-mix.ts).
+   * Already-quantized matrices stay as they are. The cache keeps the original bytes.
    */
   quantize?: string;
   signal?: AbortSignal;

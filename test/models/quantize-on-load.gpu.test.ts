@@ -3,6 +3,9 @@
  * whose matrices are the F16 weights encoded with our ggml-exact quantizer, i.e. what a Q8_0 GGUF of the same
  * weights holds: last-token logits within LOGITS_TOL of the TS reference fed those weights, identical greedy
  * tokens. Also reported: GPU weight bytes and load time with and without.
+ * And against a separately written file: sotu-5m-f32.gguf loaded with `quantize: 'q4_k_m'` (llama.cpp's per-tensor
+ * mix, converted a band of rows at a time) holds the same bytes as ggml's own sotu-5m-q4_k_m.gguf (our quantizers
+ * are bit-exact with ggml's), so its logits must equal that file's exactly.
  */
 import { expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
@@ -53,8 +56,21 @@ for (const id of ['q8_0', 'q4_0']) {
   });
 }
 
+test("sotu-5m F32 + quantize 'q4_k_m' = ggml's sotu-5m-q4_k_m.gguf, bit for bit", async () => {
+  const ours = await load('/shared/models/sotu-5m/sotu-5m-f32.gguf', { quantize: 'q4_k_m' });
+  const ggml = await load('/shared/models/sotu-5m/sotu-5m-q4_k_m.gguf');
+  try {
+    const prompt = [1, 450, 3681, 310, 278, 3303, 29871, 322];
+    expect(ours.info.memory.weightBytes).toBe(ggml.info.memory.weightBytes);
+    expect(Array.from(await ours.logits(prompt))).toEqual(Array.from(await ggml.logits(prompt)));
+  } finally {
+    await ours.dispose();
+    await ggml.dispose();
+  }
+});
+
 test('an unknown quantize target is InvalidRequestError naming the choices', async () => {
   const err = await load(URL, { quantize: 'q9_9' }).catch((e: Error) => e);
   expect(err).toBeInstanceOf(InvalidRequestError);
-  expect((err as Error).message).toMatch(/q4_k/);
+  expect((err as Error).message).toMatch(/q4_k.*q4_k_m/);
 });
