@@ -2,7 +2,7 @@
  * LoRA adapters (src/lora/) on real weights (sotu-5m in ../shared) and each family's fixture, through the public API, against the
  * plain-TS f32 reference run on the merged weights W + scale·(alpha / r)·B·A (test/fixtures/lora-fixture.ts):
  * - logits of a prompt (prefill: tiled matmul with the LORA epilogue) within LOGITS_TOL, and greedy tokens (decode:
- *   matvec, multi-step submissions) equal, on F32, F16, Q8_0, Q4_0 and Q4_K_M bases, for llama, qwen2, qwen3,
+ *   matvec, multi-step submissions) equal, on F32, F16, Q8_0 and Q4_0 bases (K-quants: the kernel test), for llama, qwen2, qwen3,
  *   gemma3 and phi3 (its pre-fused attn_qkv / ffn_up adapted as wholes);
  * - the same adapter as GGUF and as PEFT gives the same logits;
  * - switching adapters between requests and back reproduces the first request's tokens, and no KV computed under
@@ -214,25 +214,19 @@ describe('families and weight types (fixtures and sotu-5m files)', () => {
     });
   }
 
-  // Q8_0 and Q4_0 bases run in the fixture cases above; every format's epilogue in src/lora/lora-kernels.gpu.test.ts.
-  for (const type of ['q4_k_m']) {
-    test(`sotu-5m ${type}: adapter on a quantized base = reference on the dequantized, merged weights`, async () => {
-      const base = await baseOf(SOTU(type));
-      const fixture = randomLora(base.shapes, TARGETS, { rank: 4, alpha: 8, seed: 5 });
-      const engine = await load(SOTU(type), { contextLength: 256 });
-      try {
-        await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
-        const ref = reference(base, [{ fixture, scale: 1 }]);
-        expect((measured[`sotu-5m ${type}`] = relErr(await engine.logits(PROMPT, { lora: [{ id: 'a' }] }), ref.forward(PROMPT)))).toBeLessThan(LOGITS_TOL);
-        ref.reset();
-        expect((await engine.complete(PROMPT, { ...greedy, lora: [{ id: 'a' }] })).tokens).toEqual(ref.greedy(PROMPT, N_GREEDY));
-        // Merging needs a float base: refused, naming a tensor.
-        await expect(engine.mergeAdapter('a')).rejects.toThrow(/Cannot merge the adapter into blk\.\d+\.\w+\.weight: it is Q/);
-      } finally {
-        await engine.dispose();
-      }
-    });
-  }
+  // Q8_0 and Q4_0 bases run in the fixture cases above, F16 in the merge case; the LORA epilogue of a K-quant (Q4_K)
+  // base in src/lora/lora-kernels.gpu.test.ts (a sotu-5m Q4_K_M case passed, 2.8e-7, but cost ~50 s of CI under load).
+  test('an adapter on a quantized base cannot be merged: refused naming the tensor', async () => {
+    const base = await baseOf(SOTU('q8_0'));
+    const fixture = randomLora(base.shapes, /^blk\.0\.attn_q\.weight$/, { rank: 2, alpha: 2, seed: 5 });
+    const engine = await load(SOTU('q8_0'), { contextLength: 64 });
+    try {
+      await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
+      await expect(engine.mergeAdapter('a')).rejects.toThrow(/Cannot merge the adapter into blk\.0\.attn_q\.weight: it is Q8_0/);
+    } finally {
+      await engine.dispose();
+    }
+  });
 
   test('merge into an F16 base (q/k/v fused): = reference on the merged weights rounded to f16, and = the adapter per request', async () => {
     const base = await baseOf(SOTU('f16'));
