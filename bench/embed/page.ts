@@ -63,7 +63,7 @@ async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchCo
       }
       const ms = performance.now() - s;
       perCallSize.push({ k, ms, embeddingsPerSec: (all.length / ms) * 1000 });
-      log(`  ${m.name} llmo k=${k}: ${((all.length / ms) * 1000).toFixed(1)} embeddings/s`);
+      log(`  ${m.name} llmo k=${k}: ${((all.length / ms) * 1000).toFixed(2)} embeddings/s`);
       llmoVecs = vecs;
     }
   } finally {
@@ -73,7 +73,7 @@ async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchCo
   const res: EmbedModelResult = {
     model: m.name, dim: info.config.dim, sentences: all.length,
     llmo: { loadMs, gpuMiB: (info.memory.weightBytes + info.memory.cacheBytes) / 2 ** 20, perCallSize },
-    saturationK: perCallSize.find((p) => p.embeddingsPerSec >= 0.95 * best)!.k,
+    saturationK: perCallSize.find((p) => p.embeddingsPerSec >= 0.95 * best)?.k ?? 0,
   };
   if (m.refSentences > 0) {
     const ref = all.slice(0, m.refSentences);
@@ -84,9 +84,12 @@ async function runModel(m: EmbedBenchConfig['models'][number], cfg: EmbedBenchCo
     const { vectors } = await wllamaEmbeddings(m.url, ref);
     const ms = performance.now() - s;
     res.wllama = { loadAndFirstMs, embeddingsPerSec: (ref.length / ms) * 1000, sentences: ref.length };
-    res.minCosine = Math.min(...vectors.map((v, i) => cosine(v, llmoVecs[i])));
-    res.ratio = best / res.wllama.embeddingsPerSec;
-    log(`  ${m.name} wllama-cpu: ${res.wllama.embeddingsPerSec.toFixed(1)} embeddings/s (${ref.length} sentences); min cosine vs llmo ${res.minCosine.toFixed(6)}`);
+    // (--calls larger than --sentences: llama.cpp alone, e.g. beside a llmo run in another process.)
+    if (llmoVecs.length) {
+      res.minCosine = Math.min(...vectors.map((v, i) => cosine(v, llmoVecs[i])));
+      res.ratio = best / res.wllama.embeddingsPerSec;
+    }
+    log(`  ${m.name} wllama-cpu: ${res.wllama.embeddingsPerSec.toFixed(2)} embeddings/s (${ref.length} sentences); min cosine vs llmo ${res.minCosine?.toFixed(6) ?? '-'}`);
     await wllamaEmbedExit();
   }
   return res;

@@ -64,7 +64,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
     console.log(`\n${report.adapter}${cpu} — ${browser.version()}; host load average ${meanLoad.toFixed(1)} (max ${Math.max(0, ...load.map((x) => x.load1)).toFixed(1)}) on ${hostname()}\n`);
     const rows = [['model', 'sentences', 'llmo embeddings/s by sentences per call', 'best k', 'saturates at k', 'wllama-cpu emb/s (sentences)', 'llmo / wllama', 'min cosine', 'llmo GPU MiB']];
     for (const m of report.models) {
-      const best = m.llmo.perCallSize.reduce((a, b) => (b.embeddingsPerSec > a.embeddingsPerSec ? b : a));
+      const best = m.llmo.perCallSize.reduce((a, b) => (b.embeddingsPerSec > a.embeddingsPerSec ? b : a), { k: 0, embeddingsPerSec: 0, ms: 0 });
       rows.push([m.model, String(m.sentences), m.llmo.perCallSize.map((p) => `${p.k}: ${p.embeddingsPerSec.toFixed(2)}`).join(', '), String(best.k), String(m.saturationK),
         m.wllama ? `${m.wllama.embeddingsPerSec.toFixed(2)} (${m.wllama.sentences})` : '-', m.ratio ? `${m.ratio.toFixed(2)}×` : '-', m.minCosine?.toFixed(6) ?? '-', m.llmo.gpuMiB.toFixed(0)]);
     }
