@@ -11,7 +11,7 @@ import { Kernels } from '../gpu/kernels.ts';
 import { Transformer } from './transformer.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits, type SamplingOptions } from './sampler.ts';
-import { decodeBatch, firstStop, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
+import { checkTokenIds, decodeBatch, firstStop, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
@@ -126,6 +126,7 @@ export class EngineCore {
   /** Logits after feeding `ids` from position 0 (for inspection and tests), with the given adapters. */
   async logits(ids: number[], lora?: LoraRequest[]): Promise<Float32Array> {
     if (ids.length === 0) throw new InvalidRequestError('logits() needs at least one token id.');
+    checkTokenIds(ids, this.model.config.vocabSize, 'logits()');
     return this.exclusive(async () => {
       await this.useAdapters(lora);
       const r = await this.transformer.forward(ids, 0, true);
@@ -142,6 +143,7 @@ export class EngineCore {
     return this.exclusive(async () => {
       const tok = this.model.tokenizer;
       const ids = typeof text === 'string' ? tok.encode(text, { parseSpecial: false }) : text.slice();
+      checkTokenIds(ids, this.model.config.vocabSize, 'The text to evaluate');
       const window = options.window ?? this.contextLength;
       if (window > this.contextLength) {
         throw new InvalidRequestError(`window ${window} is longer than the context of ${this.contextLength} tokens; pass a smaller window or load with a larger contextLength.`);
@@ -276,6 +278,7 @@ export class EngineCore {
     const tok = this.model.tokenizer;
     const ids = typeof prompt === 'string' ? tok.encode(prompt, { addBos: o.addBos }) : prompt.slice();
     if (ids.length === 0) throw new InvalidRequestError('The prompt is empty: pass some text (or token ids).');
+    checkTokenIds(ids, this.model.config.vocabSize, 'The prompt');
     const maxTokens = o.maxTokens ?? 256;
     const ctx = this.transformer.options.contextLength;
     if (ids.length >= ctx) {

@@ -1,9 +1,16 @@
 /**
  * The generation loop's small pure helpers (runtime/engine-core.ts): how many decode steps go in one submission, the
- * first stop string in a text, a token's log-probs, and waiting for chunk delivery without outliving an abort.
+ * first stop string in a text, a token's log-probs, the check of caller-given token ids, and waiting for chunk delivery without outliving an abort.
  */
 import { logSoftmax, topKIndices } from './sampler.ts';
 import type { TokenLogprob } from './engine-types.ts';
+import { InvalidRequestError } from '../errors.ts';
+
+/** Token ids given by the caller must index the embedding table: the GPU would read past it without a word. */
+export function checkTokenIds(ids: readonly number[], vocabSize: number, what: string): void {
+  const i = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+  if (i >= 0) throw new InvalidRequestError(`${what} has token id ${ids[i]} at index ${i}, outside the vocabulary (0 to ${vocabSize - 1}); pass ids from this model's tokenize().`);
+}
 
 /** Resolves as `p` settles, or at once when `signal` aborts (then whatever `p` does later is ignored). */
 export function settledOrAborted(p: unknown, signal?: AbortSignal): Promise<unknown> {

@@ -113,6 +113,20 @@ describe('generation', () => {
     expect(r.text).toBe(full.text.slice(0, full.text.indexOf(word)));
   });
 
+  test('token ids outside the vocabulary → InvalidRequestError naming the id, for generate, logits and evaluate', async () => {
+    const vocab = engine.info.config.vocabSize;
+    for (const call of [
+      () => engine.complete([1, vocab, 5], { maxTokens: 2 }),
+      () => engine.logits([1, -1]),
+      () => engine.evaluate([1, 2, 3, 4, 1.5]),
+    ]) {
+      const err = await call().catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidRequestError);
+      expect(err.message).toMatch(/outside the vocabulary/);
+    }
+    expect((await engine.complete([1, vocab - 1], { maxTokens: 1, temperature: 0 })).tokens).toHaveLength(1);
+  });
+
   test('a prompt longer than the context → InvalidRequestError', async () => {
     const err = await engine.complete(new Array(engine.info.contextLength + 1).fill(5)).catch((e) => e);
     expect(err).toBeInstanceOf(InvalidRequestError);
