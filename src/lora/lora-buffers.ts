@@ -13,7 +13,9 @@ import type { GpuWeight, WeightStore } from '../gpu/weights.ts';
 import type { LoraPair } from './adapter-file.ts';
 
 const F32 = weightFormat(GgmlType.F32)!;
-const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+// Read when a buffer is made, not at import: in Node (llmo/node) the GPU globals exist only once Dawn is set up.
+const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** One matrix's low-rank term on the GPU (one adapter's pair, or several stacked). */
 export interface GpuLoraPair {
@@ -29,7 +31,7 @@ export interface GpuLoraPair {
 }
 
 function f32Buffer(device: GPUDevice, label: string, floats: number, data?: Float32Array): GPUBuffer {
-  const b = device.createBuffer({ label, size: Math.max(16, floats * 4), usage: USAGE, mappedAtCreation: !!data });
+  const b = device.createBuffer({ label, size: Math.max(16, floats * 4), usage: storageUsage(), mappedAtCreation: !!data });
   if (data) {
     new Float32Array(b.getMappedRange()).set(data);
     b.unmap();
