@@ -16,11 +16,10 @@
  *                       engines still run in Chromium, in the same command. Adds bytes read per token and the GPU's
  *                       copy bandwidth (the roofline table). --engines=llmo skips the browser altogether.
  */
-import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { CHROMIUM_WEBGPU_ARGS } from '../vitest.config.ts';
+import { launchChromium, parseFlags, table } from './cli.ts';
 import type { BenchConfig, BenchModel, BenchReport, EngineName, ModelResult } from './types.ts';
 import { copyBandwidth, measureInNode, type NodeMeasured } from './node-bench.ts';
 import { plan } from './llmo-measure.ts';
@@ -46,25 +45,8 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   { name: 'llama3.2-1b-shape-q4_k', url: '/fixtures/llama32_1b~llama~q4_k~s24~llama3/model.gguf', guard: false, large: true },
 ];
 
-function flags(argv: string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const a of argv) {
-    const [k, ...v] = a.replace(/^--/, '').split('=');
-    m.set(k, v.join('=') || 'true');
-  }
-  return m;
-}
-
 const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 const spread = (s?: { min: number; max: number; median: number }) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '-');
-
-function table(rows: string[][]): string {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r, j) => {
-    const line = `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-    return j === 0 ? `${line}\n|${w.map((n) => '-'.repeat(n + 2)).join('|')}|` : line;
-  }).join('\n');
-}
 
 /** The results as markdown tables (speed, ratios, top kernels): what BENCHMARKS.md quotes. */
 export function render(report: BenchReport): string {
@@ -109,12 +91,7 @@ export function render(report: BenchReport): string {
 }
 
 export async function main(baseUrl: string, argv: string[], root: string): Promise<void> {
-  const f = flags(argv);
-  const executablePath = f.get('chromium') ?? process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium';
-  const extra = (f.get('args') ?? process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
-  const base = f.has('no-swiftshader')
-    ? CHROMIUM_WEBGPU_ARGS.filter((a) => !/swiftshader/.test(a))
-    : CHROMIUM_WEBGPU_ARGS;
+  const f = parseFlags(argv);
   const only = f.get('models')?.split(',');
   const models = ALL_MODELS.filter((m) => (only ? only.includes(m.name) : !m.large || f.has('large')));
   const cfg: BenchConfig = {
@@ -144,7 +121,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
       return;
     }
   }
-  const browser = await chromium.launch({ executablePath, args: [...base, ...extra], headless: true });
+  const browser = await launchChromium(f);
   try {
     const page = await browser.newPage();
     page.on('console', (m) => {

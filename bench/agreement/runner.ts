@@ -5,24 +5,16 @@
  *   --windows=N (default: all of eval.txt; a partial run writes …-agreement-<N>w.json)  --window=256  --greedy=64
  *   --chromium / --args / --no-swiftshader / --machine as in `npm run bench`.
  */
-import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { CHROMIUM_WEBGPU_ARGS } from '../../vitest.config.ts';
+import { launchChromium, parseFlags, table } from '../cli.ts';
 import type { AgreementBenchConfig, AgreementRow } from './page.ts';
 
 const DEFAULT_TYPES = 'q4_k_m,q5_k_m,q6_k,q3_k_m,q2_k,q4_1,q5_0,q5_1,iq4_nl,iq4_xs,bf16,f32';
 
-function table(rows: string[][]): string {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`).join('\n');
-}
-
 export async function main(baseUrl: string, argv: string[], root: string): Promise<void> {
-  const f = new Map(argv.map((a) => { const [k, ...v] = a.replace(/^--/, '').split('='); return [k, v.join('=') || 'true'] as const; }));
-  const base = f.has('no-swiftshader') ? CHROMIUM_WEBGPU_ARGS.filter((a) => !/swiftshader/.test(a)) : CHROMIUM_WEBGPU_ARGS;
-  const extra = (f.get('args') ?? process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const f = parseFlags(argv);
   const cfg: AgreementBenchConfig = {
     types: (f.get('types') ?? DEFAULT_TYPES).split(','),
     windows: Number(f.get('windows') ?? 1e9),
@@ -33,7 +25,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
   const dir = resolve(root, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = resolve(dir, `${machine}-agreement${cfg.windows < 1e9 ? `-${cfg.windows}w` : ''}.json`);
-  const browser = await chromium.launch({ executablePath: f.get('chromium') ?? process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: [...base, ...extra], headless: true });
+  const browser = await launchChromium(f);
   try {
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'log' && /^ {2}/.test(m.text())) console.log(m.text()); });

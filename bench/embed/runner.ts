@@ -7,11 +7,10 @@
  * The host's load average is sampled every 5 s and written with the results (this machine is shared).
  *   --chromium / --args / --no-swiftshader / --machine as in `npm run bench`.
  */
-import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { CHROMIUM_WEBGPU_ARGS } from '../../vitest.config.ts';
+import { launchChromium, parseFlags } from '../cli.ts';
 import type { EmbedBenchConfig, EmbedModelResult } from './page.ts';
 
 const MODELS = [
@@ -20,9 +19,7 @@ const MODELS = [
 ];
 
 export async function main(baseUrl: string, argv: string[], root: string): Promise<void> {
-  const f = new Map(argv.map((a) => { const [k, ...v] = a.replace(/^--/, '').split('='); return [k, v.join('=') || 'true'] as const; }));
-  const base = f.has('no-swiftshader') ? CHROMIUM_WEBGPU_ARGS.filter((a) => !/swiftshader/.test(a)) : CHROMIUM_WEBGPU_ARGS;
-  const extra = (f.get('args') ?? process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const f = parseFlags(argv);
   const only = f.get('models')?.split(',');
   // "256" for every model, or "minilm:256,bge-base:32".
   const perModel = (v: string | undefined, name: string) => {
@@ -43,7 +40,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
   const load: { s: number; load1: number }[] = [];
   const sample = setInterval(() => load.push({ s: (Date.now() - t0) / 1000, load1: loadavg()[0] }), 5000);
   const marks: { s: number; what: string }[] = [];
-  const browser = await chromium.launch({ executablePath: f.get('chromium') ?? process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: [...base, ...extra], headless: true });
+  const browser = await launchChromium(f);
   try {
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'log' && /^(model| {2})/.test(m.text())) console.log(m.text()); });

@@ -5,22 +5,14 @@
  *   --model=URL (default the long_ctx fixture) --contexts=16,2048,4096 --decode=16 --kv=f32,f16,q8_0 --no-wllama
  *   --chromium / --args / --no-swiftshader / --machine as in `npm run bench`.
  */
-import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { CHROMIUM_WEBGPU_ARGS } from '../../vitest.config.ts';
+import { launchChromium, parseFlags, table } from '../cli.ts';
 import type { LongBenchConfig, LongRow } from './page.ts';
 
-function table(rows: string[][]): string {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`).join('\n');
-}
-
 export async function main(baseUrl: string, argv: string[], root: string): Promise<void> {
-  const f = new Map(argv.map((a) => { const [k, ...v] = a.replace(/^--/, '').split('='); return [k, v.join('=') || 'true'] as const; }));
-  const base = f.has('no-swiftshader') ? CHROMIUM_WEBGPU_ARGS.filter((a) => !/swiftshader/.test(a)) : CHROMIUM_WEBGPU_ARGS;
-  const extra = (f.get('args') ?? process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const f = parseFlags(argv);
   const cfg: LongBenchConfig = {
     model: f.get('model') ?? '/fixtures/long_ctx~llama~q8_0~s27/model.gguf',
     contexts: (f.get('contexts') ?? '16,2048,4096').split(',').map(Number),
@@ -28,7 +20,7 @@ export async function main(baseUrl: string, argv: string[], root: string): Promi
     kvFormats: (f.get('kv') ?? 'f32,f16,q8_0').split(',') as LongBenchConfig['kvFormats'],
     wllama: !f.has('no-wllama'),
   };
-  const browser = await chromium.launch({ executablePath: f.get('chromium') ?? process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium', args: [...base, ...extra], headless: true });
+  const browser = await launchChromium(f);
   try {
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'log' && /^ {2}/.test(m.text())) console.log(m.text()); });
