@@ -29,6 +29,7 @@ import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadProgress, LoadedModel } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
+import { RequestQueue } from './request-queue.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
@@ -40,9 +41,7 @@ const now = () => performance.now();
 export class EngineCore {
   /** Tokens whose K/V sit in the cache at positions 0..n-1 (for prefix reuse). */
   private cached: number[] = [];
-  private busy = false;
-  /** Requests waiting for the engine, first come first served. */
-  private readonly waiting: (() => void)[] = [];
+  private readonly queue = new RequestQueue();
   private disposed = false;
   /** The draft model for speculative decoding (`LoadOptions.draft`). */
   private draft?: DraftModel;
@@ -226,43 +225,11 @@ export class EngineCore {
     }, signal);
   }
 
-  private async exclusive<T>(f: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
-    this.checkLost();
-    if (signal?.aborted) throw new AbortError('The request was aborted before it started.');
-    if (this.busy) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          const i = this.waiting.indexOf(go);
-          if (i >= 0) this.waiting.splice(i, 1);
-          reject(new AbortError('The request was aborted while it waited for earlier requests.'));
-        };
-        const go = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        this.waiting.push(go);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-      if (this.disposed) {
-        this.release();
-        throw new EngineStateError('This engine was disposed while the request waited; load the model again.');
-      }
-    } else {
-      this.busy = true;
-    }
-    try {
-      return await f();
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Hands the engine to the next waiting request, if any. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.busy = false;
+  private exclusive<T>(f: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.queue.run(f, () => {
+      if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
+      this.checkLost();
+    }, signal);
   }
 
   private checkLost(): void {
