@@ -5,6 +5,7 @@
  * f32 arithmetic.
  */
 import { f32ToF16, fround, nearestInt, readF16, writeF16Bits } from './f16.ts';
+import { signedAbsMax } from './quant-legacy.ts';
 
 /** ggml's `kvalues_iq4nl`. */
 export const IQ4NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113] as const;
@@ -54,16 +55,8 @@ function bestIndex(x: number): number {
 
 /** The best scale of one 32-element block (weights x²), as `quantize_row_iq4_nl_impl`'s per-block search. */
 function blockScale(x: Float32Array, base: number): number {
-  let amax = 0;
-  let max = 0;
-  for (let j = 0; j < 32; j++) {
-    const ax = Math.abs(x[base + j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[base + j];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) return 0;
+  const max = signedAbsMax(x, base, 32);
+  if (Math.abs(max) < GROUP_MAX_EPS) return 0;
   const trial = (id: number): [number, number] => {
     let sumqx = 0;
     let sumq2 = 0;

@@ -5,6 +5,7 @@
  */
 import { f32ToF16, fround as f, nearestInt, readF16, writeF16Bits } from './f16.ts';
 import { scaleMinK4 } from './quant-k.ts';
+import { signedAbsMax } from './quant-legacy.ts';
 
 const QK_K = 256;
 const GROUP_MAX_EPS = f(1e-15);
@@ -12,16 +13,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v
 
 /** `make_qx_quants` with rmse_type 1 and no importance weights: a symmetric scale for x[o..o+n), L[i] in [0, 2*nmax). */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, o: number, L: Int8Array, lo: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[o + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[o + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, o, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
     return 0;
   }
@@ -56,16 +49,8 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, o: number, L: In
 
 /** `make_q3_quants` with do_rmse: symmetric scale with 5 rounds of per-element refinement (weights x²). */
 function makeQ3Quants(n: number, nmax: number, x: Float32Array, o: number, L: Int8Array, lo: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[o + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[o + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, o, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
     return 0;
   }

@@ -46,7 +46,7 @@ export function dequantizeQ4_0(bytes: Uint8Array, out: Float32Array): void {
 }
 
 /** The signed value of largest magnitude in x[base .. base+n) (the first on ties), as ggml's q4_0/q5_0 pick `max`. */
-function signedAbsMax(src: Float32Array, base: number, n: number): number {
+export function signedAbsMax(src: Float32Array, base: number, n: number): number {
   let amax = 0;
   let max = 0;
   for (let j = 0; j < n; j++) {
