@@ -12,6 +12,7 @@ import { AbortError, EngineStateError } from './errors.ts';
 import { ChunkStream } from './util/chunk-stream.ts';
 import type { Callbacks } from './worker/callback-ports.ts';
 import type { ChatCompletionRequest } from './api/types.ts';
+import { adapterAwareHook } from './api/cache-identity.ts';
 import { embedCall, embeddings, type EmbedOptions, type Embeddings } from './api/embeddings.ts';
 import {
   chatCompletions, completions, type ChatCompletions, type Completions, type CompletionsTransport, type ResponseCacheBinder, type ResponseCacheHook,
@@ -106,7 +107,8 @@ export class Engine {
    * without running the model; `usage.response_cache` marks such replies. `null` turns it off.
    */
   useResponseCache(cache: ResponseCacheBinder | null): void {
-    this.responseCache = cache?.bind(`${this.info.name}|${this.info.format}|${this.info.memory.weightBytes}`);
+    const model = `${this.info.name}|${this.info.format}|${this.info.memory.weightBytes}`;
+    this.responseCache = cache ? adapterAwareHook(cache, model, () => this.api.adapters()) : undefined;
   }
 
   /** Streams a completion of `prompt` (text, or token ids). */

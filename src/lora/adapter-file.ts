@@ -15,6 +15,7 @@ import type { HfNameMap } from '../families/spec.ts';
 import { dequantize } from '../formats/quant.ts';
 import type { TensorInfo } from '../model/types.ts';
 import { AdapterMismatchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { Sha256 } from '../cache/sha256.ts';
 
 /** One adapted matrix W [n, k]: W·x + scale·B·(A·x). */
 export interface LoraPair {
@@ -37,6 +38,22 @@ export interface LoraAdapterData {
   alpha?: number;
   /** Base matrix GGUF name → its pair. */
   pairs: Map<string, LoraPair>;
+}
+
+/**
+ * sha256 of what an adapter computes (its pairs by name: shape, scale, A and B values), hex. Ids are the caller's
+ * names and may be reused for other files; the response cache keys replies on this instead.
+ */
+export function adapterDigest(data: LoraAdapterData): string {
+  const h = new Sha256();
+  const enc = new TextEncoder();
+  for (const name of [...data.pairs.keys()].sort()) {
+    const p = data.pairs.get(name)!;
+    h.update(enc.encode(`${name}\n${p.rank} ${p.rows} ${p.cols} ${p.scale}\n`));
+    h.update(new Uint8Array(p.a.buffer, p.a.byteOffset, p.a.byteLength));
+    h.update(new Uint8Array(p.b.buffer, p.b.byteOffset, p.b.byteLength));
+  }
+  return h.hex();
 }
 
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -12,7 +12,7 @@ import type { Kernels } from '../gpu/kernels.ts';
 import type { GpuWeight, WeightStore } from '../gpu/weights.ts';
 import type { BodyLists, Transformer } from '../runtime/transformer.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
-import { checkAdapter, type LoraAdapterData } from './adapter-file.ts';
+import { adapterDigest, checkAdapter, type LoraAdapterData } from './adapter-file.ts';
 import { destroyPair, pairBytes, stackPairs, targetOf, uploadPair, writeScales, type GpuLoraPair } from './lora-buffers.ts';
 import { loraKernels } from './lora-kernels.ts';
 import type { AdapterInfo, LoraRequest } from '../runtime/engine-types.ts';
@@ -89,7 +89,7 @@ export class LoraSet {
     }
     const info: AdapterInfo = {
       id, format: data.format, alpha: data.alpha, rank: Math.max(...[...data.pairs.values()].map((p) => p.rank)),
-      tensors: [...pairs.keys()], bytes: [...pairs.values()].reduce((a, p) => a + pairBytes(p), 0),
+      tensors: [...pairs.keys()], bytes: [...pairs.values()].reduce((a, p) => a + pairBytes(p), 0), sha256: adapterDigest(data),
     };
     this.resident.set(id, { info, pairs, scales });
     return { ...info, tensors: [...info.tensors] };

@@ -100,6 +100,8 @@ export interface AdapterInfo {
   tensors: string[];
   /** GPU bytes of its pairs. */
   bytes: number;
+  /** sha256 of its pairs' values and scales (`adapterDigest`): the same adapter under any id has the same one. */
+  sha256: string;
   /** Merged into the base weights (`engine.mergeAdapter`) with this scale: no longer selectable per request. */
   merged?: number;
 }

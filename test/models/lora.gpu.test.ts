@@ -13,7 +13,7 @@
  * than the tolerance (so agreement is not the base model agreeing with itself).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { load, AdapterMismatchError, InvalidRequestError, UnsupportedModelError, type Engine } from '../../src/index.ts';
+import { load, openResponseCache, ResponseCache, AdapterMismatchError, InvalidRequestError, UnsupportedModelError, type Engine } from '../../src/index.ts';
 import { dequantize } from '../../src/formats/quant.ts';
 import { familyOf } from '../../src/families/index.ts';
 import { ReferenceModel } from '../reference/llama-ref.ts';
@@ -224,6 +224,37 @@ describe('families and weight types (fixtures and sotu-5m files)', () => {
       await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
       await expect(engine.mergeAdapter('a')).rejects.toThrow(/Cannot merge the adapter into blk\.0\.attn_q\.weight: it is Q8_0/);
     } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('the response cache tells adapters by content, not id, and a merge changes the base it keys on', async () => {
+    const base = await baseOf(SOTU('f16'));
+    const adapter = (seed: number) => file(loraGguf(randomLora(base.shapes, TARGETS, { rank: 2, alpha: 4, seed }), 'llama'), 'a.gguf');
+    const engine = await load(SOTU('f16'), { contextLength: 128 });
+    await ResponseCache.delete('lora-cache-test');
+    const cache = await openResponseCache('lora-cache-test');
+    engine.useResponseCache(cache);
+    const ask = async (lora?: { id: string }[]) =>
+      (await engine.chat.completions.create({ messages: [{ role: 'user', content: 'The economy' }], max_tokens: 4, temperature: 0, lora })).usage.response_cache?.kind;
+    try {
+      const one = await engine.loadAdapter(adapter(1), { id: 'a' });
+      expect([await ask([{ id: 'a' }]), await ask([{ id: 'a' }])]).toEqual([undefined, 'exact']);
+      // Another file under the same id is another adapter: no reply made with the first one.
+      await engine.unloadAdapter('a');
+      const two = await engine.loadAdapter(adapter(2), { id: 'a' });
+      expect(two.sha256).not.toBe(one.sha256);
+      expect(await ask([{ id: 'a' }])).toBeUndefined();
+      // The first file again, under another id: its cached reply is the right one.
+      await engine.loadAdapter(adapter(1), { id: 'b' });
+      expect(await ask([{ id: 'b' }])).toBe('exact');
+      // Merging changes the base weights: replies cached before the merge are not served after it.
+      expect([await ask(), await ask()]).toEqual([undefined, 'exact']);
+      await engine.mergeAdapter('a');
+      expect([await ask(), await ask()]).toEqual([undefined, 'exact']);
+    } finally {
+      engine.useResponseCache(null);
+      cache.close();
       await engine.dispose();
     }
   });
