@@ -4,12 +4,17 @@
  * `quantize_row_iq4_nl_impl` without an importance matrix (weights x², 7 scale trials each side), bit for bit in
  * f32 arithmetic.
  */
-import { f32ToF16, fround, nearestInt, readF16, writeF16Bits } from './f16.ts';
-import { signedAbsMax } from './quant-legacy.ts';
+import { f32ToF16, nearestInt, readF16 as importedReadF16, writeF16Bits } from './f16.ts';
+import { signedAbsMax as importedSignedAbsMax } from './quant-legacy.ts';
+
+// Module-local constants, not imported names, in the hot loops: see quant-k-encode.ts.
+const fround = Math.fround;
+const readF16 = importedReadF16;
+const signedAbsMax = importedSignedAbsMax;
 
 /** ggml's `kvalues_iq4nl`. */
 export const IQ4NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113] as const;
-const V = IQ4NL_VALUES;
+const V: readonly number[] = IQ4NL_VALUES;
 const GROUP_MAX_EPS = fround(1e-15);
 
 export function dequantizeIq4Nl(bytes: Uint8Array, out: Float32Array): void {
@@ -39,42 +44,54 @@ export function dequantizeIq4Xs(bytes: Uint8Array, out: Float32Array): void {
   }
 }
 
-/** ggml `best_index_int8`: the grid index nearest x (the lower one on ties). */
+/** For each integer k in [V[0], V[15]): the largest grid index i with V[i] <= k (the grid values are integers). */
+const LOWER = (() => {
+  const t = new Uint8Array(V[15] - V[0]);
+  for (let k = V[0], i = 0; k < V[15]; k++) {
+    while (V[i + 1] <= k) i++;
+    t[k - V[0]] = i;
+  }
+  return t;
+})();
+
+/**
+ * ggml `best_index_int8`: the grid index nearest x (the lower one on ties). ggml's binary search ends with
+ * V[ml] <= x < V[ml + 1]; with integer grid values that ml is a table lookup at floor(x).
+ */
 function bestIndex(x: number): number {
   if (x <= V[0]) return 0;
   if (x >= V[15]) return 15;
-  let ml = 0;
-  let mu = 15;
-  while (mu - ml > 1) {
-    const mav = (ml + mu) >> 1;
-    if (x < V[mav]) mu = mav;
-    else ml = mav;
-  }
+  const mu = LOWER[Math.floor(x) - V[0]] + 1;
   return fround(x - V[mu - 1]) < fround(V[mu] - x) ? mu - 1 : mu;
+}
+
+/** `sumqx` and `sumq2` of one scale trial, in ggml's order (weights x²). */
+let trialQ2 = 0;
+function trialSums(x: Float32Array, base: number, id: number): number {
+  let sumqx = 0;
+  let sumq2 = 0;
+  for (let j = 0; j < 32; j++) {
+    const xj = x[base + j];
+    const w = fround(xj * xj);
+    const q = V[bestIndex(fround(id * xj))];
+    sumqx = fround(sumqx + fround(fround(w * q) * xj));
+    sumq2 = fround(sumq2 + fround(fround(w * q) * q));
+  }
+  trialQ2 = sumq2;
+  return sumqx;
 }
 
 /** The best scale of one 32-element block (weights x²), as `quantize_row_iq4_nl_impl`'s per-block search. */
 function blockScale(x: Float32Array, base: number): number {
   const max = signedAbsMax(x, base, 32);
   if (Math.abs(max) < GROUP_MAX_EPS) return 0;
-  const trial = (id: number): [number, number] => {
-    let sumqx = 0;
-    let sumq2 = 0;
-    for (let j = 0; j < 32; j++) {
-      const xj = x[base + j];
-      const w = fround(xj * xj);
-      const q = V[bestIndex(fround(id * xj))];
-      sumqx = fround(sumqx + fround(fround(w * q) * xj));
-      sumq2 = fround(sumq2 + fround(fround(w * q) * q));
-    }
-    return [sumqx, sumq2];
-  };
   let d = fround(-max / V[0]);
-  let [sumqx, sumq2] = trial(fround(1 / d));
-  d = fround(sumqx / sumq2);
+  let sumqx = trialSums(x, base, fround(1 / d));
+  d = fround(sumqx / trialQ2);
   let best = fround(d * sumqx);
   for (let itry = -7; itry <= 7; itry++) {
-    [sumqx, sumq2] = trial(fround((itry + V[0]) / max));
+    sumqx = trialSums(x, base, fround((itry + V[0]) / max));
+    const sumq2 = trialQ2;
     if (sumq2 > 0 && fround(sumqx * sumqx) > fround(best * sumq2)) {
       d = fround(sumqx / sumq2);
       best = fround(d * sumqx);

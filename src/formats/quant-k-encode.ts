@@ -3,47 +3,83 @@
  * matrix) bit for bit in f32 arithmetic: every +,-,*,/ of the C code is one fround of the exact double result.
  * Block layouts are described with the decoders (quant-k.ts).
  */
-import { f32ToF16, fround as f, nearestInt, readF16, writeF16Bits } from './f16.ts';
+import { f32ToF16, nearestInt as importedNearestInt, readF16, writeF16Bits } from './f16.ts';
 import { scaleMinK4 } from './quant-k.ts';
-import { signedAbsMax } from './quant-legacy.ts';
+import { signedAbsMax as importedSignedAbsMax } from './quant-legacy.ts';
+
+// The hot loops call these through module-local constants: under Vite's SSR transform (vitest's Node project, the
+// fixture server) every use of an imported name is a getter call on the module's namespace, ~5x slower here.
+const f = Math.fround;
+const nearestInt = importedNearestInt;
+const signedAbsMax = importedSignedAbsMax;
 
 const QK_K = 256;
 const GROUP_MAX_EPS = f(1e-15);
 const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
 
-/** `make_qx_quants` with rmse_type 1 and no importance weights: a symmetric scale for x[o..o+n), L[i] in [0, 2*nmax). */
+// Scratch shared by the encoders (they never run re-entrantly): no allocation per block or sub-block.
+/** make_qkx2_quants' second result (ggml's `the_min`), beside its returned scale. */
+let qkx2Min = 0;
+const AUX = new Uint8Array(32);
+/** x[i] - min of the sub-block being fitted, for the current min (recomputed when a better fit moves it). */
+const XM = new Float32Array(32);
+/** x[i]² of the sub-block (make_qx_quants' and make_q3_quants' weights). */
+const X2 = new Float32Array(32);
+/** make_qx_quants' levels of the last trial scale. */
+const LQ = new Int8Array(32);
+
+/**
+ * `make_qx_quants` with rmse_type 1 and no importance weights: a symmetric scale for x[o..o+n), L[i] in [0, 2*nmax).
+ * The 19 trial scales only sum; the winner's levels are written in a second pass (as ggml re-runs the winner).
+ */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, o: number, L: Int8Array, lo: number): number {
   const max = signedAbsMax(x, o, n);
   if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
     return 0;
   }
-  const sums = (iscale: number, store: boolean): [number, number] => {
-    let sumlx = 0;
-    let suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = x[o + i];
-      const l = clamp(nearestInt(f(iscale * xi)), -nmax, nmax - 1);
-      if (store) L[lo + i] = l + nmax;
-      const w = f(xi * xi);
-      sumlx = f(sumlx + f(f(w * xi) * l));
-      suml2 = f(suml2 + f(f(w * l) * l));
-    }
-    return [sumlx, suml2];
-  };
-  let [sumlx, suml2] = sums(f(-nmax / max), true);
+  for (let i = 0; i < n; i++) X2[i] = f(x[o + i] * x[o + i]);
+  let bestIscale = f(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[o + i];
+    const l = clamp(nearestInt(f(bestIscale * xi)), -nmax, nmax - 1);
+    const w = X2[i];
+    sumlx = f(sumlx + f(f(w * xi) * l));
+    suml2 = f(suml2 + f(f(w * l) * l));
+  }
   let scale = suml2 ? f(sumlx / suml2) : 0;
   let best = f(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
     const iscale = f(-f(nmax + f(f(0.1) * is)) / max);
-    [sumlx, suml2] = sums(iscale, false);
+    let same = is !== -9;
+    for (let i = 0; i < n; i++) {
+      const l = clamp(nearestInt(f(iscale * x[o + i])), -nmax, nmax - 1);
+      if (l !== LQ[i]) {
+        LQ[i] = l;
+        same = false;
+      }
+    }
+    // The previous trial's levels again: the same sums, which did not win (or won with this very scale).
+    if (same) continue;
+    sumlx = 0;
+    suml2 = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[o + i];
+      const l = LQ[i];
+      const w = X2[i];
+      sumlx = f(sumlx + f(f(w * xi) * l));
+      suml2 = f(suml2 + f(f(w * l) * l));
+    }
     if (suml2 > 0 && f(sumlx * sumlx) > f(best * suml2)) {
-      sums(iscale, true);
+      bestIscale = iscale;
       scale = f(sumlx / suml2);
       best = f(scale * sumlx);
     }
   }
+  for (let i = 0; i < n; i++) L[lo + i] = clamp(nearestInt(f(bestIscale * x[o + i])), -nmax, nmax - 1) + nmax;
   return scale;
 }
 
@@ -62,6 +98,7 @@ function makeQ3Quants(n: number, nmax: number, x: Float32Array, o: number, L: In
     const l = clamp(nearestInt(f(iscale * xi)), -nmax, nmax - 1);
     L[lo + i] = l;
     const w = f(xi * xi);
+    X2[i] = w;
     sumlx = f(sumlx + f(f(w * xi) * l));
     suml2 = f(suml2 + f(f(w * l) * l));
   }
@@ -69,7 +106,7 @@ function makeQ3Quants(n: number, nmax: number, x: Float32Array, o: number, L: In
     let changed = 0;
     for (let i = 0; i < n; i++) {
       const xi = x[o + i];
-      const w = f(xi * xi);
+      const w = X2[i];
       const li = L[lo + i];
       let slx = f(sumlx - f(f(w * xi) * li));
       if (slx > 0) {
@@ -94,13 +131,31 @@ function makeQ3Quants(n: number, nmax: number, x: Float32Array, o: number, L: In
 }
 
 /**
- * `make_qkx2_quants`: an asymmetric scale and min for x[o..o+n) with weights w, L[i] in [0, nmax]; returns
- * [scale, -min] (ggml's `the_min`).
+ * The weighted error of levels Q[qo..qo+n) with scale s and offset m (make_qkx2_quants' loss), summed in ggml's
+ * order. Its terms are never negative, so the f32 running sum never decreases: once it reaches `bound` the fit
+ * cannot win and the rest is skipped (the value returned is then only known to be >= bound).
+ */
+function qkx2Error(n: number, s: number, m: number, x: Float32Array, o: number, w: Float32Array, Q: Uint8Array, qo: number, useMad: boolean, bound: number): number {
+  let e = 0;
+  if (useMad) {
+    for (let i = 0; i < n && e < bound; i++) e = f(e + f(w[i] * Math.abs(f(f(f(s * Q[qo + i]) + m) - x[o + i]))));
+  } else {
+    for (let i = 0; i < n && e < bound; i++) {
+      const diff = f(f(f(s * Q[qo + i]) + m) - x[o + i]);
+      e = f(e + f(w[i] * f(diff * diff)));
+    }
+  }
+  return e;
+}
+
+/**
+ * `make_qkx2_quants`: an asymmetric scale and min for x[o..o+n) with weights w, L[i] in [0, nmax]; returns the
+ * scale and leaves -min (ggml's `the_min`) in `qkx2Min`.
  */
 function makeQkx2Quants(
   n: number, nmax: number, x: Float32Array, o: number, w: Float32Array, L: Uint8Array, lo: number,
   rmin: number, rdelta: number, nstep: number, useMad: boolean,
-): [number, number] {
+): number {
   let min = x[o];
   let max = x[o];
   let sumW = w[0];
@@ -115,33 +170,36 @@ function makeQkx2Quants(
   if (min > 0) min = 0;
   if (max === min) {
     L.fill(0, lo, lo + n);
-    return [0, -min];
+    qkx2Min = -min;
+    return 0;
   }
   let iscale = f(nmax / f(max - min));
   let scale = f(1 / iscale);
-  const err = (s: number, m: number, Q: Uint8Array, qo: number) => {
-    let e = 0;
-    for (let i = 0; i < n; i++) {
-      let diff = f(f(f(s * Q[qo + i]) + m) - x[o + i]);
-      diff = useMad ? Math.abs(diff) : f(diff * diff);
-      e = f(e + f(w[i] * diff));
-    }
-    return e;
-  };
-  for (let i = 0; i < n; i++) L[lo + i] = clamp(nearestInt(f(iscale * f(x[o + i] - min))), 0, nmax);
-  let bestError = err(scale, min, L, lo);
-  const aux = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    XM[i] = f(x[o + i] - min);
+    L[lo + i] = clamp(nearestInt(f(iscale * XM[i])), 0, nmax);
+  }
+  let bestError = qkx2Error(n, scale, min, x, o, w, L, lo, useMad, Infinity);
   for (let is = 0; is <= nstep; is++) {
     // (max - min) with the best min so far: ggml's min moves as better fits are found.
     iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
+    let same = is > 0;
+    for (let i = 0; i < n; i++) {
+      const l = clamp(nearestInt(f(iscale * XM[i])), 0, nmax);
+      if (l !== AUX[i]) {
+        AUX[i] = l;
+        same = false;
+      }
+    }
+    // The previous trial's levels again: the same sums, fit and error, which did not beat (or became) bestError.
+    if (same) continue;
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[o + i];
-      const l = clamp(nearestInt(f(iscale * f(xi - min))), 0, nmax);
-      aux[i] = l;
-      sumL = f(sumL + f(w[i] * l));
-      sumL2 = f(sumL2 + f(f(w[i] * l) * l));
-      sumXL = f(sumXL + f(f(w[i] * l) * xi));
+      const l = AUX[i];
+      const wl = f(w[i] * l);
+      sumL = f(sumL + wl);
+      sumL2 = f(sumL2 + f(wl * l));
+      sumXL = f(sumXL + f(wl * x[o + i]));
     }
     const D = f(f(sumW * sumL2) - f(sumL * sumL));
     if (D > 0) {
@@ -151,16 +209,20 @@ function makeQkx2Quants(
         thisMin = 0;
         thisScale = f(sumXL / sumL2);
       }
-      const cur = err(thisScale, thisMin, aux, 0);
+      const cur = qkx2Error(n, thisScale, thisMin, x, o, w, AUX, 0, useMad, bestError);
       if (cur < bestError) {
-        L.set(aux, lo);
+        for (let i = 0; i < n; i++) L[lo + i] = AUX[i];
         bestError = cur;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          for (let i = 0; i < n; i++) XM[i] = f(x[o + i] - min);
+        }
       }
     }
   }
-  return [scale, -min];
+  qkx2Min = -min;
+  return scale;
 }
 
 /** Q4_K (nmax 15) / Q5_K (nmax 31): 8 sub-blocks of 32 with 6-bit scales and mins (`quantize_row_q{4,5}_K_ref`). */
@@ -184,9 +246,10 @@ function quantizeQ45K(src: Float32Array, bits: 4 | 5): Uint8Array {
       for (let l = 0; l < 32; l++) sumX2 = f(sumX2 + f(src[xo + l] * src[xo + l]));
       const avX = f(Math.sqrt(f(sumX2 / 32)));
       for (let l = 0; l < 32; l++) w[l] = f(avX + Math.abs(src[xo + l]));
-      const [s, m] = bits === 4
+      const s = bits === 4
         ? makeQkx2Quants(32, nmax, src, xo, w, L, 32 * j, -1, f(0.1), 20, false)
         : makeQkx2Quants(32, nmax, src, xo, w, L, 32 * j, -0.5, f(0.1), 15, false);
+      const m = qkx2Min;
       scales[j] = s;
       mins[j] = m;
       if (s > maxScale) maxScale = s;
@@ -349,7 +412,8 @@ export function quantizeQ2K(src: Float32Array): Uint8Array {
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) w[l] = Math.abs(src[x0 + 16 * j + l]);
-      const [s, m] = makeQkx2Quants(16, 3, src, x0 + 16 * j, w, L, 16 * j, -0.5, f(0.1), 15, true);
+      const s = makeQkx2Quants(16, 3, src, x0 + 16 * j, w, L, 16 * j, -0.5, f(0.1), 15, true);
+      const m = qkx2Min;
       scales[j] = s;
       mins[j] = m;
       if (s > maxScale) maxScale = s;

@@ -3,7 +3,11 @@
  * quantized. Decoders follow `dequantize_row_q{2..6}_K`; encoders follow `quantize_row_q{2..6}_K_ref` in
  * quant-k-encode.ts.
  */
-import { fround as f, readF16 } from './f16.ts';
+import { readF16 as importedReadF16 } from './f16.ts';
+
+// Module-local constants, not imported names, in the hot loops: see quant-k-encode.ts.
+const f = Math.fround;
+const readF16 = importedReadF16;
 
 const QK_K = 256;
 

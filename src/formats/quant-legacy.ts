@@ -4,7 +4,12 @@
  * in f32: a double result of +,-,*,/ on f32 inputs rounded once with fround equals the f32 operation).
  * Every function takes/gives whole blocks; the format table (weight-formats.ts) checks sizes.
  */
-import { f32ToF16, fround, readF16, roundHalfAway, writeF16Bits } from './f16.ts';
+import { f32ToF16, readF16 as importedReadF16, roundHalfAway as importedRoundHalfAway, writeF16Bits } from './f16.ts';
+
+// Module-local constants, not imported names, in the hot loops: see quant-k-encode.ts.
+const fround = Math.fround;
+const readF16 = importedReadF16;
+const roundHalfAway = importedRoundHalfAway;
 
 const QK = 32;
 
