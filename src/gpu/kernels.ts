@@ -62,6 +62,14 @@ export interface Tuning {
   /** Split-K decode attention: keys per chunk (at least), and most chunks (attention.wgsl SPLIT_K). */
   attentionChunk: number;
   attentionMaxSplits: number;
+  /**
+   * Decode layers with at most this many weights run as one decode_layer.wgsl dispatch of one workgroup of layerWG
+   * threads (runtime/layer-kernel.ts); 0: never.
+   */
+  layerKernelMaxWeights: number;
+  layerWG: number;
+  /** Reductions use subgroup operations (any subgroup size) in the kernels that have a SUBGROUPS variant. */
+  subgroups: boolean;
 }
 
 /**
@@ -72,23 +80,33 @@ export interface Tuning {
 const SPLIT_K = { attentionChunk: 256, attentionMaxSplits: 32 };
 
 /**
+ * The layer kernel for layers of at most 128K weights (stories260K: 45K): there one dispatch per layer instead of 5.
+ * On a GPU this is unmeasured (one workgroup does the layer's work; chosen on the same bound).
+ */
+const LAYER_KERNEL_MAX = 1 << 17;
+
+/**
  * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
  * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
  * BENCHMARKS.md), so barrier-free layouts everywhere.
  */
-export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tuning {
+export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgroups?: boolean }): Tuning {
+  const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
     // per row; 16 threads keep a workgroup at 64 rows.
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true,
-      ...SPLIT_K,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false,
     };
   }
   const sg = caps.subgroupSize;
   // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
   const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
-  return { matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false, ...SPLIT_K };
+  return {
+    matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false, ...SPLIT_K,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups,
+  };
 }
 
 /**
@@ -97,6 +115,9 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number }): Tu
  */
 export class Kernels {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+
+  /** A LoRA view (lora/lora-kernels.ts): projections must stay separate dispatches (the layer kernel is not taken). */
+  lora = false;
 
   constructor(
     readonly gpu: Gpu,

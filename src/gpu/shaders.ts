@@ -17,6 +17,7 @@ import activations from '../../shaders/activations.wgsl?raw';
 import loraMerge from '../../shaders/lora_merge.wgsl?raw';
 import kv from '../../shaders/kv.wgsl?raw';
 import kvStore from '../../shaders/kv_store.wgsl?raw';
+import decodeLayer from '../../shaders/decode_layer.wgsl?raw';
 
 /** One WGSL file per block weight format (shaders/formats/<id>.wgsl), keyed by the format table's id. */
 const FORMAT_FILES = import.meta.glob('../../shaders/formats/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
@@ -40,6 +41,7 @@ const KERNELS = {
   rope: { src: rope, includes: [rotary] },
   attention: { src: attention, includes: [activations, kv] },
   kv_store: { src: kvStore, includes: [kv] },
+  decode_layer: { src: decodeLayer, includes: [weights, rotary] },
   argmax: { src: argmax, includes: [] },
   sample: { src: sample, includes: [] },
   layernorm: { src: layernorm, includes: [] },

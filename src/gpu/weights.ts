@@ -142,6 +142,8 @@ export class WeightStore {
   readonly vectors = new Map<string, { buffer: GPUBuffer; values: Float32Array }>();
   /** Fused projections made from this store's matrices, by name list (gpu/projection.ts fuseRows). */
   readonly fused = new Map<string, Projection[]>();
+  /** Re-copies of data made from these weights (runtime/layer-kernel.ts), run after the weights change in place (LoRA merge). */
+  readonly copies: (() => void)[] = [];
   bytes = 0;
 
   constructor(

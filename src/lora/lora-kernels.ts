@@ -26,6 +26,7 @@ export function loraKernels(base: Kernels, pairs: ReadonlyMap<string, GpuLoraPai
   const used = new Set<string>();
   const made: GPUBuffer[] = [];
   const proto = Kernels.prototype;
+  view.lora = true;
   view.uniform = (label: string, data: ArrayBuffer) => {
     const b = proto.uniform.call(view, label, data);
     made.push(b);

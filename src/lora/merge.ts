@@ -44,5 +44,7 @@ export async function mergePairs(k: Kernels, weights: WeightStore, pairs: Readon
   }
   pass.end();
   k.device.queue.submit([enc.finish()]);
+  // Copies made from the weights (the layer kernel's packed layers) take the merged values.
+  for (const refresh of weights.copies) refresh();
   await k.device.queue.onSubmittedWorkDone();
 }

@@ -267,6 +267,11 @@ export class Transformer {
     return tokens;
   }
 
+  /** Dispatches of one decoded token (body and argmax head; split-K merges and LoRA pre-dispatches not counted). */
+  get decodeDispatches(): number {
+    return this.decodeList.length + this.headList.length;
+  }
+
   /** Whether `decodeSteps` may run more than one step (the profiler times one step per submission). */
   get multiStep(): boolean {
     return !this.profiler;

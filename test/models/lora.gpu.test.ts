@@ -259,6 +259,24 @@ describe('families and weight types (fixtures and sotu-5m files)', () => {
     }
   });
 
+  test('merge into a base decoded by the layer kernel (stories260K, f32): its packed copy of the weights follows', async () => {
+    const url = '/shared/models/stories260K/stories260K.gguf';
+    const base = await baseOf(url);
+    const fixture = randomLora(base.shapes, TARGETS, { rank: 4, alpha: 8, seed: 9 });
+    const engine = await load(url, { contextLength: 64 });
+    try {
+      await engine.loadAdapter(file(loraGguf(fixture, 'llama'), 'a.gguf'), { id: 'a' });
+      // A large scale, so that stale (unmerged) weights in the decode kernel change the greedy tokens.
+      await engine.mergeAdapter('a', 6);
+      const prompt = [BOS, 17, 42, 7, 99];
+      const got = await engine.complete(prompt, greedy);
+      expect(got.tokens).toEqual(reference(base, [{ fixture, scale: 6 }]).greedy(prompt, N_GREEDY));
+      expect(got.tokens).not.toEqual(reference(base, []).greedy(prompt, N_GREEDY));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('merge into an F16 base (q/k/v fused): = reference on the merged weights rounded to f16, and = the adapter per request', async () => {
     const base = await baseOf(SOTU('f16'));
     const fixture = randomLora(base.shapes, TARGETS, { rank: 4, alpha: 8, seed: 7 });

@@ -1,0 +1,49 @@
+/**
+ * Microbench: stories260K decode with and without the layer kernel (runtime/layer-kernel.ts), both Transformers on
+ * one loaded model in one page, timed alternately (16 steps per submission, as EngineCore's steady state), so the
+ * machine's load hits both alike. Prints the median ms per token of each variant and the ratio.
+ * Run: `npm run bench:micro -- bench/micro/layer-kernel.micro.ts`.
+ */
+import { test } from 'vitest';
+import { loadModel } from '../../src/loader/load-model.ts';
+import { defaultTuning, type Tuning } from '../../src/gpu/kernels.ts';
+import { Transformer } from '../../src/runtime/transformer.ts';
+import { testGpu, testKernels } from '../../test/gpu-harness.ts';
+
+const MODEL = '/shared/models/stories260K/stories260K.gguf';
+
+test('layer kernel vs separate dispatches (stories260K decode)', async () => {
+  const gpu = await testGpu();
+  const model = await loadModel(gpu, new URL(MODEL, location.href).href);
+  const base = defaultTuning(gpu.caps);
+  const variants: [string, Tuning][] = [
+    ['5 dispatches a layer', { ...base, layerKernelMaxWeights: 0 }],
+    ['layer kernel WG 4', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4 }],
+    ['layer kernel WG 16', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 16 }],
+    ['layer kernel WG 4 subgroups', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, subgroups: gpu.caps.subgroups }],
+  ];
+  const ts = await Promise.all(variants.map(async ([, tuning]) => Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 256, maxBatch: 16 })));
+  const times: number[][] = ts.map(() => []);
+  const tokens: number[][] = [];
+  for (let round = 0; round < 12; round++) {
+    for (let v = 0; v < ts.length; v++) {
+      const t0 = performance.now();
+      let tok = 1;
+      const got: number[] = [];
+      for (let pos = 0; pos < 128; pos += 16) {
+        const out = await ts[v].decodeSteps(tok, pos, 16);
+        got.push(...out);
+        tok = out[15];
+      }
+      times[v].push((performance.now() - t0) / 128);
+      tokens[v] = got;
+    }
+  }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const ref = med(times[0]);
+  for (let v = 0; v < ts.length; v++) {
+    const same = tokens[v].every((t, i) => t === tokens[0][i]);
+    console.log(`${variants[v][0]}: ${med(times[v]).toFixed(3)} ms/token (${(ref / med(times[v])).toFixed(2)}x), tokens ${same ? 'equal' : 'DIFFER'}`);
+  }
+  for (const t of ts) t.destroy();
+});

@@ -1,0 +1,190 @@
+// One whole llama layer of one decoded token in ONE workgroup (the "layer kernel"), for models small enough that a
+// decoded token is bound by the fixed cost of each dispatch (stories260K: 5 dispatches a layer otherwise; on
+// SwiftShader each costs ~0.1 ms of host + driver time, far more than its arithmetic). The phases the separate
+// kernels would run (matvec NORM/ROPE/SPLIT3 qkv, attention, matvec o accumulate, matvec NORM/GLU gate_up, matvec
+// down accumulate) run here one after the other, separated by workgroup barriers; every activation between them
+// (the residual row, its norm, q/k/v, the attention output, the FFN hidden row) lives in workgroup memory, so only
+// the residual row, the weights and the KV cache touch storage.
+// Weights: the layer's [qkv; o; gate_up; down] rows back to back in one float-format buffer (w, weights.wgsl),
+// from element offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache f32 rows [ctx, kvd].
+// The new K/V row is written to the cache and read back from workgroup memory (never from storage within the
+// dispatch). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
+// invocation per head walking the keys (as attention.wgsl SERIAL).
+// SUBGROUPS: the two RMS sums reduce with subgroupAdd (one value per subgroup through workgroup memory) instead of
+// every invocation summing all WG partials.
+
+struct Params {
+  dim: u32, qd: u32, kvd: u32, ffn: u32,
+  n_heads: u32, n_kv: u32, hd: u32, eps: f32,
+  scale: f32, off_o: u32, off_gu: u32, off_down: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<storage, read> norms: array<f32>;
+@group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(10) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(11) var<storage, read_write> vc: array<f32>;
+
+override WG: u32 = 64u;
+// Sizes of the workgroup arrays (the host sets them to the model's): dim, q + k + v rows, and in vec4s the
+// activations a projection reads: xn (dim), then ao (q rows), then hid (ffn).
+override DIM: u32 = 64u;
+override QKV: u32 = 128u;
+override ACT4: u32 = 96u;
+var<workgroup> res: array<f32, DIM>;
+var<workgroup> qkv: array<f32, QKV>;
+var<workgroup> act: array<vec4<f32>, ACT4>;
+var<workgroup> red: array<f32, WG>;
+
+fn wsum(lid: u32, v: f32, sg_lane: u32, sg_id: u32, sg_size: u32) -> f32 {
+#if SUBGROUPS
+  let s = subgroupAdd(v);
+  if (sg_lane == 0u) { red[sg_id] = s; }
+  workgroupBarrier();
+  var t = 0.0;
+  for (var j = 0u; j < (WG + sg_size - 1u) / sg_size; j++) { t += red[j]; }
+  workgroupBarrier();
+  return t;
+#else
+  red[lid] = v;
+  workgroupBarrier();
+  var t = 0.0;
+  for (var j = 0u; j < WG; j++) { t += red[j]; }
+  workgroupBarrier();
+  return t;
+#endif
+}
+
+// xn (act[0 ..]) = rmsnorm(res) * norms[nw ..]; ends with a barrier.
+fn norm_into_xn(lid: u32, nw: u32, sg_lane: u32, sg_id: u32, sg_size: u32) {
+  var ss = 0.0;
+  for (var i = lid; i < params.dim; i += WG) { ss += res[i] * res[i]; }
+  let s = inverseSqrt(wsum(lid, ss, sg_lane, sg_id, sg_size) / f32(params.dim) + params.eps);
+  for (var i = lid; i < params.dim / 4u; i += WG) {
+    let j = 4u * i;
+    act[i] = vec4<f32>(res[j], res[j + 1u], res[j + 2u], res[j + 3u]) * s *
+      vec4<f32>(norms[nw + j], norms[nw + j + 1u], norms[nw + j + 2u], norms[nw + j + 3u]);
+  }
+  workgroupBarrier();
+}
+
+// Dots of 4 weight rows (element offsets w.x .. w.w) of `cols` values with act[a0 ..]: each activation vec4 is
+// loaded once for the 4 rows (as matvec ROWS4).
+fn dot4(w: vec4<u32>, cols: u32, a0: u32) -> vec4<f32> {
+  var acc = vec4<f32>(0.0);
+  for (var k4 = 0u; k4 < cols / 4u; k4++) {
+    let xv = act[a0 + k4];
+    let k = 4u * k4;
+    acc += vec4<f32>(dot(w_load4(0u, w.x + k, 0u), xv), dot(w_load4(0u, w.y + k, 0u), xv),
+                     dot(w_load4(0u, w.z + k, 0u), xv), dot(w_load4(0u, w.w + k, 0u), xv));
+  }
+  return acc;
+}
+
+// Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
+fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
+  return vec4<u32>(off) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)) * cols;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32
+#if SUBGROUPS
+        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
+#endif
+        ) {
+#if SUBGROUPS
+  // Subgroups fill a workgroup in order of local_invocation_index (one dimension here), so this is the subgroup's number.
+  let sg_id = lid / sg_size;
+#else
+  let sg_lane = 0u;
+  let sg_size = 1u;
+  let sg_id = 0u;
+#endif
+  let dim = params.dim;
+  let qd = params.qd;
+  let kvd = params.kvd;
+  let hd = params.hd;
+  let x0 = (step.n_tokens - 1u) * dim;
+  let pos = step.pos0 + step.n_tokens - 1u;
+  for (var i = lid; i < dim; i += WG) { res[i] = x[x0 + i]; }
+  workgroupBarrier();
+
+  // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
+  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
+  let nqkv = qd + 2u * kvd;
+  for (var r = 4u * lid; r < nqkv; r += 4u * WG) {
+    let v = dot4(rows4(0u, r, nqkv, dim), dim, 0u);
+    for (var j = 0u; j < 4u; j++) { if (r + j < nqkv) { qkv[r + j] = v[j]; } }
+  }
+  workgroupBarrier();
+  let half = hd >> 1u;
+  for (var j = lid; j < (params.n_heads + params.n_kv) * half; j += WG) {
+    let base = (j / half) * hd;
+    let i = j % half;
+    let ia = base + 2u * i;
+    let ib = ia + 1u;
+    let v = rotate_pair(qkv[ia], qkv[ib], f32(pos) * inv_freq[i]);
+    qkv[ia] = v.x;
+    qkv[ib] = v.y;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < kvd; i += WG) {
+    kc[pos * kvd + i] = qkv[qd + i];
+    vc[pos * kvd + i] = qkv[qd + kvd + i];
+  }
+
+  // Attention: one invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
+  // place (act from vec4 a_ao on; heads are whole vec4s: head_dim % 4 == 0).
+  let group = params.n_heads / params.n_kv;
+  let a_ao = dim / 4u;
+  for (var h = lid; h < params.n_heads; h += WG) {
+    let q0 = h * hd;
+    let kv0 = (h / group) * hd;
+    let o4 = a_ao + q0 / 4u;
+    var m = -3.4e38;
+    var l = 0.0;
+    for (var d = 0u; d < hd / 4u; d++) { act[o4 + d] = vec4<f32>(0.0); }
+    for (var t = 0u; t <= pos; t++) {
+      // The current position's K/V from workgroup memory: this dispatch's cache writes are not read back.
+      let now = t == pos;
+      let kr = t * kvd + kv0;
+      var s = 0.0;
+      for (var d = 0u; d < hd; d++) { s += qkv[q0 + d] * select(kc[kr + d], qkv[qd + kv0 + d], now); }
+      s *= params.scale;
+      let mn = max(m, s);
+      let c = exp(m - mn);
+      let p = exp(s - mn);
+      l = l * c + p;
+      for (var d = 0u; d < hd / 4u; d++) {
+        let e = kr + 4u * d;
+        let n0 = qd + kvd + kv0 + 4u * d;
+        let vv = select(vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]), vec4<f32>(qkv[n0], qkv[n0 + 1u], qkv[n0 + 2u], qkv[n0 + 3u]), now);
+        act[o4 + d] = act[o4 + d] * c + p * vv;
+      }
+      m = mn;
+    }
+    for (var d = 0u; d < hd / 4u; d++) { act[o4 + d] /= l; }
+  }
+  workgroupBarrier();
+
+  // x += o · attention, then the FFN on norm(x) (ffn_norm): x += down · (silu(gate) · up).
+  for (var r = 4u * lid; r < dim; r += 4u * WG) {
+    let v = dot4(rows4(params.off_o, r, dim, qd), qd, a_ao);
+    for (var j = 0u; j < 4u; j++) { res[r + j] += v[j]; }
+  }
+  workgroupBarrier();
+  norm_into_xn(lid, dim, sg_lane, sg_id, sg_size);
+  // hid (act from a_hid on) = silu(gate) · up; ffn % 4 == 0.
+  let ffn = params.ffn;
+  let a_hid = a_ao + qd / 4u;
+  for (var p = 4u * lid; p < ffn; p += 4u * WG) {
+    let g = dot4(rows4(params.off_gu, p, ffn, dim), dim, 0u);
+    let u = dot4(rows4(params.off_gu + ffn * dim, p, ffn, dim), dim, 0u);
+    act[a_hid + p / 4u] = g / (1.0 + exp(-g)) * u;
+  }
+  workgroupBarrier();
+  for (var r = 4u * lid; r < dim; r += 4u * WG) {
+    let v = dot4(rows4(params.off_down, r, dim, ffn), ffn, a_hid);
+    for (var j = 0u; j < 4u; j++) { x[x0 + r + j] = res[r + j] + v[j]; }
+  }
+}
