@@ -22,9 +22,38 @@ struct Params { dim: u32, rows_per_token: u32, eps: f32, n_rot: u32, mscale: f32
 override WG: u32 = 64u;
 var<workgroup> partial: array<f32, WG>;
 
+// The row's sum of squares. SUBGROUPS: subgroupAdd, then one value per subgroup through workgroup memory (two
+// barriers for any WG instead of log2(WG)); subgroup g is taken to be invocations g·size .. (g+1)·size-1, as 1-D
+// workgroups are laid out on the implementations we know (the spec does not promise it).
+fn row_sum(lid: u32, v: f32, sg_lane: u32, sg_size: u32) -> f32 {
+#if SUBGROUPS
+  let s = subgroupAdd(v);
+  if (sg_lane == 0u) { partial[lid / sg_size] = s; }
+  workgroupBarrier();
+  var t = 0.0;
+  for (var j = 0u; j < (WG + sg_size - 1u) / sg_size; j++) { t += partial[j]; }
+  return t;
+#else
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  return partial[0];
+#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32,
+#endif
         @builtin(local_invocation_index) lid: u32) {
+#if !SUBGROUPS
+  let sg_lane = 0u;
+  let sg_size = 1u;
+#endif
   let r = flat_workgroup(wid, nwg);
   if (r >= step.n_tokens * params.rows_per_token) { return; }
 #if ROWS_AT_POS
@@ -40,13 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let v = x[in_row * d + i];
     ss += v * v;
   }
-  partial[lid] = ss;
-  workgroupBarrier();
-  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(partial[0] / f32(d) + params.eps);
+  let scale = inverseSqrt(row_sum(lid, ss, sg_lane, sg_size) / f32(d) + params.eps);
 #if ROPE
   // Each pair is read and written by one invocation; dimensions past n_rot are only normalized.
   let pos = f32(step.pos0 + r / params.rows_per_token);

@@ -43,8 +43,9 @@ const shapesFor = (type: GgmlType, layout: string) =>
 const LAYOUTS: [string, (caps: GpuCaps) => Tuning][] = [
   ['GPU layout', () => defaultTuning({ cpu: false })],
   ['CPU layout', () => defaultTuning({ cpu: true })],
-  // A subgroup per matvec row (subgroupAdd); the tree reduction where the adapter's subgroup size is not fixed.
-  ['subgroup layout', (caps) => defaultTuning({ cpu: false, subgroupSize: caps.subgroupSize })],
+  // A subgroup per matvec row (subgroupAdd; the tree reduction where the adapter's subgroup size is not fixed), and
+  // argmax / rmsnorm reduced with subgroup operations (any size) where the adapter has `subgroups`.
+  ['subgroup layout', (caps) => defaultTuning({ cpu: false, subgroupSize: caps.subgroupSize, subgroups: caps.subgroups })],
 ];
 
 /** The decode kernel (matvec) for one token, the tiled prefill kernel (matmul) for more. */
@@ -292,6 +293,11 @@ for (const [layout, tuning] of LAYOUTS) {
         const res = gpuBuffer(device, 4);
         await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, tied), result: res, n: 1000 })], 1);
         expect((await readU32(device, res, 1))[0]).toBe(300);
+        // Every logit negative (the subgroup variant compares order-preserving u32 keys), the largest one late.
+        const neg = Float32Array.from(randn(777, 84, 10), (v) => -Math.abs(v) - 1);
+        neg[701] = -0.5;
+        await runStep(k, [await k.argmax({ label: 'am', logits: gpuBuffer(device, neg), result: res, n: 777 })], 1);
+        expect((await readU32(device, res, 1))[0]).toBe(701);
       });
       test('argmax per token: one id per row of [n_tokens, vocab]', async () => {
         const rows = 7, n = 1000;

@@ -68,7 +68,10 @@ export interface Tuning {
    */
   layerKernelMaxWeights: number;
   layerWG: number;
-  /** Reductions use subgroup operations (any subgroup size) in the kernels that have a SUBGROUPS variant. */
+  /**
+   * Reductions use subgroup operations (any subgroup size) where a kernel has a SUBGROUPS variant (argmax, rmsnorm,
+   * decode_layer); the adapter's `subgroups` feature on GPUs. CPU adapters keep their barrier-free variants.
+   */
   subgroups: boolean;
 }
 
@@ -241,7 +244,7 @@ export class Kernels {
      */
     rope?: { neox: boolean; invFreq: GPUBuffer; rotDim: number; mscale?: number };
   }): Promise<Dispatch> {
-    const defines: string[] = [];
+    const defines: string[] = this.tuning.subgroups ? ['SUBGROUPS'] : [];
     if (!o.out) defines.push('IN_PLACE');
     else if (o.accumulate) defines.push('ACCUMULATE');
     if (o.rowsAtPos) defines.push('ROWS_AT_POS');
@@ -387,6 +390,7 @@ export class Kernels {
   argmax(o: { label: string; logits: GPUBuffer; result: GPUBuffer; n: number; perToken?: boolean }): Promise<Dispatch> {
     return this.make('argmax', {
       label: o.label, params: new Uint32Array([o.n, 0, 0, 0]).buffer, constants: { WG: this.tuning.argmaxWG },
+      defines: this.tuning.subgroups ? ['SUBGROUPS'] : [],
       buffers: { 2: o.logits, 3: o.result },
       grid: (nTokens) => [o.perToken ? nTokens : 1, 1, 1],
     });
