@@ -127,6 +127,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   // min-p: probability at least min_p × the top token's, i.e. x >= max + t·ln(min_p).
   if (s.min_p > 0.0) { cut = max(cut, key(mx + t * log(s.min_p))); }
+  // Never a masked token (-inf, runtime/token-mask.ts): key(-inf) + 1 is the smallest finite key.
+  cut = max(cut, 0x00800000u);
 
   // The draw: u in [0, total), found by each thread summing its own contiguous slice, then a walk in one slice.
   let chunk = (n + WG - 1u) / WG;

@@ -9,6 +9,8 @@ import attention from '../../shaders/attention.wgsl?raw';
 import embedding from '../../shaders/embedding.wgsl?raw';
 import argmax from '../../shaders/argmax.wgsl?raw';
 import sample from '../../shaders/sample.wgsl?raw';
+import logprobs from '../../shaders/logprobs.wgsl?raw';
+import tokenMask from '../../shaders/token_mask.wgsl?raw';
 import rotary from '../../shaders/rotary.wgsl?raw';
 import linearOut from '../../shaders/linear_out.wgsl?raw';
 import layernorm from '../../shaders/layernorm.wgsl?raw';
@@ -44,6 +46,8 @@ const KERNELS = {
   decode_layer: { src: decodeLayer, includes: [weights, rotary] },
   argmax: { src: argmax, includes: [] },
   sample: { src: sample, includes: [] },
+  logprobs: { src: logprobs, includes: [] },
+  token_mask: { src: tokenMask, includes: [] },
   layernorm: { src: layernorm, includes: [] },
   pool: { src: pool, includes: [] },
   lora_merge: { src: loraMerge, includes: [] },

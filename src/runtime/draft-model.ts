@@ -78,7 +78,7 @@ export class DraftModel implements Drafter {
       }
       const n = Math.min(k, MAX_STEPS, ctx - pos);
       if (n < 1) return { tokens };
-      const made = await this.t.decodeSteps(last, pos, n);
+      const made = (await this.t.decodeSteps([last], pos, n)).tokens;
       this.cached.push(last, ...made.slice(0, -1));
       return { tokens: made };
     }

@@ -8,10 +8,13 @@ import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult 
 import { DecoderEmbedder, DECODER_EMBED_BATCH } from './decoder-embed.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels } from '../gpu/kernels.ts';
-import { Transformer } from './transformer.ts';
+import { MAX_STEPS, Transformer, type HeadOptions } from './transformer.ts';
+import { TokenOutput } from './token-output.ts';
+import { maskBits } from './token-mask.ts';
+import { jumpForward } from './jump-forward.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
-import { Sampler, isGreedy, adjustsLogits, type SamplingOptions } from './sampler.ts';
-import { checkTokenIds, decodeBatch, firstStop, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
+import { Sampler, isGreedy, adjustsLogits } from './sampler.ts';
+import { checkTokenIds, decodeBatch, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
@@ -26,11 +29,9 @@ import { CitationConstraint } from '../constrain/citation-markers.ts';
 import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
 import { vocabTrie } from '../constrain/token-trie.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import type { LoadProgress, LoadedModel } from '../loader/load-model.ts';
+import type { LoadedModel } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
-import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import { RequestQueue } from './request-queue.ts';
-import type { ModelConfig, Pooling } from '../model/types.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
   ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, JsonFormat, LoadOptions, ModelInfo, TokenLogprob,
@@ -265,15 +266,16 @@ export class EngineCore {
     }
     const sampler = new Sampler(o);
     sampler.observePrompt(ids);
-    // The GPU argmax decides alone unless something needs the logits on the CPU.
-    const gpuGreedy = isGreedy(o) && !adjustsLogits(o) && !constraint && nTop === undefined;
-    // Sampled without a JSON mask or logprobs: drawn on the GPU (gpu-sampler.ts), so no logits are read back.
-    const gpuSampled = !gpuGreedy && GpuSampler.onGpu(o, !!constraint, nTop !== undefined);
+    // The GPU picks (argmax, or the draw: gpu-sampler.ts), masks (token-mask.ts) and records log-probs
+    // (gpu-logprobs.ts), so only ids and small records are read back; greedy with penalties or bias needs the logits here.
+    const gpuGreedy = isGreedy(o) && !adjustsLogits(o);
+    const gpuSampled = GpuSampler.onGpu(o);
     const gpuPick = gpuGreedy || gpuSampled;
     if (gpuSampled) this.transformer.sampler.begin(o, ids, o.seed ?? Math.floor(Math.random() * 2 ** 32));
-    const eos = new Set(o.ignoreEos ? [] : tok.eosIds);
+    const head: HeadOptions = gpuPick ? { draw: gpuSampled, logprobs: nTop } : {};
     const loraKey = await this.useAdapters(o.lora);
-    const spec = this.speculatorFor(o, sampler, gpuGreedy, !adjustsLogits(o) && !constraint && nTop === undefined);
+    const plain = !constraint && nTop === undefined;
+    const spec = this.speculatorFor(o, sampler, gpuGreedy && plain, !adjustsLogits(o) && plain);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
     let reuse = 0;
@@ -287,14 +289,10 @@ export class EngineCore {
     }
     const fromPrefixCache = restored > 0 && restored === reuse ? restored : 0;
 
-    const decoder = new StreamDecoder(tok);
-    const out: number[] = [];
-    const logprobs: TokenLogprob[] | undefined = nTop !== undefined ? [] : undefined;
-    let text = '';
-    let finishReason: GenerationResult['finishReason'] = 'length';
-    let tFirst = 0;
+    const out = new TokenOutput(tok, {
+      eos: new Set(o.ignoreEos ? [] : tok.eosIds), constraint, stops: o.json ? [] : o.stop?.filter(Boolean) ?? [], sampler, logprobs: nTop !== undefined, onChunk,
+    });
     let pos = reuse;
-    const stops = o.json ? [] : o.stop?.filter(Boolean) ?? [];
     const B = this.transformer.options.maxBatch;
 
     // Prefill in maxBatch chunks, checking for abort between them.
@@ -311,113 +309,103 @@ export class EngineCore {
       pos += B;
       feed = feed.slice(B);
     }
-    if (aborted) finishReason = 'abort';
+    if (aborted) out.finishReason = 'abort';
 
-    /** Takes one token made by the model: false when generation ends with it (EOS, stop string, nothing fits). */
-    const take = (made: number, logits?: Float32Array): boolean => {
-      let next = made;
-      if (logits && !gpuPick) {
-        next = sampler.sample(logits, constraint?.mask(budget - out.length));
-        if (next < 0) return false; // nothing can finish the JSON in the tokens left: 'length'
-      }
-      if (out.length === 0) tFirst = now();
-      if (eos.has(next) && (!constraint || constraint.complete)) {
-        finishReason = 'stop';
-        return false;
-      }
-      if (constraint && !constraint.accept(next)) throw new EngineStateError(`The grammar rejected token ${next} that its own mask allowed; please report this.`);
-      sampler.accept(next);
-      out.push(next);
-      const lp = logprobs ? tokenLogprob(logits!, next, nTop!) : undefined;
-      if (lp) logprobs!.push(lp);
-      let piece = decoder.push(next);
-      if (stops.length) {
-        const joined = text + piece;
-        const hit = firstStop(joined, stops);
-        if (hit >= 0) {
-          piece = joined.slice(text.length, hit);
-          text = joined.slice(0, hit);
-          if (piece) onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
-          finishReason = 'stop';
-          return false;
-        }
-      }
-      text += piece;
-      onChunk?.({ text: piece, token: next, index: out.length - 1, logprob: lp });
-      return true;
-    };
-
-    const multiStep = gpuPick && this.transformer.multiStep;
-    let hostMs = 0; // measured on the multi-step path (the one-step path's forward() mixes host and GPU waits)
-    while (!aborted && out.length < budget) {
+    const multiStep = this.transformer.multiStep;
+    // Constrained picks see one token per submission (the grammar needs it); `mask` is the next pick's allowed set.
+    let mask: ReturnType<typeof maskBits> | undefined;
+    const jump = constraint && gpuPick && multiStep && nTop === undefined;
+    let hostMs = 0; // JS between GPU steps, measured around decodeSteps (forward() mixes host and GPU waits)
+    while (!aborted && out.tokens.length < budget) {
       if (o.signal?.aborted) {
-        finishReason = 'abort';
+        out.finishReason = 'abort';
         break;
       }
       if (constraint?.finished) {
-        finishReason = 'stop';
+        out.finishReason = 'stop';
         break;
       }
       this.checkLost();
-      // One submission: the tokens to feed, then (greedy, past the prompt) more steps that each feed the argmax of
-      // the one before on the GPU; the loop below keeps the tokens up to the first that ends generation.
-      let made: number[];
-      let logits: Float32Array | undefined;
       const tHost = now();
-      if (spec && feed.length === 1 && out.length > 0) {
+      if (constraint && gpuPick && (mask ??= maskBits(constraint.mask(budget - out.tokens.length))).allowed === 0) break; // nothing fits: 'length'
+      // One submission: the tokens to feed, then (past the prompt) more steps that each feed the pick of the one
+      // before on the GPU; the loop below keeps the tokens up to the first that ends generation.
+      let made: number[];
+      let lps: TokenLogprob[] | undefined;
+      let logits: Float32Array | undefined;
+      const h = { ...head, mask: mask?.bits };
+      mask = undefined;
+      if (spec && feed.length === 1 && out.tokens.length > 0) {
         // Speculative (from the second token on: the first comes from the prompt's own step, so a seeded request
         // draws the same first token whatever the cache held). `made` is the accepted drafts and the model's own
         // token; the fed token and the drafts are in the KV cache, as after a multi-step batch.
-        made = await spec.step([...ids, ...out], pos, budget - out.length);
-      } else if (multiStep && feed.length === 1) {
-        const steps = this.transformer.decodeSteps(feed[0], pos, decodeBatch(out.length, budget - out.length), gpuSampled);
+        made = await spec.step([...ids, ...out.tokens], pos, budget - out.tokens.length);
+      } else if (gpuPick && multiStep && (feed.length === 1 || out.tokens.length > 0)) {
+        const n = constraint ? feed.length : decodeBatch(out.tokens.length, budget - out.tokens.length);
+        const steps = this.transformer.decodeSteps(feed, pos, n, h);
         hostMs += now() - tHost; // encoding and submitting, until the readback is awaited
-        made = await steps;
+        ({ tokens: made, logprobs: lps } = await steps);
         if (o.signal?.aborted) {
-          finishReason = 'abort'; // what the aborted submission made is dropped
+          out.finishReason = 'abort'; // what the aborted submission made is dropped
           break;
         }
       } else {
-        const r = await this.transformer.forward(feed, pos, !gpuPick, gpuSampled);
+        const r = await this.transformer.forward(feed, pos, !gpuPick, h);
         made = [r.token];
         logits = r.logits;
+        lps = r.logprob && [r.logprob];
       }
-      if (out.length === 0) this.prefixCache.save(ids, loraKey);
+      if (out.tokens.length === 0) this.prefixCache.save(ids, loraKey);
       const tTake = now();
       let used = 0;
       let going = true;
-      while (going && used < made.length) going = take(made[used++], logits);
+      while (going && used < made.length) {
+        let next = made[used++];
+        let lp = lps?.[used - 1];
+        if (logits) {
+          next = sampler.sample(logits, constraint?.mask(budget - out.tokens.length));
+          if (next < 0) {
+            going = false; // nothing can finish the JSON in the tokens left: 'length'
+            break;
+          }
+          if (nTop !== undefined) lp = tokenLogprob(logits, next, nTop);
+          made[0] = next; // the token fed next is the one chosen here, not the GPU's argmax
+        }
+        going = out.take(next, lp);
+      }
       // The K/V rows of the fed tokens and of every kept token but the last are valid; rows past them (work done
       // after a stop) are not counted, which rolls the position back.
       this.cached.push(...feed, ...made.slice(0, used - 1));
       pos += feed.length + used - 1;
+      feed = [made[used - 1]];
+      if (going && jump) {
+        const sampling = this.transformer.sampler;
+        const forced = jumpForward(constraint, () => budget - out.tokens.length, (id) => out.take(id), MAX_STEPS - 1, (id) => {
+          if (gpuSampled) sampling.forced(id, sampler.count(id), out.tokens.length);
+        });
+        feed.push(...forced.tokens);
+        ({ mask, going } = forced);
+      }
       if (multiStep) hostMs += now() - tTake;
       if (!going) break;
-      feed = [made[used - 1]];
     }
-    if (constraint?.finished && finishReason === 'length') finishReason = 'stop';
-    if (finishReason !== 'stop' || o.json) {
-      const tail = decoder.flush();
-      if (tail) {
-        text += tail;
-        onChunk?.({ text: tail, token: out[out.length - 1], index: out.length - 1 });
-      }
-    }
+    if (constraint?.finished && out.finishReason === 'length') out.finishReason = 'stop';
+    out.finish(!!o.json);
     // A page that is gone (a closed tab of a shared worker) never acknowledges its chunks: stop waiting on abort.
     await settledOrAborted(delivered, o.signal);
     const tEnd = now();
     const prefilled = ids.length - reuse;
     const decodeSteps = Math.max(0, this.cached.length - ids.length);
     return {
-      text, tokens: out, finishReason, logprobs,
+      text: out.text, tokens: out.tokens, finishReason: out.finishReason, logprobs: out.logprobs,
       stats: {
         promptTokens: ids.length,
         reusedPromptTokens: reuse,
         prefixCachedTokens: fromPrefixCache,
-        completionTokens: out.length,
-        timeToFirstTokenMs: tFirst ? tFirst - t0 : 0,
-        prefillTokensPerSec: tFirst ? prefilled / ((tFirst - t0) / 1000) : 0,
-        decodeTokensPerSec: decodeSteps > 0 ? decodeSteps / ((tEnd - tFirst) / 1000) : 0,
+        completionTokens: out.tokens.length,
+        timeToFirstTokenMs: out.tFirst ? out.tFirst - t0 : 0,
+        prefillTokensPerSec: out.tFirst ? prefilled / ((out.tFirst - t0) / 1000) : 0,
+        decodeTokensPerSec: decodeSteps > 0 ? decodeSteps / ((tEnd - out.tFirst) / 1000) : 0,
         decodeHostMsPerToken: decodeSteps > 0 ? hostMs / decodeSteps : 0,
         totalMs: tEnd - t0,
         ...(spec ? { speculative: { method: spec.method, drafted: spec.drafted, accepted: spec.accepted } } : {}),

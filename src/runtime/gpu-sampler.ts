@@ -2,8 +2,8 @@
  * Sampling on the GPU (shaders/sample.wgsl): the logits head ends in a draw instead of an argmax, so a sampled
  * request reads back token ids only and runs several steps per submission like greedy decoding. Per request `begin`
  * writes the options, the prompt's tokens (repetition penalty), the logit bias and the seed; the kernel keeps the
- * counts of generated tokens and the draw counter on the GPU. JSON masks and logprobs keep the CPU path (they need
- * the logits there): `onGpu` says which requests come here.
+ * counts of generated tokens and the draw counter on the GPU. A JSON mask is applied before the draw
+ * (runtime/token-mask.ts) and log-probs recorded from the raw logits (runtime/gpu-logprobs.ts).
  */
 import type { Dispatch, Kernels } from '../gpu/kernels.ts';
 import { isGreedy, type SamplingOptions } from './sampler.ts';
@@ -32,9 +32,18 @@ export class GpuSampler {
     return new GpuSampler(k.device, vocab, options, state, bias, dispatch);
   }
 
-  /** Whether a request's tokens can be drawn here: sampled (not greedy), no JSON mask, no logprobs. */
-  static onGpu(o: SamplingOptions, constrained: boolean, logprobs: boolean): boolean {
-    return !isGreedy(o) && !constrained && !logprobs;
+  /** Whether a request's tokens are drawn here: sampled (not greedy); JSON masks and logprobs come along (token-mask.ts, gpu-logprobs.ts). */
+  static onGpu(o: SamplingOptions): boolean {
+    return !isGreedy(o);
+  }
+
+  /**
+   * A token a grammar forced without a draw (jump-forward, engine-core): counted as if drawn (`count` times generated
+   * so far, seen), and the draw counter set to `draws`, so the next draw is the one a step-by-step run would make.
+   */
+  forced(id: number, count: number, draws: number): void {
+    this.device.queue.writeBuffer(this.state, id * 4, new Uint32Array([(count | 0x80000000) >>> 0]));
+    this.device.queue.writeBuffer(this.state, this.vocab * 4, new Uint32Array([draws]));
   }
 
   /** Sets up one request: options, seed, counts cleared, the prompt's tokens marked seen, the logit bias. */

@@ -71,6 +71,11 @@ export class Sampler {
     this.seen.add(id);
   }
 
+  /** Times `id` was generated so far. */
+  count(id: number): number {
+    return this.counts.get(id) ?? 0;
+  }
+
   /** The logits after bias and penalties (a copy; the input is untouched). */
   adjust(logits: Float32Array): Float32Array {
     const out = logits.slice();

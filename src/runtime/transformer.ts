@@ -14,6 +14,9 @@ import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { GpuSampler } from './gpu-sampler.ts';
+import { GpuLogprobs, LOGPROB_RECORD_BYTES, decodeLogprob } from './gpu-logprobs.ts';
+import { TokenMask } from './token-mask.ts';
+import type { TokenLogprob } from './engine-types.ts';
 import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
@@ -45,15 +48,31 @@ export interface BodyLists {
 /** Most decode steps in one submission (`decodeSteps`). */
 export const MAX_STEPS = 32;
 
+/** How a step's logits head picks its token, and what it records (runtime/gpu-sampler.ts, gpu-logprobs.ts, token-mask.ts). */
+export interface HeadOptions {
+  /** Draw with the GPU sampler (`sampler.begin` first) instead of the argmax. */
+  draw?: boolean;
+  /** Record log-probs with this many alternatives (0..20). */
+  logprobs?: number;
+  /** Allowed tokens (a `maskBits` bitset), applied before the pick. */
+  mask?: Uint32Array<ArrayBuffer>;
+}
+
+/** The tokens picked by one submission, and their log-probs when asked for. */
+export interface Picks {
+  tokens: number[];
+  logprobs?: TokenLogprob[];
+}
+
 export class Transformer {
   /** Dispatches of one decoded token and of one prefill chunk, without the logits head (run after the last chunk). */
   private decodeList: Dispatch[] = [];
   private prefillList: Dispatch[] = [];
   private headList: Dispatch[] = [];
-  /** The head with the GPU sampler's draw in place of the argmax (runtime/gpu-sampler.ts). */
-  private sampleHead: Dispatch[] = [];
-  /** Draws sampled tokens on the GPU: `beginSampling` per request, then `draw` in forward/decodeSteps. */
+  /** Draws sampled tokens on the GPU: `sampler.begin` per request, then `draw` in forward/decodeSteps. */
   sampler!: GpuSampler;
+  private gpuLogprobs!: GpuLogprobs;
+  private tokenMask!: TokenMask;
   private profiler?: KernelProfiler;
   private readonly owned: GPUBuffer[] = [];
   private ids!: GPUBuffer;
@@ -71,10 +90,12 @@ export class Transformer {
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
   private rowsHead?: Promise<RowsHead>;
-  /** Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}`, the tokens made, and their readback. */
+  /**
+   * Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}` then the tokens fed by the host, the tokens
+   * picked, read back at once: MAX_STEPS token ids, then the picks' log-prob records.
+   */
   private stepTable!: GPUBuffer;
-  private stepTokens!: GPUBuffer;
-  private stepTokensStaging!: GPUBuffer;
+  private stepsStaging!: GPUBuffer;
   /** What another instance of the family graph over the same weights needs (decoder embeddings: decoder-embed.ts). */
   graphBase!: Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
   /** Bytes of activations + KV cache this instance allocated. */
@@ -120,10 +141,11 @@ export class Transformer {
     this.tokenOut = this.buffer('token', 4);
     this.tokenStaging = k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.logitsStaging = k.device.createBuffer({ label: 'logits.read', size: c.vocabSize * f32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.stepTable = k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 16, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.stepTokens = this.buffer('steps.tokens', MAX_STEPS * 4);
-    this.stepTokensStaging = k.device.createBuffer({ label: 'steps.read', size: MAX_STEPS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepTokensStaging);
+    this.stepTable = k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.stepsStaging = k.device.createBuffer({
+      label: 'steps.read', size: MAX_STEPS * (4 + LOGPROB_RECORD_BYTES), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepsStaging);
 
     // Scaling: a GGUF's rope_freqs / LongRoPE tensors, else the config's (at this context length), else the loader's.
     const factors = ropeFactorsFor(c, ctx, (n) => w.vectors.get(n)?.values) ?? this.options.ropeFactors;
@@ -169,16 +191,31 @@ export class Transformer {
     [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
     const own = (b: GPUBuffer) => (this.owned.push(b), b);
-    [this.decodeList, this.prefillList, this.headList, this.sampler] = await Promise.all([
+    [this.decodeList, this.prefillList, this.headList, this.sampler, this.gpuLogprobs, this.tokenMask] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
       GpuSampler.create(k, this.logits, this.tokenOut, c.vocabSize, own),
+      GpuLogprobs.create(k, this.logits, this.tokenOut, c.vocabSize, own),
+      TokenMask.create(k, this.logits, c.vocabSize, own),
     ]);
     this.plainBody = { decode: this.decodeList, prefill: this.prefillList };
-    // The family's head ends in its argmax; sampled requests end it in the draw instead.
-    this.sampleHead = [...this.headList.slice(0, -1), this.sampler.dispatch];
     if (this.options.profile && k.gpu.caps.timestampQuery) {
-      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + RowsHead.maxDispatches);
+      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + Math.max(RowsHead.maxDispatches, this.headList.length + 3));
     }
+  }
+
+  /**
+   * The logits head for `h`: the family's head ends in its argmax; log-probs are recorded from the raw logits before
+   * the pick, the mask applied right before it, and sampled requests end in the draw instead of the argmax.
+   */
+  private head(h: HeadOptions): Dispatch[] {
+    const lp = h.logprobs !== undefined;
+    return [
+      ...this.headList.slice(0, -1),
+      ...(lp ? [this.gpuLogprobs.stats] : []),
+      ...(h.mask ? [this.tokenMask.dispatch] : []),
+      h.draw ? this.sampler.dispatch : this.headList[this.headList.length - 1],
+      ...(lp ? [this.gpuLogprobs.chosen] : []),
+    ];
   }
 
   /**
@@ -205,12 +242,19 @@ export class Transformer {
 
   /**
    * Runs `tokens` at positions pos0.. through the model, updating the KV cache. Prompts longer than maxBatch go in
-   * several submissions (queued back to back, no waiting between them). Returns the argmax token of the last
-   * position (with `draw`, the GPU sampler's draw instead), and its logits when `wantLogits`.
+   * several submissions (queued back to back, no waiting between them). Returns the token the head picks at the
+   * last position (`head`: argmax, or the GPU sampler's draw; masked; its log-probs), and its logits when `wantLogits`.
    */
-  async forward(tokens: readonly number[], pos0: number, wantLogits = false, draw = false): Promise<{ token: number; logits?: Float32Array }> {
+  async forward(tokens: readonly number[], pos0: number, wantLogits = false, head: HeadOptions = {}): Promise<{ token: number; logits?: Float32Array; logprob?: TokenLogprob }> {
+    if (head.mask) this.tokenMask.upload(head.mask);
+    if (head.logprobs !== undefined) {
+      // Token and record through the multi-step readback: one small read, no logits.
+      await this.submit(tokens, pos0, { list: this.head(head), copyOut: (enc) => this.copyPick(enc, 0, true) });
+      const picks = await this.readPicks(1, head.logprobs, pos0 + tokens.length - 1);
+      return { token: picks.tokens[0], logprob: picks.logprobs![0] };
+    }
     await this.submit(tokens, pos0, {
-      list: draw ? this.sampleHead : this.headList,
+      list: this.head(head),
       copyOut: (enc) => {
         enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
         if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
@@ -231,40 +275,65 @@ export class Transformer {
   }
 
   /**
-   * `n` decode steps (greedy, or with `draw` sampled on the GPU) in one submission and one readback: step 0 feeds `first` at `pos0`, each later step feeds
-   * the argmax of the step before it without leaving the GPU (copied from the argmax output into the ids buffer), so
-   * the host pays one submit and one round trip for n tokens. Between steps, plain buffer copies set the step
-   * uniform from a table written once. Returns the n tokens made; the K/V of positions pos0..pos0+n-1 are written
-   * (a caller that keeps fewer tokens simply does not count the rest: attention reads kv_len rows only).
+   * `n` decode steps in one submission and one readback: step i < feed.length feeds feed[i] (given by the host: a
+   * token just picked, then tokens a grammar forces), each later step feeds the token picked by the step before it
+   * without leaving the GPU (copied from the pick's output into the ids buffer), so the host pays one submit and one
+   * round trip for all of them. The head (`head`: argmax or draw, mask, log-probs) runs from the last fed step on.
+   * Between steps, plain buffer copies set the step uniform and the fed ids from a table written once. Returns the
+   * n - feed.length + 1 tokens picked; the K/V of positions pos0..pos0+n-1 are written (a caller that keeps fewer
+   * tokens simply does not count the rest: attention reads kv_len rows only). The same decode kernels as `forward`
+   * of one token, so the same logits bit for bit.
    */
-  async decodeSteps(first: number, pos0: number, n: number, draw = false): Promise<number[]> {
-    const head = draw ? this.sampleHead : this.headList;
-    if (n < 1 || n > MAX_STEPS) throw new InvalidRequestError(`decodeSteps runs 1..${MAX_STEPS} steps; got ${n}.`);
+  async decodeSteps(feed: readonly number[], pos0: number, n: number, head: HeadOptions = {}): Promise<Picks> {
+    if (n < 1 || n > MAX_STEPS || feed.length < 1 || feed.length > n) {
+      throw new InvalidRequestError(`decodeSteps runs 1..${MAX_STEPS} steps, at least as many as the ${feed.length} tokens fed; got ${n}.`);
+    }
+    if (head.mask && n !== feed.length) throw new InvalidRequestError('A masked head picks once per submission: the grammar must see each token.');
     if (pos0 + n > this.options.contextLength) {
       throw new InvalidRequestError(`Positions ${pos0}..${pos0 + n - 1} do not fit the context of ${this.options.contextLength} tokens.`);
     }
     const { device } = this.k;
-    const table = new Uint32Array(n * 4);
+    const table = new Uint32Array(MAX_STEPS * 4 + feed.length);
     for (let i = 0; i < n; i++) table.set([1, pos0 + i, pos0 + i + 1, 0], i * 4);
+    table.set(feed, MAX_STEPS * 4);
     device.queue.writeBuffer(this.stepTable, 0, table);
-    device.queue.writeBuffer(this.ids, 0, new Uint32Array([first]));
+    device.queue.writeBuffer(this.ids, 0, new Uint32Array([feed[0]]));
+    if (head.mask) this.tokenMask.upload(head.mask);
+    const lp = head.logprobs !== undefined;
+    const list = this.head(head);
+    const firstPick = feed.length - 1;
     const enc = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       enc.copyBufferToBuffer(this.stepTable, i * 16, this.k.stepBuffer, 0, 16);
-      if (i > 0) enc.copyBufferToBuffer(this.tokenOut, 0, this.ids, 0, 4);
+      if (i > 0 && i < feed.length) enc.copyBufferToBuffer(this.stepTable, (MAX_STEPS * 4 + i) * 4, this.ids, 0, 4);
+      else if (i > 0) enc.copyBufferToBuffer(this.tokenOut, 0, this.ids, 0, 4);
       const pass = enc.beginComputePass();
       for (const d of this.decodeList) encodeDispatch(pass, d, 1, pos0 + i + 1);
-      for (const d of head) encodeDispatch(pass, d, 1, pos0 + i + 1);
+      if (i >= firstPick) for (const d of list) encodeDispatch(pass, d, 1, pos0 + i + 1);
       pass.end();
-      enc.copyBufferToBuffer(this.tokenOut, 0, this.stepTokens, i * 4, 4);
+      if (i >= firstPick) this.copyPick(enc, i - firstPick, lp);
     }
-    enc.copyBufferToBuffer(this.stepTokens, 0, this.stepTokensStaging, 0, n * 4);
     device.queue.submit([enc.finish()]);
-    await this.stepTokensStaging.mapAsync(GPUMapMode.READ, 0, n * 4);
-    const tokens = Array.from(new Uint32Array(this.stepTokensStaging.getMappedRange(0, n * 4)));
-    this.stepTokensStaging.unmap();
-    checkFinite(tokens, this.config.vocabSize, pos0);
-    return tokens;
+    return this.readPicks(n - firstPick, head.logprobs, pos0 + firstPick);
+  }
+
+  /** Copies pick j's token (and log-prob record) into the readback. */
+  private copyPick(enc: GPUCommandEncoder, j: number, logprobs: boolean): void {
+    enc.copyBufferToBuffer(this.tokenOut, 0, this.stepsStaging, j * 4, 4);
+    if (logprobs) enc.copyBufferToBuffer(this.gpuLogprobs.record, 0, this.stepsStaging, MAX_STEPS * 4 + j * LOGPROB_RECORD_BYTES, LOGPROB_RECORD_BYTES);
+  }
+
+  /** Maps the readback once: `n` picked tokens, and their log-prob records when `top` is given. */
+  private async readPicks(n: number, top: number | undefined, pos: number): Promise<Picks> {
+    const bytes = top === undefined ? n * 4 : MAX_STEPS * 4 + n * LOGPROB_RECORD_BYTES;
+    await this.stepsStaging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const data = this.stepsStaging.getMappedRange(0, bytes).slice(0);
+    this.stepsStaging.unmap();
+    const tokens = Array.from(new Uint32Array(data, 0, n));
+    checkFinite(tokens, this.config.vocabSize, pos);
+    if (top === undefined) return { tokens };
+    const vocab = this.config.vocabSize;
+    return { tokens, logprobs: tokens.map((_, j) => decodeLogprob(data, MAX_STEPS * 4 + j * LOGPROB_RECORD_BYTES, top, vocab)) };
   }
 
   /** Dispatches of one decoded token (body and argmax head; split-K merges and LoRA pre-dispatches not counted). */

@@ -4,10 +4,15 @@
  * llama2.c's reference output for stories260K (expected-greedy-200), so these checks do not lean on our own
  * single-step path: maxTokens, stop strings, EOS (a copy of the model whose EOS id is a token the text reaches
  * mid-batch), abort, and the KV cache rolled back to the kept tokens (the next request reuses it).
+ * Log-probs (recorded on the GPU, runtime/gpu-logprobs.ts) and JSON mode (mask on the GPU, jump-forward) are checked
+ * against the CPU path: the same request with a no-op logit bias reads the full logits one step at a time and takes
+ * log-softmax, top-k and the grammar mask on the CPU (runtime/sampler.ts) from the same decode kernels' logits.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load, type Engine } from '../../src/index.ts';
 import { decodeBatch } from '../../src/runtime/generation-helpers.ts';
+import type { GenerateOptions, GenerationResult } from '../../src/runtime/engine-types.ts';
+import { validates, type Schema } from '../json-schema-check.ts';
 
 const MODEL = '/shared/models/stories260K/stories260K.gguf';
 let engine: Engine;
@@ -95,4 +100,126 @@ test('abort while a batch runs: the tokens kept are the reference prefix, finish
   // And the engine goes on from a consistent cache.
   const again = await engine.complete([1], { maxTokens: 40, temperature: 0, ignoreEos: true });
   expect(again.tokens).toEqual(full.tokens.slice(0, 40));
+});
+
+/** The CPU path of the same request: a bias of 0 changes no logit but makes the engine read them every step. */
+const cpuPath = (o: GenerateOptions): GenerateOptions => ({ ...o, logitBias: { 0: 0 } });
+/** GPU log-probs vs the CPU's log-softmax of the same logits: only the f32 Σ exp differs (seen below 1e-5). */
+const LOGPROB_TOL = 1e-4;
+
+function expectSameLogprobs(gpu: GenerationResult, cpu: GenerationResult, what: string): void {
+  expect(gpu.tokens, what).toEqual(cpu.tokens);
+  expect(gpu.logprobs!.length, what).toBe(gpu.tokens.length);
+  gpu.logprobs!.forEach((g, i) => {
+    const c = cpu.logprobs![i];
+    expect(g.token).toBe(c.token);
+    expect(Math.abs(g.logprob - c.logprob), `${what} token ${i}`).toBeLessThan(LOGPROB_TOL);
+    expect(g.top.map((t) => t.token), `${what} token ${i}`).toEqual(c.top.map((t) => t.token));
+    g.top.forEach((t, j) => expect(Math.abs(t.logprob - c.top[j].logprob)).toBeLessThan(LOGPROB_TOL));
+  });
+}
+
+test('logprobs batch like greedy decoding: the reference tokens, and the CPU path\'s log-probs within 1e-4 (top 0, 5, 20; a stop string)', async () => {
+  for (const top of [0, 5, 20]) {
+    const o: GenerateOptions = { maxTokens: 60, temperature: 0, ignoreEos: true, logprobs: top };
+    const gpu = await engine.complete([1], o);
+    expect(gpu.tokens).toEqual(full.tokens.slice(0, 60));
+    expectSameLogprobs(gpu, await engine.complete([1], cpuPath(o)), `top ${top}`);
+    if (top > 0) expect(gpu.logprobs!.every((l) => l.top.length === top && l.top[0].token === l.token)).toBe(true);
+  }
+  const o: GenerateOptions = { maxTokens: 200, temperature: 0, ignoreEos: true, logprobs: 3, stop: ['park.'] };
+  const gpu = await engine.complete([1], o);
+  expect(gpu.text).toBe(full.text.slice(0, full.text.indexOf('park.')));
+  expectSameLogprobs(gpu, await engine.complete([1], cpuPath(o)), 'stop');
+});
+
+test('sampled requests with logprobs draw the same tokens as without (GPU sampler), their log-probs those of the model', async () => {
+  const o: GenerateOptions = { maxTokens: 40, temperature: 1.5, topK: 0, topP: 1, seed: 11, ignoreEos: true };
+  const plain = await engine.complete([1, 77, 301], o);
+  const withLp = await engine.complete([1, 77, 301], { ...o, logprobs: 2 });
+  expect(withLp.tokens).toEqual(plain.tokens);
+  // The model's log-probs, before sampling (temperature and all): the logits of the same prefix, run as a prompt
+  // (prefill kernels, so rounding differs slightly from the decode steps').
+  for (const i of [0, 7, 23]) {
+    const logits = await engine.logits([1, 77, 301, ...plain.tokens.slice(0, i)]);
+    let max = -Infinity;
+    for (const v of logits) max = Math.max(max, v);
+    let sum = 0;
+    for (const v of logits) sum += Math.exp(v - max);
+    const lse = max + Math.log(sum);
+    expect(withLp.logprobs![i].logprob).toBeCloseTo(logits[plain.tokens[i]] - lse, 3);
+  }
+});
+
+test('the prefix cache: a restored prompt decodes the reference, with the CPU path\'s log-probs', async () => {
+  const prompt = ids.slice(0, 40);
+  await engine.complete(prompt, { maxTokens: 1, temperature: 0 }); // stored in the prefix cache
+  await engine.complete([1, 300, 301, 302], { maxTokens: 4, temperature: 0 }); // the live cache now holds another prompt
+  const o: GenerateOptions = { maxTokens: 30, temperature: 0, ignoreEos: true, logprobs: 4 };
+  const gpu = await engine.complete(prompt, o);
+  expect(gpu.stats.prefixCachedTokens).toBe(39);
+  expect(gpu.tokens).toEqual(full.tokens.slice(39, 69));
+  await engine.complete([1, 300, 301, 302], { maxTokens: 4, temperature: 0 });
+  expectSameLogprobs(gpu, await engine.complete(prompt, cpuPath(o)), 'prefix cache');
+});
+
+const SCHEMA: Schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', maxLength: 12 },
+    age: { type: 'integer' },
+    happy: { type: 'boolean' },
+    pets: { type: 'array', items: { enum: ['cat', 'dog', 'bird'] }, maxItems: 2 },
+  },
+  required: ['name', 'age', 'happy', 'pets'],
+  additionalProperties: false,
+};
+
+test('JSON mode on the GPU mask, with jump-forward, gives the CPU path\'s tokens (greedy), and seeds draw alike with or without jumps (sampled)', async () => {
+  const prompts = [[1], [1, 77, 301, 12], ids.slice(0, 20)];
+  for (const p of prompts) {
+    const o: GenerateOptions = { maxTokens: 80, temperature: 0, json: { type: 'json_schema', schema: SCHEMA } };
+    const gpu = await engine.complete(p, o);
+    const cpu = await engine.complete(p, cpuPath(o));
+    expect(gpu.tokens, `prompt ${p.length}`).toEqual(cpu.tokens);
+    expect(gpu.text).toBe(cpu.text);
+    expect(gpu.finishReason).toBe('stop');
+    expect(validates(JSON.parse(gpu.text), SCHEMA), gpu.text).toBe(true);
+    // Log-probs turn jump-forward off (every token gets the head): the same tokens, the CPU's log-probs.
+    expectSameLogprobs(await engine.complete(p, { ...o, logprobs: 2 }), await engine.complete(p, cpuPath({ ...o, logprobs: 2 })), 'json');
+  }
+  for (let seed = 1; seed <= 4; seed++) {
+    const o: GenerateOptions = { maxTokens: 80, temperature: 1.2, seed, json: { type: 'json_schema', schema: SCHEMA }, repetitionPenalty: 1.3, frequencyPenalty: 0.2 };
+    const jumped = await engine.complete([1], o);
+    const stepped = await engine.complete([1], { ...o, logprobs: 0 });
+    expect(jumped.tokens, `seed ${seed}`).toEqual(stepped.tokens);
+    expect(validates(JSON.parse(jumped.text), SCHEMA), jumped.text).toBe(true);
+  }
+});
+
+test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one byte at a time) are fed without picks, and change nothing', async () => {
+  // A random-weight fixture whose tokenizer has one token per byte and merges from English text only.
+  const fx = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false });
+  try {
+    const schema: Schema = {
+      type: 'object', properties: { QXZJ: { type: 'integer' }, happy: { type: 'boolean' }, zyq: { enum: ['QZX', 'VQZ'] } },
+      required: ['QXZJ', 'happy', 'zyq'], additionalProperties: false,
+    };
+    const json = { type: 'json_schema' as const, schema };
+    for (const p of [[1, 2, 3], [5, 80, 81, 200]]) {
+      const o: GenerateOptions = { maxTokens: 60, temperature: 0, json };
+      const gpu = await fx.complete(p, o);
+      expect(gpu.tokens).toEqual((await fx.complete(p, cpuPath(o))).tokens);
+      expect(validates(JSON.parse(gpu.text), schema), gpu.text).toBe(true);
+      expect(gpu.text).toContain('"QXZJ"'); // steady-state.gpu.test.ts counts the submissions jump-forward saves
+    }
+    for (let seed = 1; seed <= 4; seed++) {
+      const o: GenerateOptions = { maxTokens: 60, temperature: 1.2, seed, json, repetitionPenalty: 1.3, presencePenalty: 0.3 };
+      const jumped = await fx.complete([1, 2, 3], o);
+      expect(jumped.tokens, `seed ${seed}`).toEqual((await fx.complete([1, 2, 3], { ...o, logprobs: 0 })).tokens);
+      expect(validates(JSON.parse(jumped.text), schema), jumped.text).toBe(true);
+    }
+  } finally {
+    await fx.dispose();
+  }
 });

@@ -3,11 +3,14 @@
  * go through unchanged): after load, generation creates no buffer, bind group, pipeline or shader module; greedy
  * decoding runs several steps per submission (the token stays on the GPU), so past its first 16 tokens there is at
  * most one submission and one readback per 8 tokens, and every token is read back exactly once (4 bytes); sampled
- * decoding too (the draw runs on the GPU: no logits are read back).
+ * decoding too (the draw runs on the GPU: no logits are read back), and requests with logprobs (a small record per
+ * token, runtime/gpu-logprobs.ts); JSON requests read 4 bytes per submission, and forced tokens need none of their own.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
 import { GpuCallCounter } from '../gpu-call-counter.ts';
+import { MAX_STEPS } from '../../src/runtime/transformer.ts';
+import { LOGPROB_RECORD_BYTES } from '../../src/runtime/gpu-logprobs.ts';
 
 const gpu = new GpuCallCounter();
 beforeAll(() => gpu.install());
@@ -50,6 +53,34 @@ for (const url of ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tin
       expect(Object.fromEntries(gpu.created)).toEqual({});
       expect(gpu.mapped.reduce((a, b) => a + b, 0)).toBe(60 * 4);
       expect(Math.max(...gpu.mapped)).toBeLessThanOrEqual(16 * 4);
+
+      // Log-probs (greedy and sampled) batch the same way: per submission one read of the ids and a small record per
+      // token (gpu-logprobs.ts), never the logits.
+      for (const temperature of [0, 0.8]) {
+        gpu.start();
+        const l = await engine.complete(prompt, { maxTokens: N, temperature, seed: 2, ignoreEos: true, logprobs: 5 });
+        gpu.stop();
+        expect(l.logprobs).toHaveLength(N);
+        expect(Object.fromEntries(gpu.created)).toEqual({});
+        expect(gpu.submits).toBe(gpu.mapped.length);
+        const picks = gpu.mapped.map((bytes) => (bytes - MAX_STEPS * 4) / LOGPROB_RECORD_BYTES);
+        expect(picks.reduce((a, b) => a + b, 0)).toBe(N);
+        let made = 0;
+        const steadyLp = picks.filter((b) => (made += b) - b >= 16);
+        expect(steadyLp.slice(0, -1).every((b) => b >= 8), `batches ${picks}`).toBe(true);
+      }
+
+      // JSON mode: the mask goes up, only the id comes back (4 bytes a submission); tokens the schema forces ride in
+      // the next submission (byte-level BPE fixture: rare property names are forced byte by byte).
+      const schema = { type: 'object', properties: { QXZJ: { type: 'integer' }, zyq: { enum: ['QZX', 'VQZ'] } }, required: ['QXZJ', 'zyq'], additionalProperties: false };
+      gpu.start();
+      const j = await engine.complete(prompt, { maxTokens: 60, temperature: 0, json: { type: 'json_schema', schema } });
+      gpu.stop();
+      expect(JSON.parse(j.text)).toHaveProperty('zyq');
+      expect(Object.fromEntries(gpu.created)).toEqual({});
+      expect(gpu.mapped.every((bytes) => bytes === 4)).toBe(true);
+      expect(gpu.submits).toBe(gpu.mapped.length);
+      if (url.includes('qwen3')) expect(gpu.submits, j.text).toBeLessThan(j.tokens.length);
     } finally {
       gpu.stop();
       await engine.dispose();

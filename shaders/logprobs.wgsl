@@ -1,0 +1,150 @@
+// What a request's log-probs need, computed where the logits are (runtime/gpu-logprobs.ts), so a step reads back one
+// small record instead of vocab × 4 bytes. Runs before the pick (mask, argmax or draw change the logits in place):
+// the softmax's max and Σ exp(x − max) over the raw logits (the host takes lse = max + ln Σ in f64), the TOP largest
+// logits with their ids, exact (the TOP-th largest key by a 4-pass radix select over order-preserving keys, so nothing
+// is sorted; ties go to the lower index, as runtime/sampler.ts topKIndices), and a copy of the raw logits.
+// CHOSEN runs after the pick and records the picked token and its raw logit from that copy.
+// Record (u32 words): [0] max, [1] Σ, [2] picked token's logit, [3] picked token, [4 + 2j] id, [5 + 2j] logit (j < TOP,
+// unordered: the host sorts them).
+struct Params { n: u32, top: u32, _pad1: u32, _pad2: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> raw: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rec: array<u32>;
+
+#if CHOSEN
+@group(0) @binding(5) var<storage, read> token: array<u32>;
+
+@compute @workgroup_size(1)
+fn main() {
+  let t = token[0];
+  rec[3] = t;
+  if (t < params.n) { rec[2] = bitcast<u32>(raw[t]); }
+}
+#else
+@group(0) @binding(2) var<storage, read> logits: array<f32>;
+
+override WG: u32 = 256u;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> hist: array<atomic<u32>, 256>;
+var<workgroup> above: array<u32, WG>;
+var<workgroup> equal: array<u32, WG>;
+var<workgroup> pick_key: u32;
+var<workgroup> pick_need: u32;
+
+// Order-preserving key: a < b as floats ⇔ key(a) < key(b) as u32.
+fn order_key(v: f32) -> u32 {
+  let b = bitcast<u32>(v);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var st = WG >> 1u; st > 0u; st >>= 1u) {
+    if (lid < st) { red[lid] = select(red[lid] + red[lid + st], max(red[lid], red[lid + st]), is_max); }
+    workgroupBarrier();
+  }
+  return workgroupUniformLoad(&red[0]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let n = params.n;
+  var m = -3.4e38;
+  for (var i = lid; i < n; i += WG) {
+    let x = logits[i];
+    raw[i] = x;
+    m = max(m, x);
+  }
+  let mx = reduce(lid, m, true);
+  var z = 0.0;
+  for (var i = lid; i < n; i += WG) { z += exp(logits[i] - mx); }
+  let total = reduce(lid, z, false);
+
+  // Radix select, 8 bits a pass from the top: `prefix` is the key of the top-th largest once the 4 passes are done,
+  // `need` how many of the tokens with exactly that key belong to the top (the rest of it lies strictly above).
+  let top = min(params.top, n);
+  var prefix = 0u;
+  var known = 0u;
+  var need = top;
+  if (top > 0u) {
+    for (var round = 0u; round < 4u; round++) {
+      let shift = 24u - 8u * round;
+      for (var b = lid; b < 256u; b += WG) { atomicStore(&hist[b], 0u); }
+      workgroupBarrier();
+      for (var i = lid; i < n; i += WG) {
+        let k = order_key(logits[i]);
+        if ((k & known) == prefix) { atomicAdd(&hist[(k >> shift) & 0xffu], 1u); }
+      }
+      workgroupBarrier();
+      if (lid == 0u) {
+        var cum = 0u;
+        var digit = 0u;
+        for (var b = 255i; b >= 0i; b--) {
+          let h = atomicLoad(&hist[u32(b)]);
+          if (cum + h >= need) {
+            digit = u32(b);
+            break;
+          }
+          cum += h;
+        }
+        pick_key = prefix | (digit << shift);
+        pick_need = need - cum;
+      }
+      prefix = workgroupUniformLoad(&pick_key);
+      need = workgroupUniformLoad(&pick_need);
+      known |= 0xffu << shift;
+    }
+
+    // Each thread's contiguous slice: tokens above the key all go in; tokens at it in index order until `need`.
+    let chunk = (n + WG - 1u) / WG;
+    let lo = min(lid * chunk, n);
+    let hi = min(lo + chunk, n);
+    var a = 0u;
+    var e = 0u;
+    for (var i = lo; i < hi; i++) {
+      let k = order_key(logits[i]);
+      if (k > prefix) { a++; } else if (k == prefix) { e++; }
+    }
+    above[lid] = a;
+    equal[lid] = e;
+    workgroupBarrier();
+    if (lid == 0u) {
+      var sa = 0u;
+      var se = 0u;
+      for (var j = 0u; j < WG; j++) {
+        let ta = above[j];
+        let te = equal[j];
+        above[j] = sa;
+        equal[j] = se;
+        sa += ta;
+        se += te;
+      }
+      pick_key = sa; // tokens strictly above: the slots before the tied ones
+    }
+    let n_above = workgroupUniformLoad(&pick_key);
+    var sa = above[lid];
+    var se = equal[lid];
+    for (var i = lo; i < hi; i++) {
+      let x = logits[i];
+      let k = order_key(x);
+      var slot = top;
+      if (k > prefix) {
+        slot = sa;
+        sa++;
+      } else if (k == prefix) {
+        if (se < need) { slot = n_above + se; }
+        se++;
+      }
+      if (slot < top) {
+        rec[4u + 2u * slot] = i;
+        rec[5u + 2u * slot] = bitcast<u32>(x);
+      }
+    }
+  }
+  if (lid == 0u) {
+    rec[0] = bitcast<u32>(mx);
+    rec[1] = bitcast<u32>(total);
+  }
+}
+#endif
