@@ -31,7 +31,7 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
       let tok = 1;
       const got: number[] = [];
       for (let pos = 0; pos < 128; pos += 16) {
-        const out = await ts[v].decodeSteps(tok, pos, 16);
+        const out = (await ts[v].decodeSteps([tok], pos, 16)).tokens;
         got.push(...out);
         tok = out[15];
       }
