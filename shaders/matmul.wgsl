@@ -1,6 +1,7 @@
 // y[m, row] = dot(W[row, :], x[m, :]) for m < step.n_tokens (prefill). W: [n, k] in any weights.wgsl format.
 // GPUs: register-tiled, a 16x16 workgroup computes a 64 (tokens) x 64 (rows) tile, 4x4 outputs per thread, staging
-// 16-wide K slices of x and of the dequantized W in workgroup memory.
+// 16-wide K slices of x and of the dequantized W in workgroup memory; a block format's weights are dequantized once
+// per tile, 8 per w_q8 with their chunk's scales (GROUPED: scale words read once per super-block per thread).
 // Variant DIRECT (CPU adapters, where workgroup barriers dominate): each invocation computes a 4 x 4 block straight
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
 // with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots, and
@@ -218,14 +219,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // Loader mapping: 256 threads load 64 rows x 4 vec4 of each tile.
   let lr = lid >> 2u;
   let lk = (lid & 3u) << 2u;
+  let wr = tile_row(wid.x, lr);
+#if BLOCKED
+  // A block format is dequantized a 32-weight chunk at a time: at the chunk's first K slice the thread decodes its 8
+  // weights of it (one w_q8: elements lk..lk+3 and 16+lk..16+lk+3) with the chunk's scales, writes the first 4 and
+  // keeps the other 4 for the next slice. GROUPED: the row's scale words are read once per super-block.
+  let bpr = K >> 5u;
+  var hi = vec4<f32>(0.0);
+#if GROUPED
+  var sc: WScales;
+#endif
+#endif
   var acc: array<array<f32, 4>, 4>;
   for (var kt = 0u; kt < K; kt += BK) {
     let k = kt + lk;
     var xv = vec4<f32>(0.0);
     if (m0 + lr < M && k < K) { xv = x[((m0 + lr) * K + k) >> 2u]; }
     var wv = vec4<f32>(0.0);
-    let wr = tile_row(wid.x, lr);
+#if BLOCKED
+    if (wr < params.n) {
+      if ((kt & 16u) == 0u) {
+        let c = wr * bpr + (kt >> 5u);
+#if GROUPED
+        if ((kt & 255u) == 0u) { sc = w_scales(c >> 3u); }
+        let a = w_affine_at(sc, c & 7u);
+#else
+        let a = w_affine(c);
+#endif
+        let q = w_q8(c, lk >> 2u);
+        wv = q[0] * a.x + a.y;
+        hi = q[1] * a.z + a.w;
+      } else {
+        wv = hi;
+      }
+    }
+#else
     if (wr < params.n && k < K) { wv = w_load4(wr, k, K); }
+#endif
     xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
     ws[lr][lk] = wv.x; ws[lr][lk + 1u] = wv.y; ws[lr][lk + 2u] = wv.z; ws[lr][lk + 3u] = wv.w;
     workgroupBarrier();

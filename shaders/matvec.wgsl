@@ -14,8 +14,9 @@
 //   (PAIRED: the host sets it with ROPE or GLU), so both rows of a pair end in one invocation or workgroup.
 //   SOFTCAP: y = cap * tanh(y / cap) (gemma2's final logit soft-capping, on the logits head).
 //   LORA: + scale·B·(A·x) per weight row before the epilogue (linear_out.wgsl; the decode step's u is row 0).
-//   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32: each chunk's scales applied per
-//     16-weight half, not per weight; ROWS4 reads a K-quant super-block's scale words once for its 8 chunks).
+//   BLOCKED (every block format): lanes take whole 32-weight chunks (w_dot32a: each chunk's scales applied per
+//     16-weight half, not per weight). GROUPED (256-weight super-blocks): a super-block's scale words are read
+//     once for its chunks (ROWS4: for all 8; the workgroup layout: per run of up to 8 chunks a lane takes).
 //   ROWS4 (CPU adapters): each invocation computes 4 consecutive rows alone (ROWS == 4 * WG), no reduction and no
 //     barrier; every input vec4 it loads serves 4 rows (measured ~2x a row per invocation on SwiftShader), and a
 //     ROPE pair never leaves the invocation.
@@ -84,6 +85,14 @@ fn row_sum(lid: u32, lane: u32, tpr: u32, v: f32) -> f32 {
   return partial[lid - lane];
 #endif
 }
+
+#if BLOCKED
+// Chunk c (32 weights, scales a: w_affine) with the step's 32 inputs from vec4 k4 on.
+fn chunk_dot(a: vec4<f32>, c: u32, k4: u32, x0: u32, scale: f32) -> f32 {
+  return w_dot32a(a, c, x_at(x0, k4, scale), x_at(x0, k4 + 1u, scale), x_at(x0, k4 + 2u, scale), x_at(x0, k4 + 3u, scale),
+                  x_at(x0, k4 + 4u, scale), x_at(x0, k4 + 5u, scale), x_at(x0, k4 + 6u, scale), x_at(x0, k4 + 7u, scale));
+}
+#endif
 
 #if ROWS4
 #if BLOCKED
@@ -234,12 +243,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   var acc = 0.0;
   if (row < params.n) {
-#if BLOCKED
+#if GROUPED
+    // Lanes take runs of R chunks inside one super-block: a run reads its scale words once (w_scales) and unpacks
+    // each chunk's (w_affine_at). R = 8 (once per super-block) when the row has 8 chunks per lane or more, else the
+    // largest power of two that keeps every lane busy.
+    let bpr = k4n >> 3u;
+    let R = min(8u, 1u << firstLeadingBit(max(bpr / tpr, 1u)));
+    let c0 = row * bpr;
+    for (var b0 = lane * R; b0 < bpr; b0 += tpr * R) {
+      let sc = w_scales((c0 + b0) >> 3u);
+      for (var b = b0; b < b0 + R; b++) {
+        acc += chunk_dot(w_affine_at(sc, b & 7u), c0 + b, b << 3u, x0, scale);
+      }
+    }
+#elif BLOCKED
     let c0 = (row * params.k) >> 5u;
     for (var b = lane; b < (k4n >> 3u); b += tpr) {
-      let k4 = b << 3u;
-      acc += w_dot32(c0 + b, x_at(x0, k4, scale), x_at(x0, k4 + 1u, scale), x_at(x0, k4 + 2u, scale), x_at(x0, k4 + 3u, scale),
-                     x_at(x0, k4 + 4u, scale), x_at(x0, k4 + 5u, scale), x_at(x0, k4 + 6u, scale), x_at(x0, k4 + 7u, scale));
+      acc += chunk_dot(w_affine(c0 + b), c0 + b, b << 3u, x0, scale);
     }
 #else
     for (var k4 = lane; k4 < k4n; k4 += tpr) {

@@ -7,12 +7,12 @@
 //     for the chunk's elements 0..15 and "hi" for 16..31 (K-quants with 16-element sub-blocks have two scales per
 //     chunk). A 256-element super-block format (GROUPED: K-quants, IQ4_XS; a super-block is 8 chunks) instead
 //     gives WScales, w_scales(g) (reads super-block g's scale words, once) and w_affine_at(sc, s) (unpacks chunk
-//     s's affine from them, no memory access); w_affine is then built here. Kernels that walk a row chunk by chunk
-//     (matvec ROWS4, matmul DIRECT) call w_scales once per super-block and w_affine_at per chunk;
+//     s's affine from them, no memory access); w_affine is then built here. The projection kernels (matvec,
+//     matmul, every launch layout) call w_scales once per super-block (or run of chunks) and w_affine_at per chunk;
 //   w_q8(c, j) -> mat2x4: the raw values q of elements 4j..4j+3 (column 0) and 16+4j..16+4j+3 (column 1), j < 4
 //     (the pairing of ggml's 4-bit blocks, where one byte holds elements j and j+16).
-// From those this file builds w_load4 and w_dot32 (a chunk's dot with 32 inputs, its scales applied once per
-// 16-element half, not per weight) for the kernels. SPLIT_SCALE: the format's f16 block scale lives in its own
+// From those this file builds w_load4 (element access: embedding rows) and w_dot32a (a chunk's dot with 32 inputs,
+// its scales applied once per 16-element half, not per weight) for the kernels. SPLIT_SCALE: the format's f16 block scale lives in its own
 // array (`w_d(block)`), so the rest of each block is whole u32 words.
 
 #if FMT_F32
@@ -72,11 +72,6 @@ fn w_dot32a(a: vec4<f32>, c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>
   let hi = dot(q0[1], xs4) + dot(q1[1], xs5) + dot(q2[1], xs6) + dot(q3[1], xs7);
   let one = vec4<f32>(1.0);
   return a.x * lo + a.z * hi + a.y * dot(xs0 + xs1 + xs2 + xs3, one) + a.w * dot(xs4 + xs5 + xs6 + xs7, one);
-}
-
-fn w_dot32(c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
-           xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-  return w_dot32a(w_affine(c), c, xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
 }
 
 // Shared unpackers: the 4 bytes of a word as signed / unsigned values, its low / high nibbles, 2-bit fields.

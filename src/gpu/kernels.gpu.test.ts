@@ -29,11 +29,17 @@ const FORMATS: [string, GgmlType][] = WEIGHT_FORMATS.map((f) => [f.id, f.type]);
 const kFor = (K: number, type: GgmlType): number => Math.ceil(K / ggmlBlockSize(type)) * ggmlBlockSize(type);
 /** Shapes [M, N, K] of the linear tests: all for the formats the tests always had; fewer for the newer ones. */
 const LINEAR_SHAPES = [[1, 100, 256], [1, 37, 64], [5, 70, 128], [37, 130, 96], [70, 64, 64], [1, 300, 1024], [129, 33, 160]];
+/**
+ * Rows of several super-blocks for the newer formats: matvec's GPU layout takes runs of 1 (K = 256), 4 (K = 2048,
+ * 16 lanes a row) or 8 chunks (2048 with a subgroup of 4 lanes) per scale read, the tiled matmul reloads a row's
+ * scale words at each super-block (K = 768).
+ */
+const LONG_SHAPES = [[1, 8, 2048], [9, 20, 768]];
 const shapesFor = (type: GgmlType, layout: string) =>
   [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0].includes(type)
     ? LINEAR_SHAPES
     // The subgroup layout differs from the GPU layout only in matvec (M = 1).
-    : [LINEAR_SHAPES[0], LINEAR_SHAPES[3], LINEAR_SHAPES[6]].filter(([M]) => M === 1 || layout !== 'subgroup layout')
+    : [LINEAR_SHAPES[0], LINEAR_SHAPES[3], LINEAR_SHAPES[6], ...LONG_SHAPES].filter(([M]) => M === 1 || layout !== 'subgroup layout')
         .map(([M, N, K]) => [M, N, kFor(K, type)]);
 
 /**
