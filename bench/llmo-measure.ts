@@ -2,7 +2,7 @@
  * llmo's side of the benchmark, the same in the page (bench/page.ts, browser `load`) and in Node (bench/node-bench.ts,
  * `llmo/node`): prompts, the prompt plan, timed prefill and decode runs, and the per-kernel profile.
  */
-import type { Engine, KernelTime, LoadModelOptions } from '../src/index.ts';
+import type { Engine, GenerateCallOptions, KernelTime, LoadModelOptions } from '../src/index.ts';
 import { mulberry32 } from '../src/util/random.ts';
 import type { BenchConfig, BenchModel, EngineResult, KernelRow, ModelResult, Stat } from './types.ts';
 
@@ -76,11 +76,43 @@ export async function runLlmo(env: LlmoEnv, m: BenchModel, cfg: BenchConfig, ctx
       tokens = res.tokens;
     }
     log(`  llmo decode: ${stat(dec).median.toFixed(1)} tok/s, host ${stat(host).median.toFixed(3)} ms/token`);
+    const kinds = await decodeKinds(engine, cfg, pl, log);
     const gpuBytes = engine.info.memory.weightBytes + engine.info.memory.cacheBytes;
-    return { res: { engine: 'llmo', loadMs, prefill, decodeTokPerSec: stat(dec), hostMsPerToken: stat(host), gpuBytes, notes: [engine.info.gpu.adapter] }, tokens };
+    return { res: { engine: 'llmo', loadMs, prefill, decodeTokPerSec: stat(dec), hostMsPerToken: stat(host), kinds, gpuBytes, notes: [engine.info.gpu.adapter] }, tokens };
   } finally {
     await engine.dispose();
   }
+}
+
+/** A schema whose string may run on: the JSON rows decode about as many tokens as the others, one pick per submission. */
+const JSON_SCHEMA = { type: 'object', properties: { title: { type: 'string', maxLength: 40 }, story: { type: 'string' } }, required: ['title', 'story'], additionalProperties: false };
+
+/** Request kinds timed apart: each takes another path through the decode loop (engine-core.ts). */
+const KINDS: Record<string, GenerateCallOptions> = {
+  greedy: { temperature: 0 },
+  sampled: { temperature: 0.8, seed: 5 },
+  'logprobs 5': { temperature: 0, logprobs: 5 },
+  json: { temperature: 0, json: { type: 'json_schema', schema: JSON_SCHEMA } },
+};
+
+/** Decode tok/s and host (JS) ms per token of each request kind, `cfg.runs` runs each, the decode prompt run cold. */
+async function decodeKinds(engine: Engine, cfg: BenchConfig, pl: Plan, log: (m: string) => void): Promise<EngineResult['kinds']> {
+  const out: NonNullable<EngineResult['kinds']> = {};
+  for (const [kind, o] of Object.entries(KINDS)) {
+    const tps: number[] = [];
+    const host: number[] = [];
+    let tokens = 0;
+    for (let r = 0; r < cfg.runs; r++) {
+      await engine.complete([2, 3], { maxTokens: 1, temperature: 0 });
+      const res = await engine.complete(pl.decodePrompt, { ...o, maxTokens: cfg.decodeTokens, ignoreEos: !o.json });
+      tps.push(res.stats.decodeTokensPerSec);
+      host.push(res.stats.decodeHostMsPerToken);
+      tokens = res.tokens.length;
+    }
+    out[kind] = { tokPerSec: stat(tps), hostMsPerToken: stat(host), tokens };
+    log(`  llmo ${kind}: ${stat(tps).median.toFixed(1)} tok/s, host ${stat(host).median.toFixed(3)} ms/token (${tokens} tokens)`);
+  }
+  return out;
 }
 
 function kernelRows(times: KernelTime[]): KernelRow[] {

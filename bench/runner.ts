@@ -70,6 +70,15 @@ export function render(report: BenchReport): string {
     }
   }
   out.push(table(rows));
+  // Host time per token by request kind (llmo): on a CPU adapter (SwiftShader) the GPU work runs on the same cores,
+  // so these show the JS between GPU steps, not what a real GPU would leave to it.
+  const krows = [['model', 'request', 'decode tok/s', 'host ms/tok', 'tokens']];
+  for (const m of report.models) {
+    for (const e of m.engines) {
+      for (const [kind, k] of Object.entries(e.kinds ?? {})) krows.push([m.model, kind, spread(k.tokPerSec), fmt(k.hostMsPerToken.median, 3), String(k.tokens)]);
+    }
+  }
+  if (krows.length > 1) out.push(table(krows));
   const rrows = [['model', 'llmo / …', 'decode', ...sizes.map((p) => `prefill ${p}`), 'greedy guard', 'notes']];
   for (const m of report.models) {
     const guard = m.guard && 'equal' in m.guard ? (m.guard.equal ? 'equal' : `differ at ${m.guard.firstDifference}`) : 'n/a';

@@ -50,6 +50,8 @@ export interface EngineResult {
   decodeTokPerSec?: Stat;
   /** llmo: host (JS) ms per decoded token (GenerationStats.decodeHostMsPerToken). */
   hostMsPerToken?: Stat;
+  /** llmo: decode tok/s and host ms per token by kind of request (greedy, sampled, logprobs, JSON). */
+  kinds?: Record<string, { tokPerSec: Stat; hostMsPerToken: Stat; tokens: number }>;
   /** GPU bytes the engine allocated (llmo: weights + KV cache + activations; wllama: its WebGPU buffers). */
   gpuBytes?: number;
   notes?: string[];
