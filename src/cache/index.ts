@@ -25,18 +25,25 @@ export const cache = {
     return models.sort((a, b) => b.lastUsedAt - a.lastUsedAt);
   },
 
-  /** Deletes a cached model (every file it loaded) or one cached file or interrupted download by URL. */
+  /**
+   * Deletes a cached model (every file it loaded) or one cached file or interrupted download by URL. A model's URL
+   * also deletes the weights kept quantized from it (`cacheQuantized`); an entry's own key (`<url>#llmo-quantize=q4_k_m`,
+   * as `list()` gives it) deletes that entry alone. Small files another entry still lists (config.json) are kept.
+   */
   async delete(key: string): Promise<boolean> {
     const k = keyOf(key);
-    const model = await store.getModel(k);
-    const files = new Set(model?.files ?? []);
+    const models = await store.listModels();
+    const gone = models.filter((m) => m.key === k || (m.quantize && m.url === k));
+    const kept = new Set(models.filter((m) => !gone.includes(m)).flatMap((m) => m.files));
+    const files = new Set(gone.flatMap((m) => m.files));
     files.add(k);
-    let found = !!model;
+    let found = gone.length > 0;
+    for (const m of gone) await store.deleteModelRecord(m.key);
     for (const url of files) {
+      if (kept.has(url)) continue;
       if ((await store.getFile(url)) || (await store.getPartial(url))) found = true;
       await store.deleteFile(url);
     }
-    if (model) await store.deleteModelRecord(k);
     return found;
   },
 

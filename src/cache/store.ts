@@ -4,6 +4,8 @@
  *   ['p', url]     a download in progress: { size, etag, chunkBytes } — lets a later load resume with Range requests
  *   ['f', url]     a complete file: written only after every chunk is stored, so a half-written file never counts
  *   ['m', key]     a model: the files one load() read, with sizes and times (what cache.list() shows)
+ * Quantized weights (`cacheQuantized`, loader/quantized-cache.ts) are stored files too, under `<url>#llmo-quantize=<choice>`,
+ * their file record carrying what the loader needs instead of the original (`quantized`), their model record `quantize`.
  * Chunks are fixed-size, so a resume restarts at a chunk boundary and a corrupt chunk is re-fetched alone.
  */
 import { createStore, get, set, del, type UseStore } from 'idb-keyval';
@@ -31,6 +33,20 @@ export interface FileRecord {
   /** sha256 (hex) of the whole file when it was checked against a known hash (hub or caller). */
   sha256?: string;
   createdAt: number;
+  /** A stored file of quantized weights (loader/quantized-cache.ts): how to read it in place of the original. */
+  quantized?: QuantizedFileMeta;
+}
+
+/** What a file of quantized weights holds: the original's header, then each tensor as uploaded, in file order. */
+export interface QuantizedFileMeta {
+  /** The `quantize` choice (lower case). */
+  quantize: string;
+  /** The original file's bytes before its first tensor (GGUF or safetensors header), stored at the start. */
+  header: Uint8Array;
+  /** The original file's size, ETag and sha256 (when known), to tell a changed source. */
+  source: { size: number; etag?: string; sha256?: string };
+  /** Each tensor in file order, as stored after the header: its (possibly converted) type and byte length. */
+  tensors: { name: string; type: number; byteLength: number }[];
 }
 
 /** One cached model as `cache.list()` reports it. */
@@ -43,6 +59,11 @@ export interface CachedModel {
   bytes: number;
   createdAt: number;
   lastUsedAt: number;
+  /**
+   * Set on weights kept already quantized (`load(url, { quantize, cacheQuantized: true })`): the quantize choice.
+   * Such an entry's key is `<url>#llmo-quantize=<choice>`; `url` is the model's.
+   */
+  quantize?: string;
 }
 
 let store: UseStore | undefined;

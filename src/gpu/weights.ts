@@ -155,7 +155,8 @@ export class WeightStore {
   /** Quantize-on-load: the format each arriving tensor is converted to (loader/quantize-on-load.ts), if any. */
   quantizeFor?: (t: RawTensor) => WeightFormatSpec | undefined;
 
-  add(raw: RawTensor): void {
+  /** Uploads a tensor (converted first when `quantizeFor` says so); returns it as uploaded. */
+  add(raw: RawTensor): RawTensor {
     const to = this.quantizeFor?.(raw);
     const t = to ? convertForLoad(raw, to, this.toF32) : raw;
     if (t.bytes.byteLength > this.maxBinding) {
@@ -171,6 +172,7 @@ export class WeightStore {
       this.matrices.set(t.name, w);
       this.bytes += w.bytes;
     }
+    return t;
   }
 
   /** An f32 vector under `name` (a tensor's, or one made from tensors such as a fused bias). */

@@ -20,6 +20,8 @@ export type ByteOrigin = 'network' | 'cache';
 export interface FetchFileOptions {
   /** Use the IndexedDB cache (read and write). */
   cache: boolean;
+  /** With `cache`: store what is downloaded (default true); false reads a complete cached copy but keeps nothing new. */
+  keep?: boolean;
   /** Expected sha256 (hex) of the whole file. */
   sha256?: string;
   chunkBytes: number;
@@ -34,6 +36,9 @@ export interface OpenedFile {
   size?: number;
   /** Where the file's bytes come from: all from the cache, or (partly) from the network. */
   origin: ByteOrigin;
+  /** The file's ETag, and its sha256 when one is known (checked by the time the stream ends). */
+  etag?: string;
+  sha256?: string;
   stream: ReadableStream<Uint8Array>;
 }
 
@@ -198,11 +203,11 @@ export async function fetchFile(url: string, options: FetchFileOptions): Promise
       if (rec && options.sha256 && rec.sha256 && rec.sha256 !== options.sha256.toLowerCase()) {
         await store.deleteFile(url); // cached from another version of the file
       } else if (rec) {
-        return { name: url, size: rec.size, origin: 'cache', stream: toStream(readCached(url, rec, options), release) };
+        return { name: url, size: rec.size, origin: 'cache', etag: rec.etag, sha256: rec.sha256 ?? options.sha256?.toLowerCase(), stream: toStream(readCached(url, rec, options), release) };
       }
     }
-    const gen = await download(url, options, useCache);
-    return { name: url, size: gen.size, origin: 'network', stream: toStream(gen.chunks, release) };
+    const gen = await download(url, options, useCache && options.keep !== false);
+    return { name: url, size: gen.size, origin: 'network', etag: gen.etag, sha256: gen.sha256, stream: toStream(gen.chunks, release) };
   } catch (e) {
     release();
     throw e;
@@ -350,6 +355,9 @@ function checkRangeResponse(url: string, res: Response, remote: Remote, start: n
 
 interface Download {
   size?: number;
+  etag?: string;
+  /** The sha256 the bytes are checked against (the caller's or the hub's). */
+  sha256?: string;
   chunks: AsyncGenerator<Uint8Array>;
 }
 
@@ -370,7 +378,7 @@ async function download(url: string, o: FetchFileOptions, useCache: boolean, res
   const total = partial ? chunkCount(partial.size, chunkBytes) : Infinity;
   if (partial && first >= total) {
     // Every chunk is stored but the file was never marked complete (the tab closed at the last moment).
-    return { size: partial.size, chunks: chunksFrom(url, { size: partial.size, etag: partial.etag, ranged: true }, have, undefined, first, o, useCache) };
+    return { size: partial.size, etag: partial.etag, sha256: o.sha256?.toLowerCase(), chunks: chunksFrom(url, { size: partial.size, etag: partial.etag, ranged: true }, have, undefined, first, o, useCache) };
   }
   const start = first * chunkBytes;
   const res = await doFetch(url, { headers: { Range: `bytes=${start}-${start + chunkBytes - 1}` }, signal: o.signal, cache: 'no-store' });
@@ -422,7 +430,7 @@ async function download(url: string, o: FetchFileOptions, useCache: boolean, res
     }
   }
   const size = Number.isFinite(remote.size) ? remote.size : undefined;
-  return { size, chunks: chunksFrom(url, remote, have, res, res.status === 206 ? first : 0, o, caching) };
+  return { size, etag: remote.etag, sha256: o.sha256?.toLowerCase() ?? remote.sha256, chunks: chunksFrom(url, remote, have, res, res.status === 206 ? first : 0, o, caching) };
 }
 
 /**

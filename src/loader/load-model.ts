@@ -25,6 +25,8 @@ import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-fil
 import { ProgressTracker, STREAM_FRACTION, type LoadProgress } from './progress.ts';
 import * as store from '../cache/store.ts';
 import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
+import { QuantizedCacheDamaged, QuantizedFileWriter, dropQuantized, openQuantized, quantizedUrl, storedTensorOk, type StoredQuantizedFile } from './quantized-cache.ts';
+import { InvalidRequestError } from '../errors.ts';
 
 // The progress types live with the tracker (progress.ts); re-exported here, where callers have always found them.
 export type { LoadPhase, LoadProgress } from './progress.ts';
@@ -47,6 +49,8 @@ export interface LoadModelOptions {
   signal?: AbortSignal;
   /** Quantize-on-load (loader/quantize-on-load.ts): a weight format id (`q8_0`, `q4_k`, …) or llama.cpp mix (`q4_k_m`). */
   quantize?: string;
+  /** With `quantize`: cache the quantized weights instead of the original files (loader/quantized-cache.ts). */
+  cacheQuantized?: boolean;
 }
 
 const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
@@ -55,8 +59,13 @@ const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
 /** One opened file of the model, read in order. */
 interface Part {
   name: string;
+  /** The (original) file's size, as its header is checked against. */
   size?: number;
   reader: StreamReader;
+  etag?: string;
+  sha256?: string;
+  /** Read from the quantized cache: the original header, then the tensors as stored. */
+  stored?: StoredQuantizedFile;
 }
 
 /**
@@ -73,7 +82,8 @@ class Files {
     private readonly picked?: PickedFileSet,
   ) {}
 
-  async open(src: string | Blob, sha256?: string, why?: string): Promise<Part> {
+  /** `keep: false`: a URL is read from the cache when complete there, but a download is not stored. */
+  async open(src: string | Blob, sha256?: string, why?: string, keep = true): Promise<Part> {
     if (typeof src === 'string' && this.picked) src = this.picked.need(src, why);
     if (typeof src !== 'string') {
       const name = (src as File).name ?? 'blob';
@@ -85,6 +95,7 @@ class Files {
     const i = this.progress.addFile(src);
     const f = await fetchFile(src, {
       cache: this.req.cache ?? true,
+      keep,
       sha256,
       chunkBytes: this.req.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       concurrency: this.req.concurrency ?? DEFAULT_CONCURRENCY,
@@ -96,7 +107,16 @@ class Files {
     });
     this.progress.setTotal(i, f.size);
     this.urls.push(src);
-    const part = { name: src, size: f.size, reader: new StreamReader(f.stream.getReader(), src) };
+    const part = { name: src, size: f.size, etag: f.etag, sha256: f.sha256, reader: new StreamReader(f.stream.getReader(), src) };
+    this.parts.push(part);
+    return part;
+  }
+
+  /** A weight file from the quantized cache (its bytes count as read from the cache). */
+  openStored(s: StoredQuantizedFile): Part {
+    const i = this.progress.addFile(s.record.url, s.record.size);
+    const reader = new StreamReader(s.stream.getReader(), s.record.url, (n) => this.progress.add(i, n, 'cache'));
+    const part = { name: s.url, size: s.record.quantized.source.size, reader, stored: s };
     this.parts.push(part);
     return part;
   }
@@ -151,6 +171,16 @@ async function weightUrls(url: string, files: Files): Promise<string[]> {
 }
 
 export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  try {
+    return await loadOnce(gpu, source, options, true);
+  } catch (e) {
+    // The quantized cache's entry turned out damaged mid-load (it has been dropped): load from the original instead.
+    if (!(e instanceof QuantizedCacheDamaged)) throw e;
+    return loadOnce(gpu, source, options, false);
+  }
+}
+
+async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions, useStored: boolean): Promise<LoadedModel> {
   const req: SourceRequest = isSourceRequest(source) ? source : { llmoSource: source };
   const src = req.llmoSource;
   // Picked files: the entry file's name stands in for a URL, and names made from it are looked up among the files.
@@ -166,15 +196,29 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
     return v;
   };
   const quantize = parseQuantizeOption(options.quantize);
+  if (options.cacheQuantized && !quantize) {
+    throw new InvalidRequestError("cacheQuantized keeps quantize-on-load's output: pass a quantize choice too (e.g. { quantize: 'q4_k_m', cacheQuantized: true }).");
+  }
+  // Quantized weights are cached for fetched models only (a File or picked files are on this computer already).
+  const keepQuantized = options.cacheQuantized && typeof main === 'string' && !picked && (req.cache ?? true) && store.cacheAvailable()
+    ? options.quantize!.toLowerCase() : undefined;
   const weights = new WeightStore(gpu.device, gpu.caps.maxStorageBufferBindingSize, vectorF32);
+  let writers: QuantizedFileWriter[] | undefined;
+  let urls: string[] = [];
+  let stored: StoredQuantizedFile[] | undefined;
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
-    const urls = typeof main === 'string' ? await weightUrls(main, files) : [];
+    urls = typeof main === 'string' ? await weightUrls(main, files) : [];
+    stored = keepQuantized && useStored
+      ? await openQuantized(main as string, urls, keepQuantized, urls.length === 1 ? req.sha256 : undefined) : undefined;
     // Every weight file is opened before any is read: headers first (the config needs all tensors), then data.
     const parts: Part[] = [];
     if (typeof main !== 'string') parts.push(await files.open(main));
     const why = urls.length > 1 ? `the model is split in ${urls.length} files (${urls.map(baseName).join(', ')})` : undefined;
-    for (const u of urls) parts.push(await files.open(u, urls.length === 1 ? req.sha256 : undefined, why));
+    for (const [k, u] of urls.entries()) {
+      // Kept quantized: the original is read from the cache if it is there, but not stored.
+      parts.push(stored ? files.openStored(stored[k]) : await files.open(u, urls.length === 1 ? req.sha256 : undefined, why, !keepQuantized));
+    }
     const first = parts[0];
     await first.reader.fill(8);
     const magic = first.reader.peek(4);
@@ -229,29 +273,80 @@ export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModel
       );
     }
     if (quantize) weights.quantizeFor = quantizeChooser(quantize, result.config, perPart.flat());
+    const ordered = perPart.map((ts) => [...ts].sort((a, b) => a.offset - b.offset));
+    if (keepQuantized && !stored && ordered.every((ts) => ts.length)) writers = await startWriters(parts, ordered, keepQuantized, req.chunkBytes ?? DEFAULT_CHUNK_BYTES);
     for (const [i, p] of parts.entries()) {
-      const ordered = [...perPart[i]].sort((a, b) => a.offset - b.offset);
-      for (const t of ordered) {
-        await p.reader.skipTo(t.offset);
-        const bytes = await p.reader.read(t.byteLength);
-        weights.add({ name: t.name, type: t.type, shape: t.shape, bytes });
+      for (const [k, t] of ordered[i].entries()) {
+        const s = p.stored?.record.quantized.tensors[k];
+        if (p.stored && !storedTensorOk(s, t.name, t.shape)) throw new QuantizedCacheDamaged(`${p.stored.url}: tensor ${k} is not ${t.name}`);
+        await p.reader.skipTo(p.stored ? p.stored.offsets[k] : t.offset);
+        const bytes = await p.reader.read(s ? s.byteLength : t.byteLength);
+        const uploaded = weights.add({ name: t.name, type: s ? s.type : t.type, shape: t.shape, bytes });
+        await writers?.[i].appendTensor(uploaded);
       }
       // Read to the end: the whole-file hash check and the cache's completion happen there.
       await p.reader.drain();
     }
     await files.cancelAll();
     // Only fetched models are cached and listed; a File or picked files are on this computer already.
-    await recordModel(typeof main === 'string' && !picked ? main : undefined, files.urls, progress.total(), req.cache ?? true);
+    if (!stored) await recordModel(typeof main === 'string' && !picked ? main : undefined, files.urls, progress.total(), req.cache ?? true);
+    if (keepQuantized) await recordQuantized(main as string, urls, keepQuantized, parts, writers, files.urls);
     progress.emit(0, 'upload', STREAM_FRACTION);
     return { ...result, weights };
   } catch (e) {
     weights.destroy();
     await files.cancelAll();
+    await Promise.all((writers ?? []).map((w) => w.abort()));
+    // A stored entry that fails to read back (a chunk gone, a table that does not fit) is dropped; loadModel retries.
+    const damaged = e instanceof QuantizedCacheDamaged || (e as Error)?.cause instanceof QuantizedCacheDamaged ||
+      (!!stored && e instanceof ModelFormatError);
+    if (damaged && keepQuantized) {
+      await dropQuantized(main as string, urls, keepQuantized).catch(() => {});
+      throw new QuantizedCacheDamaged('the quantized cache entry was damaged', { cause: e });
+    }
     // A file that is not a model we can run should not stay in the cache (or count against the quota).
     if ((e instanceof ModelFormatError || e instanceof UnsupportedModelError) && store.cacheAvailable()) {
       await Promise.all(files.urls.map((u) => store.deleteFile(u).catch(() => {})));
     }
     throw e;
+  }
+}
+
+/** One quantized-cache writer per weight file, each starting with the file's header bytes (before its first tensor). */
+async function startWriters(parts: Part[], ordered: TensorInfo[][], choice: string, chunkBytes: number): Promise<QuantizedFileWriter[]> {
+  const out: QuantizedFileWriter[] = [];
+  for (const [i, p] of parts.entries()) {
+    const start = ordered[i][0].offset;
+    await p.reader.fill(start);
+    out.push(await QuantizedFileWriter.start(p.name, choice, p.reader.peek(start), chunkBytes));
+  }
+  return out;
+}
+
+/**
+ * Completes the quantized cache's entry (every file's record, then the model record, last) or refreshes its use
+ * time when it was read from there. A write that failed (quota) drops the entry with a warning: the load stands.
+ */
+async function recordQuantized(key: string, urls: string[], choice: string, parts: Part[], writers: QuantizedFileWriter[] | undefined, smallFiles: string[]): Promise<void> {
+  const qkey = quantizedUrl(key, choice);
+  const now = Date.now();
+  try {
+    if (!writers) {
+      const old = await store.getModel(qkey);
+      if (old) await store.putModel({ ...old, lastUsedAt: now });
+      return;
+    }
+    for (const [i, w] of writers.entries()) {
+      const p = parts[i];
+      if (!(await w.finish({ size: p.size ?? 0, etag: p.etag, sha256: p.sha256 }))) throw w.failed;
+    }
+    const files = [...urls.map((u) => quantizedUrl(u, choice)), ...smallFiles.filter((u) => !urls.includes(u))];
+    let bytes = writers.reduce((a, w) => a + w.bytes, 0);
+    for (const u of files.slice(urls.length)) bytes += (await store.getFile(u))?.size ?? 0;
+    await store.putModel({ key: qkey, url: key, files, bytes, createdAt: now, lastUsedAt: now, quantize: choice });
+  } catch (e) {
+    await dropQuantized(key, urls, choice).catch(() => {});
+    console.warn(`llmo: could not keep the ${choice} weights of ${key} in the cache (${(e as Error)?.name}: ${(e as Error)?.message}); they will be made again next time.`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ModelFetchError, ModelFormatError, AbortError } from '../errors.ts';
+import { ModelFetchError, ModelFormatError, ModelIntegrityError, AbortError } from '../errors.ts';
 
 /**
  * Sequential reader over a byte stream: the loader peeks at the header, then takes each tensor's bytes in file
@@ -25,6 +25,8 @@ export class StreamReader {
         r = await this.reader.read();
       } catch (e) {
         if ((e as Error)?.name === 'AbortError') throw new AbortError(`Loading ${this.name} was aborted.`, { cause: e });
+        // A whole-file hash mismatch found at the end of the stream is not a broken download: it says so itself.
+        if (e instanceof ModelIntegrityError) throw e;
         throw new ModelFetchError(
           `The download of ${this.name} broke off after ${this.position + this.buffered} bytes (${(e as Error)?.message ?? e}). ` +
             'Check the connection and load again.', this.name, undefined, { cause: e });

@@ -47,9 +47,17 @@ export interface LoadOptions {
    * rows at a time) with ggml's reference quantizer, to this weight format (`'q8_0'`, `'q4_k'`, `'q4_0'`, … :
    * src/formats/weight-formats.ts; matrices whose rows are not whole blocks stay as they are), or per tensor as
    * llama.cpp's `llama-quantize` mixes do (`'q4_k_m'`, `'q5_k_m'`, `'q3_k_m'`, `'q2_k'`, …: formats/quant-mix.ts).
-   * Already-quantized matrices stay as they are. The cache keeps the original bytes.
+   * Already-quantized matrices stay as they are. The cache keeps the original bytes (see `cacheQuantized`).
    */
   quantize?: string;
+  /**
+   * With `quantize`: keep the quantized weights in the cache instead of the original files, so the next load of the
+   * same URL with the same `quantize` choice reads them from IndexedDB (no download, no quantizing). Each choice is
+   * its own entry (`cache.list()` shows it with `quantize`, key `<url>#llmo-quantize=<choice>`); an entry whose source
+   * changed (another `sha256`, or a cached original of another size/ETag) is made again. URL sources with the cache
+   * on only. Default false.
+   */
+  cacheQuantized?: boolean;
   signal?: AbortSignal;
 }
 
