@@ -13,12 +13,25 @@
 // SUBGROUPS: the two RMS sums reduce with subgroupAdd (one value per subgroup through workgroup memory) instead of
 // every invocation summing all WG partials.
 
+// EMBED (first layer): the residual row is the step's token's row of the embedding table, packed in w from
+// off_embd, instead of x (the embedding dispatch folded in). HEAD (last layer): then output_norm (norms from 2·dim),
+// the logits (vocab rows packed from off_out, written to `logits`) and their argmax (lowest index on ties, to
+// token_out): the decode head folded in.
 struct Params {
   dim: u32, qd: u32, kvd: u32, ffn: u32,
   n_heads: u32, n_kv: u32, hd: u32, eps: f32,
   scale: f32, off_o: u32, off_gu: u32, off_down: u32,
+  off_embd: u32, off_out: u32, vocab: u32, _pad: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
+#if EMBED
+@group(0) @binding(3) var<storage, read> ids: array<u32>;
+#endif
+#if HEAD
+@group(0) @binding(5) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(7) var<storage, read_write> token_out: array<u32>;
+var<workgroup> red_i: array<u32, WG>;
+#endif
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<storage, read> norms: array<f32>;
 @group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
@@ -106,7 +119,15 @@ fn main(@builtin(local_invocation_index) lid: u32
   let hd = params.hd;
   let x0 = (step.n_tokens - 1u) * dim;
   let pos = step.pos0 + step.n_tokens - 1u;
+#if EMBED
+  let e0 = params.off_embd + ids[step.n_tokens - 1u] * dim;
+  for (var i = lid; i < dim / 4u; i += WG) {
+    let v = w_load4(0u, e0 + 4u * i, 0u);
+    for (var j = 0u; j < 4u; j++) { res[4u * i + j] = v[j]; }
+  }
+#else
   for (var i = lid; i < dim; i += WG) { res[i] = x[x0 + i]; }
+#endif
   workgroupBarrier();
 
   // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
@@ -185,6 +206,34 @@ fn main(@builtin(local_invocation_index) lid: u32
   workgroupBarrier();
   for (var r = 4u * lid; r < dim; r += 4u * WG) {
     let v = dot4(rows4(params.off_down, r, dim, ffn), ffn, a_hid);
-    for (var j = 0u; j < 4u; j++) { x[x0 + r + j] = res[r + j] + v[j]; }
+    for (var j = 0u; j < 4u; j++) {
+      res[r + j] += v[j];
+      x[x0 + r + j] = res[r + j];
+    }
   }
+#if HEAD
+  workgroupBarrier();
+  norm_into_xn(lid, 2u * dim, sg_lane, sg_id, sg_size);
+  let vocab = params.vocab;
+  var bv = -3.4e38;
+  var bi = 0xffffffffu;
+  for (var r = 4u * lid; r < vocab; r += 4u * WG) {
+    let v = dot4(rows4(params.off_out, r, vocab, dim), dim, 0u);
+    for (var j = 0u; j < 4u; j++) {
+      if (r + j < vocab) {
+        logits[r + j] = v[j];
+        if (v[j] > bv) { bv = v[j]; bi = r + j; }
+      }
+    }
+  }
+  red[lid] = bv;
+  red_i[lid] = bi;
+  workgroupBarrier();
+  if (lid == 0u) {
+    for (var j = 1u; j < WG; j++) {
+      if (red[j] > bv || (red[j] == bv && red_i[j] < bi)) { bv = red[j]; bi = red_i[j]; }
+    }
+    token_out[0] = bi;
+  }
+#endif
 }

@@ -11,7 +11,7 @@
 import type { Dispatch, Kernels } from '../gpu/kernels.ts';
 import { isBlockFormat, weightDefines, type GpuWeight, type WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors } from '../gpu/projection.ts';
-import type { GraphContext, RopeTable, Stage } from './layers.ts';
+import { embed, type GraphContext, type RopeTable } from './layers.ts';
 
 /** What the llama graph asks of one layer (layers.ts AttentionOptions, the parts the kernel cannot do). */
 export interface LayerKernelNeeds {
@@ -49,23 +49,36 @@ export function layerKernelWeights(g: GraphContext, i: number, n: LayerKernelNee
   return lw;
 }
 
-/** `body`'s decode dispatches of layer i replaced by the layer kernel when it applies (layerKernelWeights). */
-export function withLayerKernel(g: GraphContext, i: number, n: LayerKernelNeeds, body: Stage): Stage {
-  const lw = layerKernelWeights(g, i, n);
-  return lw ? { decode: [decodeLayer(g, i, n.rope!, lw)], prefill: body.prefill } : body;
+/**
+ * The decode dispatches of a llama graph whose every layer the layer kernel can run (else undefined: the graph keeps
+ * its own): one dispatch per layer, the first also doing the embedding lookup and the last the output norm, logits
+ * and argmax when those tables are within the same bound and format (stories260K: 28 -> 5 dispatches per token).
+ * `head` is what still follows the body when decoding: [] when the last layer did it, else undefined (the graph's head).
+ */
+export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): { decode: Promise<Dispatch>[]; head?: Promise<Dispatch>[] } | undefined {
+  const lws = needs.map((n, i) => layerKernelWeights(g, i, n));
+  if (!lws.every((lw) => lw)) return undefined;
+  const { k, c, w } = g;
+  const fmt = lws[0]!.qkv.format.id;
+  const table = (m: GpuWeight) => (m.format.id === fmt && m.rows * m.cols <= k.tuning.layerKernelMaxWeights ? m : undefined);
+  const embd = c.embedScale === undefined ? table(w.matrix('token_embd.weight')) : undefined;
+  const out = c.finalSoftcap ? undefined : table(c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight'));
+  // The last layer binds logits and the token too (9 storage buffers): only where the device allows them.
+  const head = out && k.device.limits.maxStorageBuffersPerShaderStage >= 9 ? out : undefined;
+  const L = needs.length;
+  const decode = lws.map((lw, i) => decodeLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, out: i === L - 1 ? head : undefined }));
+  return { decode: embd ? decode : [...embed(g).decode, ...decode], head: head ? [] : undefined };
 }
-
 /**
  * The layer's weights back to back (element offsets of each), in their common float format; copied again whenever
  * the weights change in place (WeightStore.copies: a LoRA merge).
  */
-function packWeights(store: WeightStore, label: string, lw: LayerWeights): { data: GPUBuffer; offsets: number[] } {
+function packWeights(store: WeightStore, label: string, parts: GpuWeight[]): { data: GPUBuffer; offsets: number[] } {
   const device = store.device;
-  const parts = [lw.qkv, lw.o, lw.gateUp, lw.down];
-  const bytesPer = lw.qkv.format.id === 'f32' ? 4 : 2;
+  const bytesPer = parts[0].format.id === 'f32' ? 4 : 2;
   const sizes = parts.map((m) => m.rows * m.cols * bytesPer);
   const at = sizes.map((_, j) => sizes.slice(0, j).reduce((a, b) => a + b, 0));
-  const data = device.createBuffer({ label, size: at[3] + sizes[3], usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const data = device.createBuffer({ label, size: at.at(-1)! + sizes.at(-1)!, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const copy = () => {
     const enc = device.createCommandEncoder({ label });
     parts.forEach((m, j) => enc.copyBufferToBuffer(m.data, 0, data, at[j], sizes[j]));
@@ -77,25 +90,26 @@ function packWeights(store: WeightStore, label: string, lw: LayerWeights): { dat
   return { data, offsets: at.map((b) => b / bytesPer) };
 }
 
-function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights): Promise<Dispatch> {
-  const { k, c, w } = g;
+function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, fold: { embd?: GpuWeight; out?: GpuWeight }): Promise<Dispatch> {
+  const { k, c, w, a } = g;
   const p = `blk.${i}.`;
   const label = `${p}layer`;
-  const { data, offsets } = packWeights(w, `${label}.w`, lw);
-  const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`]);
+  const parts = [lw.qkv, lw.o, lw.gateUp, lw.down, ...(fold.embd ? [fold.embd] : []), ...(fold.out ? [fold.out] : [])];
+  const { data, offsets } = packWeights(w, `${label}.w`, parts);
+  const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`, ...(fold.out ? ['output_norm.weight'] : [])]);
   const qd = c.nHeads * c.headDim;
   const kvd = c.nKvHeads * c.headDim;
-  const params = new ArrayBuffer(48);
+  const params = new ArrayBuffer(64);
   new Uint32Array(params, 0, 7).set([c.dim, qd, kvd, c.ffnDim, c.nHeads, c.nKvHeads, c.headDim]);
   new Float32Array(params, 28, 2).set([c.normEps, 1 / Math.sqrt(c.headDim)]);
-  new Uint32Array(params, 36, 3).set(offsets.slice(1));
+  new Uint32Array(params, 36, 3).set(offsets.slice(1, 4));
+  new Uint32Array(params, 48, 3).set([fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0, c.vocabSize]);
   const cache = g.kv(i);
-  const sub = k.tuning.subgroups;
+  const defines = [...weightDefines(lw.qkv.format), ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : [])];
   return k.make('decode_layer', {
-    label, params,
-    defines: [...weightDefines(lw.qkv.format), ...(sub ? ['SUBGROUPS'] : [])],
+    label, params, defines,
     constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4 },
-    buffers: { 2: g.a.x, 4: norms, 6: rope.invFreq, 8: data, 10: cache.k, 11: cache.v },
+    buffers: { 2: a.x, 3: a.ids, 4: norms, 5: a.logits, 6: rope.invFreq, 7: a.tokenOut, 8: data, 10: cache.k, 11: cache.v },
     grid: () => [1, 1, 1],
   });
 }

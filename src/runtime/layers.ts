@@ -72,6 +72,11 @@ export interface GraphContext {
 export interface Stage {
   decode: Promise<Dispatch>[];
   prefill: Promise<Dispatch>[];
+  /**
+   * A body only: what follows its decode list in place of the graph's head when its decode list already did part of
+   * the head (the layer kernel's logits and argmax: []); absent: the head.
+   */
+  decodeHead?: Promise<Dispatch>[];
 }
 
 /** A family's forward pass: the body (embedding and layers) and the logits head (run only after the last chunk). */

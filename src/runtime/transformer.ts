@@ -43,6 +43,11 @@ export interface TransformerOptions {
 export interface BodyLists {
   decode: Dispatch[];
   prefill: Dispatch[];
+  /**
+   * Present when `decode` ends in the logits and their argmax (the layer kernel, layers.ts Stage.decodeHead): what is
+   * left of the head before its pick ([]).
+   */
+  decodeHead?: Dispatch[];
 }
 
 /** Most decode steps in one submission (`decodeSteps`). */
@@ -69,6 +74,8 @@ export class Transformer {
   private decodeList: Dispatch[] = [];
   private prefillList: Dispatch[] = [];
   private headList: Dispatch[] = [];
+  /** The current body's decodeHead (BodyLists): its decode list already picked the argmax. */
+  private bodyHead?: Dispatch[];
   /** Draws sampled tokens on the GPU: `sampler.begin` per request, then `draw` in forward/decodeSteps. */
   sampler!: GpuSampler;
   private gpuLogprobs!: GpuLogprobs;
@@ -191,13 +198,16 @@ export class Transformer {
     [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
     const own = (b: GPUBuffer) => (this.owned.push(b), b);
-    [this.decodeList, this.prefillList, this.headList, this.sampler, this.gpuLogprobs, this.tokenMask] = await Promise.all([
+    let decodeHead: Dispatch[] | undefined;
+    [this.decodeList, this.prefillList, this.headList, this.sampler, this.gpuLogprobs, this.tokenMask, decodeHead] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
       GpuSampler.create(k, this.logits, this.tokenOut, c.vocabSize, own),
       GpuLogprobs.create(k, this.logits, this.tokenOut, c.vocabSize, own),
       TokenMask.create(k, this.logits, c.vocabSize, own),
+      lists.body.decodeHead && Promise.all(lists.body.decodeHead),
     ]);
-    this.plainBody = { decode: this.decodeList, prefill: this.prefillList };
+    this.plainBody = { decode: this.decodeList, prefill: this.prefillList, decodeHead };
+    this.bodyHead = decodeHead;
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + Math.max(RowsHead.maxDispatches, this.headList.length + 3));
     }
@@ -207,13 +217,17 @@ export class Transformer {
    * The logits head for `h`: the family's head ends in its argmax; log-probs are recorded from the raw logits before
    * the pick, the mask applied right before it, and sampled requests end in the draw instead of the argmax.
    */
-  private head(h: HeadOptions): Dispatch[] {
+  private head(h: HeadOptions, decode = false): Dispatch[] {
     const lp = h.logprobs !== undefined;
+    // After a decode list that ends in the logits and their argmax (bodyHead), the argmax runs again only on masked logits.
+    const folded = decode && this.bodyHead !== undefined;
+    const argmax = this.headList[this.headList.length - 1];
+    const pick = h.draw ? this.sampler.dispatch : folded && !h.mask ? undefined : argmax;
     return [
-      ...this.headList.slice(0, -1),
+      ...(folded ? this.bodyHead! : this.headList.slice(0, -1)),
       ...(lp ? [this.gpuLogprobs.stats] : []),
       ...(h.mask ? [this.tokenMask.dispatch] : []),
-      h.draw ? this.sampler.dispatch : this.headList[this.headList.length - 1],
+      ...(pick ? [pick] : []),
       ...(lp ? [this.gpuLogprobs.chosen] : []),
     ];
   }
@@ -224,13 +238,15 @@ export class Transformer {
    */
   async buildBody(k: Kernels): Promise<BodyLists> {
     const body = this.graph({ ...this.ctx, k }).body;
-    const [decode, prefill] = await Promise.all([Promise.all(body.decode), Promise.all(body.prefill)]);
-    return { decode, prefill };
+    const [decode, prefill, decodeHead] = await Promise.all([
+      Promise.all(body.decode), Promise.all(body.prefill), body.decodeHead && Promise.all(body.decodeHead),
+    ]);
+    return { decode, prefill, decodeHead };
   }
 
   /** Runs `body` from the next step on (undefined: the model's own lists). */
   useBody(body?: BodyLists): void {
-    ({ decode: this.decodeList, prefill: this.prefillList } = body ?? this.plainBody);
+    ({ decode: this.decodeList, prefill: this.prefillList, decodeHead: this.bodyHead } = body ?? this.plainBody);
   }
 
   /** Summed GPU time per kernel since the last reset, when created with `profile` (empty otherwise). */
@@ -249,12 +265,13 @@ export class Transformer {
     if (head.mask) this.tokenMask.upload(head.mask);
     if (head.logprobs !== undefined) {
       // Token and record through the multi-step readback: one small read, no logits.
-      await this.submit(tokens, pos0, { list: this.head(head), copyOut: (enc) => this.copyPick(enc, 0, true) });
+      await this.submit(tokens, pos0, { list: this.head(head), decode: this.head(head, true), copyOut: (enc) => this.copyPick(enc, 0, true) });
       const picks = await this.readPicks(1, head.logprobs, pos0 + tokens.length - 1);
       return { token: picks.tokens[0], logprob: picks.logprobs![0] };
     }
     await this.submit(tokens, pos0, {
       list: this.head(head),
+      decode: this.head(head, true),
       copyOut: (enc) => {
         enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
         if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
@@ -300,7 +317,7 @@ export class Transformer {
     device.queue.writeBuffer(this.ids, 0, new Uint32Array([feed[0]]));
     if (head.mask) this.tokenMask.upload(head.mask);
     const lp = head.logprobs !== undefined;
-    const list = this.head(head);
+    const list = this.head(head, true);
     const firstPick = feed.length - 1;
     const enc = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
@@ -338,7 +355,7 @@ export class Transformer {
 
   /** Dispatches of one decoded token (body and argmax head; split-K merges and LoRA pre-dispatches not counted). */
   get decodeDispatches(): number {
-    return this.decodeList.length + this.headList.length;
+    return this.decodeList.length + this.head({}, true).length;
   }
 
   /** Whether `decodeSteps` may run more than one step (the profiler times one step per submission). */
@@ -397,7 +414,11 @@ export class Transformer {
   }
 
   /** Encodes and submits `tokens` in maxBatch chunks; the logits head (when given) and its copies out after the last. */
-  private async submit(tokens: readonly number[], pos0: number, head?: { list: Dispatch[]; copyOut: (enc: GPUCommandEncoder) => void }): Promise<void> {
+  private async submit(
+    tokens: readonly number[], pos0: number,
+    /** `decode`: the head after a one-token chunk (the decode list), where it differs from `list`. */
+    head?: { list: Dispatch[]; decode?: Dispatch[]; copyOut: (enc: GPUCommandEncoder) => void },
+  ): Promise<void> {
     if (tokens.length === 0) throw new InvalidRequestError('The model needs at least one token to run.');
     if (pos0 + tokens.length > this.options.contextLength) {
       throw new InvalidRequestError(
@@ -416,7 +437,7 @@ export class Transformer {
       const enc = device.createCommandEncoder();
       // Intermediate prefill chunks only fill the KV cache: the logits head runs after the last one.
       const body = n === 1 ? this.decodeList : this.prefillList;
-      const headList = isLast ? head.list : [];
+      const headList = isLast ? (n === 1 && head.decode ? head.decode : head.list) : [];
       const kvLen = pos0 + s + n;
       if (this.profiler) this.profiler.encode(enc, [body, headList], n, kvLen);
       else {
