@@ -1,6 +1,6 @@
 // Q3_K: f16 d split out; the rest (27 words): hmask (32 bytes: bit s of byte l is the high bit of element l of chunk
 // s), 64 bytes of 2-bit values (as Q2_K), 12 bytes of 6-bit scales (one per 16 elements, words 24..26).
-// Element = d * (scale - 32) * (low2 - (high ? 0 : 4)).
+// Element = d * (scale - 32) * (low2 - (high ? 0 : 4)) = d * (scale - 32) * (low2 + 4 * high) - 4 * d * (scale - 32).
 @group(0) @binding(8) var<storage, read> w: array<u32>;
 struct WScales { d: f32, u: vec3<u32> }
 fn w_scales(g: u32) -> WScales {
@@ -17,12 +17,13 @@ fn q3_scale(u: vec3<u32>, k: u32) -> f32 {
   return f32(i32(low | (high << 4u)) - 32);
 }
 fn w_affine_at(sc: WScales, s: u32) -> vec4<f32> {
-  return vec4<f32>(sc.d * q3_scale(sc.u, 2u * s), 0.0, sc.d * q3_scale(sc.u, 2u * s + 1u), 0.0);
+  let lo = sc.d * q3_scale(sc.u, 2u * s);
+  let hi = sc.d * q3_scale(sc.u, 2u * s + 1u);
+  return vec4<f32>(lo, -4.0 * lo, hi, -4.0 * hi);
 }
+// low2 + 4 * high of 4 values (0..7; the -4 is the affine's offset), fields joined in one word (u8x4).
 fn q3_vals(qw: u32, hw: u32, s: u32) -> vec4<f32> {
-  let low = bits4(qw, 2u * (s & 3u), 3u);
-  let high = bits4(hw, s, 1u);
-  return vec4<f32>(low) - select(vec4<f32>(4.0), vec4<f32>(0.0), high == vec4<u32>(1u));
+  return u8x4(((qw >> (2u * (s & 3u))) & 0x03030303u) | (((hw >> s) & 0x01010101u) << 2u));
 }
 fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
   let o = (c >> 3u) * 27u;

@@ -14,6 +14,7 @@ fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
   let s = c & 7u;
   let q = o + 12u + (s >> 1u) * 8u + j;
   let shift = 4u * (s & 1u);
-  return mat2x4<f32>(vec4<f32>(bits4(w[q], shift, 15u) | (bits4(w[o + 4u + j], s, 1u) << vec4<u32>(4u))),
-                     vec4<f32>(bits4(w[q + 4u], shift, 15u) | (bits4(w[o + 8u + j], s, 1u) << vec4<u32>(4u))));
+  // Nibbles and fifth bits of 4 values joined in one word (u8x4).
+  return mat2x4<f32>(u8x4(((w[q] >> shift) & 0x0F0F0F0Fu) | (((w[o + 4u + j] >> s) & 0x01010101u) << 4u)),
+                     u8x4(((w[q + 4u] >> shift) & 0x0F0F0F0Fu) | (((w[o + 8u + j] >> s) & 0x01010101u) << 4u)));
 }
