@@ -57,8 +57,15 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     m = max(m, x);
   }
   let mx = reduce(lid, m, true);
+  // Compensated (Kahan) sums per thread: with few threads (CPU adapters: 4) one thread adds ~vocab / 4 terms.
   var z = 0.0;
-  for (var i = lid; i < n; i += WG) { z += exp(logits[i] - mx); }
+  var comp = 0.0;
+  for (var i = lid; i < n; i += WG) {
+    let y = exp(logits[i] - mx) - comp;
+    let t = z + y;
+    comp = (t - z) - y;
+    z = t;
+  }
   let total = reduce(lid, z, false);
 
   // Radix select, 8 bits a pass from the top: `prefix` is the key of the top-th largest once the 4 passes are done,
