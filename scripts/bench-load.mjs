@@ -5,6 +5,8 @@
 // Writes bench-results/load-<time>.json and prints a Markdown table. Not part of `npm test`.
 //   npm run bench:load                       # default models
 //   npm run bench:load -- /shared/models/sotu-5m/sotu-5m-f32.gguf   # others
+//   npm run bench:load -- --quantize [models]   # quantize-on-load: GPU weight bytes and load time of a float model
+//     loaded as it is, with quantize 'q8_0' / 'q4_k_m', and with cacheQuantized (first load, then read back)
 // Heap: the load runs in the page (worker: false) so performance.memory (with --enable-precise-memory-info) sees the
 // loader's own buffers; with the default worker the same code runs in the worker.
 import { createServer } from 'vite';
@@ -16,7 +18,12 @@ const CHROMIUM_ARGS = [
   '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--enable-precise-memory-info', '--js-flags=--expose-gc',
 ];
-const models = process.argv.slice(2).length ? process.argv.slice(2) : [
+const QUANTIZE = process.argv.includes('--quantize');
+const args = process.argv.slice(2).filter((a) => a !== '--quantize');
+const models = args.length ? args : QUANTIZE ? [
+  '/shared/models/sotu-5m/sotu-5m-f32.gguf',
+  '/fixtures/smollm2_135m~llama~f16~s1/model.gguf',
+] : [
   '/shared/models/sotu-5m/sotu-5m-q8_0.gguf',
   '/shared/models/sotu-5m/sotu-5m-f32.gguf',
   '/fixtures/smollm2_135m~llama~q8_0~s1/model.gguf',
@@ -64,7 +71,7 @@ async function measure(page, url, opts) {
     clearInterval(timer);
     const info = engine.info;
     await engine.dispose();
-    return { ms, streamMs, loadMs: info.loadMs, bytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
+    return { ms, streamMs, loadMs: info.loadMs, bytes, weightBytes: info.memory.weightBytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
   }, { url, opts });
 }
 
@@ -88,6 +95,51 @@ async function measureBytes(page, url, cache) {
     const ms = performance.now() - t0;
     return { ms, bytes, origin: f.origin, mbPerSec: bytes / 1e6 / (ms / 1000), peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20 };
   }, { url, cache });
+}
+
+/** One model as it is, quantized on load, and through the quantized cache (first load writes it, then read back). */
+async function quantizeRows() {
+  const cases = [
+    ['as it is', { cache: false }],
+    ["quantize 'q8_0'", { cache: false, quantize: 'q8_0' }],
+    ["quantize 'q4_k_m'", { cache: false, quantize: 'q4_k_m' }],
+    ["'q4_k_m' + cacheQuantized, first load (writes)", { quantize: 'q4_k_m', cacheQuantized: true }],
+    ["'q4_k_m' + cacheQuantized, read back", { quantize: 'q4_k_m', cacheQuantized: true }],
+  ];
+  const lines = ['| model | load | GPU weight MiB | load() ms | bytes → GPU ms | peak JS heap above base (MiB) |', '|---|---|---:|---:|---:|---:|'];
+  const out = [];
+  for (const model of models) {
+    await fetch(new URL(model, base), { headers: { Range: 'bytes=0-0' } }).then((r) => r.arrayBuffer());
+    const context = await browser.newContext(); // fresh profile: empty IndexedDB
+    const page = await context.newPage();
+    await page.goto(new URL('/__bench', base).href);
+    for (const [name, opts] of cases) {
+      const r = await measure(page, model, opts);
+      out.push({ model, case: name, ...r });
+      const line = `| \`${model}\` | ${name} | ${(r.weightBytes / 2 ** 20).toFixed(1)} | ${r.ms.toFixed(0)} | ${r.streamMs.toFixed(0)} | ${r.peakHeapAboveBaseMiB.toFixed(1)} |`;
+      console.error(line);
+      lines.push(line);
+    }
+    await context.close();
+  }
+  return { results: out, table: lines.join('\n') };
+}
+
+if (QUANTIZE) {
+  const page = await browser.newPage();
+  await page.goto(new URL('/__bench', base).href);
+  await page.evaluate(() => import('/src/index.ts'));
+  await page.waitForTimeout(3000);
+  await page.close();
+  const { results, table } = await quantizeRows();
+  await browser.close();
+  await server.close();
+  console.log(table);
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/load-quantize-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), load: (await import('node:os')).loadavg(), results, table }, null, 2));
+  console.error(`wrote ${file}`);
+  process.exit(0);
 }
 
 const results = [];

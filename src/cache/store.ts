@@ -9,6 +9,7 @@
  * Chunks are fixed-size, so a resume restarts at a chunk boundary and a corrupt chunk is re-fetched alone.
  */
 import { createStore, get, set, del, type UseStore } from 'idb-keyval';
+import { sha256Hex } from './sha256.ts';
 
 export interface ChunkRecord {
   bytes: Uint8Array;
@@ -76,6 +77,13 @@ export const cacheAvailable = (): boolean => typeof indexedDB !== 'undefined';
 
 export const getChunk = (url: string, i: number) => get<ChunkRecord>(['c', url, i], db());
 export const putChunk = (url: string, i: number, rec: ChunkRecord) => set(['c', url, i], rec, db());
+
+/** Chunk i of a complete file when it is stored whole and hashes to the file record's sha256 for it; else undefined. */
+export async function getCheckedChunk(rec: FileRecord, i: number): Promise<Uint8Array | undefined> {
+  const c = await getChunk(rec.url, i);
+  const len = Math.min(rec.size, (i + 1) * rec.chunkBytes) - i * rec.chunkBytes;
+  return c && c.bytes.byteLength === len && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined;
+}
 export const getPartial = (url: string) => get<PartialRecord>(['p', url], db());
 export const putPartial = (rec: PartialRecord) => set(['p', rec.url], rec, db());
 export const getFile = (url: string) => get<FileRecord>(['f', url], db());

@@ -258,9 +258,7 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
   const ahead = new Map<number, Promise<Uint8Array | undefined>>();
   const readAhead = (i: number) => {
     if (i >= n || ahead.has(i)) return;
-    const { start, end } = chunkRange(i, rec.size, rec.chunkBytes);
-    const p = store.getChunk(url, i).then(async (c) =>
-      c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined);
+    const p = store.getCheckedChunk(rec, i);
     p.catch(() => {});
     ahead.set(i, p);
   };

@@ -15,7 +15,7 @@
 import * as store from '../cache/store.ts';
 import { sha256Hex } from '../cache/sha256.ts';
 import { ggmlTypeByteLength } from '../formats/ggml-types.ts';
-import { chunkCount, chunkRange } from './source.ts';
+import { chunkCount } from './source.ts';
 import type { RawTensor } from '../gpu/weights.ts';
 
 /** The cache key of a file (or model) kept quantized with `choice`. */
@@ -82,9 +82,7 @@ function readStored(qurl: string, rec: store.FileRecord): ReadableStream<Uint8Ar
   const ahead = new Map<number, Promise<Uint8Array | undefined>>();
   const readAhead = (i: number) => {
     if (i >= n || ahead.has(i)) return;
-    const { start, end } = chunkRange(i, rec.size, rec.chunkBytes);
-    const p = store.getChunk(qurl, i).then(async (c) =>
-      c && c.bytes.byteLength === end - start && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined);
+    const p = store.getCheckedChunk(rec, i);
     p.catch(() => {});
     ahead.set(i, p);
   };
