@@ -218,8 +218,40 @@ var<workgroup> qs: array<f32, MAX_HD>;
 var<workgroup> p: array<f32, WG>;
 var<workgroup> red: array<f32, WG>;
 
+// Max (is_max) or sum of v over the workgroup, the same value in every invocation; ends with a barrier, so `red` is
+// free again. SUBGROUPS: subgroupMax/Add, then one value per subgroup (subgroup g taken to be invocations g·size ..
+// (g+1)·size-1, as 1-D workgroups are laid out where we know of; the spec does not promise it): two barriers for
+// any subgroup size instead of log2(WG) + 1.
+fn wg_reduce(lid: u32, v: f32, is_max: bool, sg_lane: u32, sg_size: u32) -> f32 {
+#if SUBGROUPS
+  let sv = select(subgroupAdd(v), subgroupMax(v), is_max);
+  if (sg_lane == 0u) { red[lid / sg_size] = sv; }
+  workgroupBarrier();
+  var r = red[0];
+  for (var j = 1u; j < (WG + sg_size - 1u) / sg_size; j++) { r = select(r + red[j], max(r, red[j]), is_max); }
+#else
+  red[lid] = v;
+  workgroupBarrier();
+  for (var st = WG >> 1u; st > 0u; st >>= 1u) {
+    if (lid < st) { red[lid] = select(red[lid] + red[lid + st], max(red[lid], red[lid + st]), is_max); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+#endif
+  workgroupBarrier();
+  return r;
+}
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32
+#if SUBGROUPS
+        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
+#endif
+        ) {
+#if !SUBGROUPS
+  let sg_lane = 0u;
+  let sg_size = 1u;
+#endif
   let h = wid.x;
   let t = wid.y;
   let s = wid.z;
@@ -244,25 +276,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var d = 0u; d < hd; d++) { sc += qs[d] * k_load(j, kv_off + d, kv_dim); }
       if (params.softcap > 0.0) { sc = softcap(sc, params.softcap); }
     }
-    red[lid] = sc;
-    workgroupBarrier();
-    for (var st = WG >> 1u; st > 0u; st >>= 1u) {
-      if (lid < st) { red[lid] = max(red[lid], red[lid + st]); }
-      workgroupBarrier();
-    }
-    let m_new = max(m_run, red[0]);
-    workgroupBarrier();
+    let m_new = max(m_run, wg_reduce(lid, sc, true, sg_lane, sg_size));
     var e = 0.0;
     if (j < n_keys) { e = exp(sc - m_new); }
     p[lid] = e;
-    red[lid] = e;
-    workgroupBarrier();
-    for (var st = WG >> 1u; st > 0u; st >>= 1u) {
-      if (lid < st) { red[lid] += red[lid + st]; }
-      workgroupBarrier();
-    }
     let alpha = exp(m_run - m_new);
-    l_run = l_run * alpha + red[0];
+    l_run = l_run * alpha + wg_reduce(lid, e, false, sg_lane, sg_size);
     m_run = m_new;
     let n_here = min(WG, n_keys - j0);
     for (var i = 0u; i < DPT; i++) {

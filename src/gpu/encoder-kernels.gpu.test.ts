@@ -9,7 +9,7 @@ import { uploadWeight } from './weights.ts';
 import { defaultTuning, type Kernels } from './kernels.ts';
 import * as ref from '../../test/reference/ops.ts';
 import { fullAttention, gelu, layerNorm, pool } from '../../test/reference/bert-ref.ts';
-import { gpuBuffer, randn, readF32, relErr, runStep, testKernels } from '../../test/gpu-harness.ts';
+import { gpuBuffer, randn, readF32, relErr, runStep, testGpu, testKernels } from '../../test/gpu-harness.ts';
 
 const TOL = 2e-5;
 
@@ -20,12 +20,13 @@ const starts = LENS.map((_, i) => LENS.slice(0, i).reduce((a, b) => a + b, 0));
 const tokenSegs = new Uint32Array(LENS.flatMap((n, s) => Array.from({ length: n }, () => [starts[s], starts[s] + n]).flat()));
 const seqs = new Uint32Array([LENS.length, ...starts, T]);
 
-for (const [layout, cpu] of [['GPU layout', false], ['CPU layout', true]] as const) {
+// The subgroup layout: attention's reductions with subgroup operations, as on GPUs that have them.
+for (const [layout, cpu, subgroups] of [['GPU layout', false, false], ['CPU layout', true, false], ['GPU layout, subgroups', false, true]] as const) {
   describe(layout, () => {
     let k: Kernels;
     let device: GPUDevice;
     beforeAll(async () => {
-      k = await testKernels(defaultTuning({ cpu }));
+      k = await testKernels(defaultTuning({ cpu, subgroups: subgroups && (await testGpu()).caps.subgroups }));
       device = k.device;
     });
 

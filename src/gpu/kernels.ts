@@ -70,7 +70,8 @@ export interface Tuning {
   layerWG: number;
   /**
    * Reductions use subgroup operations (any subgroup size) where a kernel has a SUBGROUPS variant (argmax, rmsnorm,
-   * decode_layer); the adapter's `subgroups` feature on GPUs. CPU adapters keep their barrier-free variants.
+   * attention's workgroup variant, decode_layer); the adapter's `subgroups` feature on GPUs. CPU adapters keep their
+   * barrier-free variants.
    */
   subgroups: boolean;
 }
@@ -317,7 +318,10 @@ export class Kernels {
     const split = o.split;
     return this.make('attention', {
       label: o.label, params: attentionParams(o),
-      defines: [...(serial ? ['SERIAL'] : []), ...(o.segments ? ['SEGMENTS'] : []), ...kvDefines(kvFormat), ...(split ? ['SPLIT_K'] : [])],
+      defines: [
+        ...(serial ? ['SERIAL'] : this.tuning.subgroups ? ['SUBGROUPS'] : []), ...(o.segments ? ['SEGMENTS'] : []), ...kvDefines(kvFormat),
+        ...(split ? ['SPLIT_K'] : []),
+      ],
       // f32 caches: SERIAL reads them as vec4 (bindings 6, 7), the workgroup version as f32 (4, 5); other formats
       // are u32 words at 6, 7 in both.
       buffers: {
