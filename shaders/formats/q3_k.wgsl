@@ -7,18 +7,16 @@ fn w_scales(g: u32) -> WScales {
   let o = g * 27u + 24u;
   return WScales(w_d(g), vec3<u32>(w[o], w[o + 1u], w[o + 2u]));
 }
-fn q3_byte(u: vec3<u32>, n: u32) -> u32 {
-  return (u[n >> 2u] >> (8u * (n & 3u))) & 255u;
-}
-// 16-element scale k (0..15): low 4 bits in byte k % 8 (nibble k / 8), high 2 bits in byte 8 + k % 4 (bits 2(k / 4)).
-fn q3_scale(u: vec3<u32>, k: u32) -> f32 {
-  let low = (q3_byte(u, k & 7u) >> (4u * (k >> 3u))) & 15u;
-  let high = (q3_byte(u, 8u + (k & 3u)) >> (2u * (k >> 2u))) & 3u;
-  return f32(i32(low | (high << 4u)) - 32);
-}
+// Chunk s's two 16-element scales k = 2s, 2s + 1 (6 bits, minus 32): low 4 bits in bytes k % 8 (nibble k / 8), high 2
+// bits in bytes 8 + k % 4 (bits 2(k / 4)); for both k the bytes are neighbours in one word and the shifts are equal,
+// so one shift and mask per field gives the pair (bytes 0 and 1 of v).
 fn w_affine_at(sc: WScales, s: u32) -> vec4<f32> {
-  let lo = sc.d * q3_scale(sc.u, 2u * s);
-  let hi = sc.d * q3_scale(sc.u, 2u * s + 1u);
+  let half = 16u * (s & 1u);
+  let low = (sc.u[(s >> 1u) & 1u] >> (half + 4u * (s >> 2u))) & 0x0F0Fu;
+  let high = (sc.u.z >> (half + 2u * (s >> 1u))) & 0x0303u;
+  let v = low | (high << 4u);
+  let lo = sc.d * (f32(v & 63u) - 32.0);
+  let hi = sc.d * (f32(v >> 8u) - 32.0);
   return vec4<f32>(lo, -4.0 * lo, hi, -4.0 * hi);
 }
 // low2 + 4 * high of 4 values (0..7; the -4 is the affine's offset), fields joined in one word (u8x4).
