@@ -2,6 +2,9 @@ import type { Gpu } from './device.ts';
 import { kernelSource, type KernelName } from './shaders.ts';
 import { declaredBindings } from './preprocess.ts';
 import { weightDefines, type GpuWeight } from './weights.ts';
+import { defaultTuning, type Tuning } from './tuning.ts';
+
+export { defaultTuning, type Tuning };
 
 /** One recorded dispatch: pipeline and bind group made once at load, grid computed per step from the token count. */
 export interface Dispatch {
@@ -40,77 +43,6 @@ interface MakeOptions {
   /** Storage bindings by number. */
   buffers: Record<number, GPUBuffer | undefined>;
   grid: (nTokens: number, kvLen: number) => [number, number, number];
-}
-
-/** Launch shapes chosen per adapter. */
-export interface Tuning {
-  /** Threads per matvec workgroup, and rows it computes (WG / rows threads share a row; rows must be even). */
-  matvecWG: number;
-  matvecRows: number;
-  /** Reduce matvec rows with subgroupAdd: only when WG / rows is the adapter's fixed subgroup size. */
-  matvecSubgroups: boolean;
-  /** matvec.wgsl ROWS4: each thread computes 4 rows alone (then matvecRows must be 4 * matvecWG). */
-  matvecRows4: boolean;
-  /** attention.wgsl SERIAL: one invocation per (token, head) instead of a workgroup with barriers. */
-  attentionSerial: boolean;
-  /** Threads per rmsnorm row (a power of two). */
-  rmsnormWG: number;
-  /** Threads of the one argmax workgroup (a power of two). */
-  argmaxWG: number;
-  /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
-  matmulDirect: boolean;
-  /** Split-K decode attention: keys per chunk (at least), and most chunks (attention.wgsl SPLIT_K). */
-  attentionChunk: number;
-  attentionMaxSplits: number;
-  /**
-   * Decode layers with at most this many weights run as one decode_layer.wgsl dispatch of one workgroup of layerWG
-   * threads (runtime/layer-kernel.ts); 0: never.
-   */
-  layerKernelMaxWeights: number;
-  layerWG: number;
-  /**
-   * Reductions use subgroup operations (any subgroup size) where a kernel has a SUBGROUPS variant (argmax, rmsnorm,
-   * attention's workgroup variant, decode_layer); the adapter's `subgroups` feature on GPUs. CPU adapters keep their
-   * barrier-free variants.
-   */
-  subgroups: boolean;
-}
-
-/**
- * Split-K attention: one workgroup per (head, 256 keys), at most 32 chunks, so a 32-head model at 4k of context
- * launches 512 workgroups instead of 32 (a GPU has ~20-140 compute units; not measured on one yet). Below 257 keys
- * there is one chunk and no merge pass.
- */
-const SPLIT_K = { attentionChunk: 256, attentionMaxSplits: 32 };
-
-/**
- * The layer kernel for layers of at most 128K weights (stories260K: 45K): there one dispatch per layer instead of 5.
- * On a GPU this is unmeasured (one workgroup does the layer's work; chosen on the same bound).
- */
-const LAYER_KERNEL_MAX = 1 << 17;
-
-/**
- * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
- * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
- * BENCHMARKS.md), so barrier-free layouts everywhere.
- */
-export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgroups?: boolean }): Tuning {
-  const subgroups = caps.subgroups ?? false;
-  if (caps.cpu) {
-    // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
-    // per row; 16 threads keep a workgroup at 64 rows.
-    return {
-      matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false,
-    };
-  }
-  const sg = caps.subgroupSize;
-  // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
-  const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
-  return {
-    matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups,
-  };
 }
 
 /**
