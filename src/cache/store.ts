@@ -84,6 +84,27 @@ export async function getCheckedChunk(rec: FileRecord, i: number): Promise<Uint8
   const len = Math.min(rec.size, (i + 1) * rec.chunkBytes) - i * rec.chunkBytes;
   return c && c.bytes.byteLength === len && (await sha256Hex(c.bytes)) === rec.chunkSha[i] ? c.bytes : undefined;
 }
+/**
+ * Reads a stored file's checked chunks in order, keeping the next `ahead` reads (and hashes) in flight while the caller
+ * works on the current one. `take(i)` resolves to the chunk, or undefined if it is missing or corrupt.
+ */
+export function checkedChunkReader(rec: FileRecord, ahead: number): { take(i: number): Promise<Uint8Array | undefined> } {
+  const n = Math.ceil(rec.size / rec.chunkBytes);
+  const pending = new Map<number, Promise<Uint8Array | undefined>>();
+  const start = (i: number) => {
+    if (i >= n || pending.has(i)) return;
+    const p = getCheckedChunk(rec, i).catch(() => undefined);
+    pending.set(i, p);
+  };
+  return {
+    take(i: number) {
+      for (let j = i; j <= i + ahead; j++) start(j);
+      const p = pending.get(i)!;
+      pending.delete(i);
+      return p;
+    },
+  };
+}
 export const getPartial = (url: string) => get<PartialRecord>(['p', url], db());
 export const putPartial = (rec: PartialRecord) => set(['p', rec.url], rec, db());
 export const getFile = (url: string) => get<FileRecord>(['f', url], db());

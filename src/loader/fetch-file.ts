@@ -255,17 +255,9 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
   const expected = o.sha256 && !rec.sha256 ? o.sha256.toLowerCase() : undefined;
   const hash = expected ? new Sha256() : undefined;
   // Read and check the next chunks while the caller uploads this one.
-  const ahead = new Map<number, Promise<Uint8Array | undefined>>();
-  const readAhead = (i: number) => {
-    if (i >= n || ahead.has(i)) return;
-    const p = store.getCheckedChunk(rec, i);
-    p.catch(() => {});
-    ahead.set(i, p);
-  };
+  const reader = store.checkedChunkReader(rec, CACHE_READ_AHEAD - 1);
   for (let i = 0; i < n; i++) {
-    for (let j = i; j < i + CACHE_READ_AHEAD; j++) readAhead(j);
-    const cached = await ahead.get(i)!;
-    ahead.delete(i);
+    const cached = await reader.take(i);
     let bytes: Uint8Array;
     if (cached) {
       o.onBytes?.(cached.byteLength, 'cache');

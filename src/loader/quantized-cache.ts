@@ -79,21 +79,12 @@ export async function dropQuantized(modelUrl: string, urls: string[], choice: st
 /** A stored file's chunks in order, each checked against its sha256 (two read ahead). */
 function readStored(qurl: string, rec: store.FileRecord): ReadableStream<Uint8Array> {
   const n = chunkCount(rec.size, rec.chunkBytes);
-  const ahead = new Map<number, Promise<Uint8Array | undefined>>();
-  const readAhead = (i: number) => {
-    if (i >= n || ahead.has(i)) return;
-    const p = store.getCheckedChunk(rec, i);
-    p.catch(() => {});
-    ahead.set(i, p);
-  };
+  const reader = store.checkedChunkReader(rec, 1);
   let i = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (i >= n) return controller.close();
-      readAhead(i);
-      readAhead(i + 1);
-      const bytes = await ahead.get(i)!.catch(() => undefined);
-      ahead.delete(i);
+      const bytes = await reader.take(i);
       if (!bytes) {
         controller.error(new QuantizedCacheDamaged(`chunk ${i} of ${qurl} is missing or corrupt`));
         return;
