@@ -7,20 +7,9 @@
  * rows as a Projection directly (`projectionOf`).
  */
 import { blockShape } from '../formats/weight-formats.ts';
-import type { GpuWeight, WeightStore } from './weights.ts';
+import type { GpuWeight, Projection, WeightStore } from './weights.ts';
 
-export interface ProjectionPart {
-  /** The tensor the rows came from (or a name for a row range of a pre-fused tensor). */
-  name: string;
-  /** First row in the fused weight, and row count. */
-  row0: number;
-  rows: number;
-}
-
-export interface Projection {
-  w: GpuWeight;
-  parts: ProjectionPart[];
-}
+export type { Projection, ProjectionPart } from './weights.ts';
 
 /** A pre-fused tensor described by its parts' row counts, in order. */
 export function projectionOf(w: GpuWeight, parts: { name: string; rows: number }[]): Projection {

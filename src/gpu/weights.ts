@@ -2,7 +2,6 @@ import { GgmlType } from '../model/types.ts';
 import { ggmlTypeName } from '../formats/ggml-types.ts';
 import { blockShape, SUPPORTED_TENSOR_TYPES, weightFormat, type WeightFormatSpec } from '../formats/weight-formats.ts';
 import { ModelFormatError, ModelTooLargeError, UnsupportedModelError } from '../errors.ts';
-import type { Projection } from './projection.ts';
 
 /** A weight matrix [rows, cols] resident on the GPU in a kernel-readable layout. */
 export interface GpuWeight {
@@ -137,6 +136,20 @@ export interface RawTensor {
  * The model's tensors on the GPU, filled one tensor at a time as bytes arrive (so the file never has to sit whole in
  * memory). Matrices keep their format; vectors (norms, biases, rope factors) become f32.
  */
+/** Rows of several tensors concatenated into one weight (gpu/projection.ts makes them): one matvec for q/k/v, gate/up. */
+export interface ProjectionPart {
+  /** The tensor the rows came from (or a name for a row range of a pre-fused tensor). */
+  name: string;
+  /** First row in the fused weight, and row count. */
+  row0: number;
+  rows: number;
+}
+
+export interface Projection {
+  w: GpuWeight;
+  parts: ProjectionPart[];
+}
+
 export class WeightStore {
   readonly matrices = new Map<string, GpuWeight>();
   readonly vectors = new Map<string, { buffer: GPUBuffer; values: Float32Array }>();

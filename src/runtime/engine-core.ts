@@ -18,7 +18,7 @@ import { checkTokenIds, decodeBatch, settledOrAborted, tokenLogprob } from './ge
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
-import { PromptLookup, Speculator, type SpeculativeOptions } from './speculative.ts';
+import { PromptLookup, Speculator } from './speculative.ts';
 import { DraftModel } from './draft-model.ts';
 import { Adapters, type LoadAdapterOptions } from '../lora/adapters.ts';
 import type { AdapterSource } from '../lora/fetch-adapter.ts';
@@ -34,7 +34,8 @@ import type { LoadSource } from '../loader/source.ts';
 import { RequestQueue } from './request-queue.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
-  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, JsonFormat, LoadOptions, ModelInfo, TokenLogprob,
+  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, JsonFormat, LoadOptions, ModelInfo, SpeculativeOptions,
+  TokenLogprob,
 } from './engine-types.ts';
 
 const now = () => performance.now();

@@ -3,11 +3,21 @@
  * info. Kept apart from runtime/engine-core.ts (the loop) so the API, worker and page layers import types only.
  */
 import type { SamplingOptions } from './sampler.ts';
-import type { SpeculativeOptions } from './speculative.ts';
 import type { LoadProgress } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import type { KvFormat } from './kv-format.ts';
+
+/** Speculative decoding's options (runtime/speculative.ts). */
+export interface SpeculativeOptions {
+  /** 'draft': the model loaded with `load(target, { draft })` (the default when there is one); 'lookup': n-grams. */
+  method?: 'draft' | 'lookup';
+  /** Most draft tokens per verification; k adapts between 1 and this. Default 8. */
+  maxDraft?: number;
+  /** Prompt lookup: the longest n-gram matched first, down to `ngramMin`. Default 3 and 2. */
+  ngramMax?: number;
+  ngramMin?: number;
+}
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;

@@ -18,16 +18,6 @@
 import type { Transformer } from './transformer.ts';
 import type { Sampler } from './sampler.ts';
 
-export interface SpeculativeOptions {
-  /** 'draft': the model loaded with `load(target, { draft })` (the default when there is one); 'lookup': n-grams. */
-  method?: 'draft' | 'lookup';
-  /** Most draft tokens per verification; k adapts between 1 and this. Default 8. */
-  maxDraft?: number;
-  /** Prompt lookup: the longest n-gram matched first, down to `ngramMin`. Default 3 and 2. */
-  ngramMax?: number;
-  ngramMin?: number;
-}
-
 /** A sparse probability distribution (ids with their probabilities, summing to 1). */
 export interface Dist {
   ids: number[];
