@@ -5,8 +5,9 @@
 // down accumulate) run here one after the other, separated by workgroup barriers; every activation between them
 // (the residual row, its norm, q/k/v, the attention output, the FFN hidden row) lives in workgroup memory, so only
 // the residual row, the weights and the KV cache touch storage.
-// Weights: the layer's [qkv; o; gate_up; down] rows back to back in one float-format buffer (w, weights.wgsl),
-// from element offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache f32 rows [ctx, kvd].
+// Weights: the layer's [qkv; o; gate_up; down] rows back to back in one float-format buffer (w, weights.wgsl,
+// W_FIXED: declared with the buffer's length, no per-load arrayLength() division on SwiftShader), from element
+// offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache f32 rows [ctx, kvd].
 // The new K/V row is written to the cache and read back from workgroup memory (never from storage within the
 // dispatch). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
 // invocation per head walking the keys (as attention.wgsl SERIAL).
@@ -165,12 +166,13 @@ fn main(@builtin(local_invocation_index) lid: u32
     var m = -3.4e38;
     var l = 0.0;
     for (var d = 0u; d < hd / 4u; d++) { act[o4 + d] = vec4<f32>(0.0); }
-    for (var t = 0u; t <= pos; t++) {
-      // The current position's K/V from workgroup memory: this dispatch's cache writes are not read back.
-      let now = t == pos;
+    // Keys 0 .. pos-1 from the cache, then the current position's K/V from workgroup memory (this dispatch's cache
+    // writes are not read back). Two loops, not a select per key: SwiftShader evaluates both sides of a select, and
+    // every load with a per-lane index is 4 scalar loads there.
+    for (var t = 0u; t < pos; t++) {
       let kr = t * kvd + kv0;
       var s = 0.0;
-      for (var d = 0u; d < hd; d++) { s += qkv[q0 + d] * select(kc[kr + d], qkv[qd + kv0 + d], now); }
+      for (var d = 0u; d < hd; d++) { s += qkv[q0 + d] * kc[kr + d]; }
       s *= params.scale;
       let mn = max(m, s);
       let c = exp(m - mn);
@@ -178,13 +180,21 @@ fn main(@builtin(local_invocation_index) lid: u32
       l = l * c + p;
       for (var d = 0u; d < hd / 4u; d++) {
         let e = kr + 4u * d;
-        let n0 = qd + kvd + kv0 + 4u * d;
-        let vv = select(vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]), vec4<f32>(qkv[n0], qkv[n0 + 1u], qkv[n0 + 2u], qkv[n0 + 3u]), now);
-        act[o4 + d] = act[o4 + d] * c + p * vv;
+        act[o4 + d] = act[o4 + d] * c + p * vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]);
       }
       m = mn;
     }
-    for (var d = 0u; d < hd / 4u; d++) { act[o4 + d] /= l; }
+    var s = 0.0;
+    for (var d = 0u; d < hd; d++) { s += qkv[q0 + d] * qkv[qd + kv0 + d]; }
+    s *= params.scale;
+    let mn = max(m, s);
+    let c = exp(m - mn);
+    let p = exp(s - mn);
+    l = l * c + p;
+    for (var d = 0u; d < hd / 4u; d++) {
+      let n0 = qd + kvd + kv0 + 4u * d;
+      act[o4 + d] = (act[o4 + d] * c + p * vec4<f32>(qkv[n0], qkv[n0 + 1u], qkv[n0 + 2u], qkv[n0 + 3u])) / l;
+    }
   }
   workgroupBarrier();
 

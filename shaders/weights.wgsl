@@ -1,6 +1,9 @@
 // Weight access for every storage format; prepended to kernels that read a weight matrix.
 // Layout (src/gpu/weights.ts, src/formats/weight-formats.ts): row-major [rows, cols], cols % 4 == 0.
 // `w_load4(row, k, cols)` returns W[row, k .. k+3] (k % 4 == 0) as f32.
+// W_FIXED (float formats): `w` has the fixed length W_LEN (Kernels.make `lengths`: 4-element units) instead of a
+// runtime size, so the robustness clamp of each load is against a constant rather than arrayLength(w), which
+// SwiftShader computes with an integer division per lane per load (decode_layer.wgsl, BENCHMARKS.md round 7).
 // Float formats are below. A block format (BLOCKED) is one file, shaders/formats/<id>.wgsl, that declares `w` and
 // gives, for 32-element chunk c of the flat tensor (c = element / 32):
 //   its scales: w_affine(c) -> vec4(scale_lo, offset_lo, scale_hi, offset_hi): element = q * scale + offset, "lo"
@@ -16,18 +19,30 @@
 // array (`w_d(block)`), so the rest of each block is whole u32 words.
 
 #if FMT_F32
+#if W_FIXED
+@group(0) @binding(8) var<storage, read> w: array<vec4<f32>, W_LEN>;
+#else
 @group(0) @binding(8) var<storage, read> w: array<vec4<f32>>;
+#endif
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   return w[(row * cols + k) >> 2u];
 }
 #elif FMT_F16
+#if W_FIXED
+@group(0) @binding(8) var<storage, read> w: array<vec2<u32>, W_LEN>;
+#else
 @group(0) @binding(8) var<storage, read> w: array<vec2<u32>>;
+#endif
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   let p = w[(row * cols + k) >> 2u];
   return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));
 }
 #elif FMT_BF16
+#if W_FIXED
+@group(0) @binding(8) var<storage, read> w: array<vec2<u32>, W_LEN>;
+#else
 @group(0) @binding(8) var<storage, read> w: array<vec2<u32>>;
+#endif
 fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
   // bf16 is the top half of an f32: shift it into place.
   let p = w[(row * cols + k) >> 2u];

@@ -38,6 +38,12 @@ interface MakeOptions {
   label: string;
   defines?: string[];
   constants?: Record<string, number>;
+  /**
+   * Array lengths written into the WGSL text (each `NAME` token becomes the integer): a storage array declared with a
+   * fixed length instead of a runtime-sized one. WGSL allows no override there, and a fixed length spares every access
+   * the robustness clamp against arrayLength(), which on SwiftShader is an integer division per load.
+   */
+  lengths?: Record<string, number>;
   /** Static parameters for binding 0 (a uniform made once). */
   params?: ArrayBuffer;
   /** Storage bindings by number. */
@@ -94,7 +100,8 @@ export class Kernels {
   }
 
   async make(name: KernelName, o: MakeOptions): Promise<Dispatch> {
-    const code = kernelSource(name, o.defines ?? []);
+    let code = kernelSource(name, o.defines ?? []);
+    for (const [k, v] of Object.entries(o.lengths ?? {})) code = code.replace(new RegExp(`\\b${k}\\b`, 'g'), `${Math.max(1, Math.floor(v))}u`);
     const pipeline = await this.pipeline(name, code, o.constants ?? {});
     const entries: GPUBindGroupEntry[] = [];
     // Auto layouts drop bindings the entry point never touches, so the shared `step` uniform is bound only when used.

@@ -73,7 +73,7 @@ export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): {
  * The layer's weights back to back (element offsets of each), in their common float format; copied again whenever
  * the weights change in place (WeightStore.copies: a LoRA merge).
  */
-function packWeights(store: WeightStore, label: string, parts: GpuWeight[]): { data: GPUBuffer; offsets: number[] } {
+function packWeights(store: WeightStore, label: string, parts: GpuWeight[]): { data: GPUBuffer; offsets: number[]; elements: number } {
   const device = store.device;
   const bytesPer = parts[0].format.id === 'f32' ? 4 : 2;
   const sizes = parts.map((m) => m.rows * m.cols * bytesPer);
@@ -87,7 +87,7 @@ function packWeights(store: WeightStore, label: string, parts: GpuWeight[]): { d
   copy();
   store.copies.push(copy);
   store.bytes += data.size;
-  return { data, offsets: at.map((b) => b / bytesPer) };
+  return { data, offsets: at.map((b) => b / bytesPer), elements: data.size / bytesPer };
 }
 
 function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, fold: { embd?: GpuWeight; out?: GpuWeight }): Promise<Dispatch> {
@@ -95,7 +95,7 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
   const p = `blk.${i}.`;
   const label = `${p}layer`;
   const parts = [lw.qkv, lw.o, lw.gateUp, lw.down, ...(fold.embd ? [fold.embd] : []), ...(fold.out ? [fold.out] : [])];
-  const { data, offsets } = packWeights(w, `${label}.w`, parts);
+  const { data, offsets, elements } = packWeights(w, `${label}.w`, parts);
   const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`, ...(fold.out ? ['output_norm.weight'] : [])]);
   const qd = c.nHeads * c.headDim;
   const kvd = c.nKvHeads * c.headDim;
@@ -105,10 +105,12 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
   new Uint32Array(params, 36, 3).set(offsets.slice(1, 4));
   new Uint32Array(params, 48, 3).set([fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0, c.vocabSize]);
   const cache = g.kv(i);
-  const defines = [...weightDefines(lw.qkv.format), ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : [])];
+  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : [])];
   return k.make('decode_layer', {
     label, params, defines,
     constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4 },
+    // W_FIXED: the packed weights' length in 4-element units (a vec4<f32> or an f16/bf16 vec2<u32> each).
+    lengths: { W_LEN: elements / 4 },
     buffers: { 2: a.x, 3: a.ids, 4: norms, 5: a.logits, 6: rope.invFreq, 7: a.tokenOut, 8: data, 10: cache.k, 11: cache.v },
     grid: () => [1, 1, 1],
   });
