@@ -10,7 +10,8 @@
 // offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache f32 rows [ctx, kvd].
 // The new K/V row is written to the cache and read back from workgroup memory (never from storage within the
 // dispatch). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
-// invocation per head walking the keys (as attention.wgsl SERIAL).
+// invocation per head walking the keys (as attention.wgsl SERIAL);
+// HEAD_REGS (head_dim <= 16): the head's q and output stay in registers across the keys.
 // SUBGROUPS: the two RMS sums reduce with subgroupAdd (one value per subgroup through workgroup memory) instead of
 // every invocation summing all WG partials.
 
@@ -45,6 +46,8 @@ override WG: u32 = 64u;
 override DIM: u32 = 64u;
 override QKV: u32 = 128u;
 override ACT4: u32 = 96u;
+// head_dim / 4 (HEAD_REGS: head_dim <= 16).
+override HD4: u32 = 2u;
 var<workgroup> res: array<f32, DIM>;
 var<workgroup> qkv: array<f32, QKV>;
 var<workgroup> act: array<vec4<f32>, ACT4>;
@@ -94,6 +97,11 @@ fn dot4(w: vec4<u32>, cols: u32, a0: u32) -> vec4<f32> {
   }
   return acc;
 }
+
+// 4 consecutive values of qkv (workgroup), the K cache and the V cache from element e.
+fn qv4(e: u32) -> vec4<f32> { return vec4<f32>(qkv[e], qkv[e + 1u], qkv[e + 2u], qkv[e + 3u]); }
+fn kv4(e: u32) -> vec4<f32> { return vec4<f32>(kc[e], kc[e + 1u], kc[e + 2u], kc[e + 3u]); }
+fn vv4(e: u32) -> vec4<f32> { return vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]); }
 
 // Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
 fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
@@ -159,6 +167,67 @@ fn main(@builtin(local_invocation_index) lid: u32
   // place (act from vec4 a_ao on; heads are whole vec4s: head_dim % 4 == 0).
   let group = params.n_heads / params.n_kv;
   let a_ao = dim / 4u;
+#if HEAD_REGS
+  for (var h = lid; h < params.n_heads; h += WG) {
+    let q0 = h * hd;
+    let kv0 = (h / group) * hd;
+    let o4 = a_ao + q0 / 4u;
+    // head_dim <= 16 (HD4 = head_dim / 4 vec4s): the head's q and its output accumulator stay in registers, the
+    // branches on HD4 are constant. Each key costs its K and V loads only, not q reloads and an output
+    // read-modify-write in workgroup memory (per-lane indexed accesses are 4 scalar loads each on SwiftShader).
+    let qa = qv4(q0);
+    var qb = vec4<f32>(0.0);
+    var qc = vec4<f32>(0.0);
+    var qe = vec4<f32>(0.0);
+    if (HD4 > 1u) { qb = qv4(q0 + 4u); }
+    if (HD4 > 2u) { qc = qv4(q0 + 8u); }
+    if (HD4 > 3u) { qe = qv4(q0 + 12u); }
+    var oa = vec4<f32>(0.0);
+    var ob = vec4<f32>(0.0);
+    var oc = vec4<f32>(0.0);
+    var oe = vec4<f32>(0.0);
+    var m = -3.4e38;
+    var l = 0.0;
+    // Keys 0 .. pos-1 from the cache (kr), then the current position's K/V from workgroup memory (this dispatch's
+    // cache writes are not read back).
+    for (var t = 0u; t < pos; t++) {
+      let kr = t * kvd + kv0;
+      var s = dot(qa, kv4(kr));
+      if (HD4 > 1u) { s += dot(qb, kv4(kr + 4u)); }
+      if (HD4 > 2u) { s += dot(qc, kv4(kr + 8u)); }
+      if (HD4 > 3u) { s += dot(qe, kv4(kr + 12u)); }
+      s *= params.scale;
+      let mn = max(m, s);
+      let c = exp(m - mn);
+      let p = exp(s - mn);
+      l = l * c + p;
+      oa = oa * c + p * vv4(kr);
+      if (HD4 > 1u) { ob = ob * c + p * vv4(kr + 4u); }
+      if (HD4 > 2u) { oc = oc * c + p * vv4(kr + 8u); }
+      if (HD4 > 3u) { oe = oe * c + p * vv4(kr + 12u); }
+      m = mn;
+    }
+    let nk = qd + kv0;
+    let nv = qd + kvd + kv0;
+    var s = dot(qa, qv4(nk));
+    if (HD4 > 1u) { s += dot(qb, qv4(nk + 4u)); }
+    if (HD4 > 2u) { s += dot(qc, qv4(nk + 8u)); }
+    if (HD4 > 3u) { s += dot(qe, qv4(nk + 12u)); }
+    s *= params.scale;
+    let mn = max(m, s);
+    let c = exp(m - mn);
+    let p = exp(s - mn);
+    l = l * c + p;
+    oa = oa * c + p * qv4(nv);
+    if (HD4 > 1u) { ob = ob * c + p * qv4(nv + 4u); }
+    if (HD4 > 2u) { oc = oc * c + p * qv4(nv + 8u); }
+    if (HD4 > 3u) { oe = oe * c + p * qv4(nv + 12u); }
+    act[o4] = oa / l;
+    if (HD4 > 1u) { act[o4 + 1u] = ob / l; }
+    if (HD4 > 2u) { act[o4 + 2u] = oc / l; }
+    if (HD4 > 3u) { act[o4 + 3u] = oe / l; }
+  }
+#else
   for (var h = lid; h < params.n_heads; h += WG) {
     let q0 = h * hd;
     let kv0 = (h / group) * hd;
@@ -196,6 +265,7 @@ fn main(@builtin(local_invocation_index) lid: u32
       act[o4 + d] = (act[o4 + d] * c + p * vec4<f32>(qkv[n0], qkv[n0 + 1u], qkv[n0 + 2u], qkv[n0 + 3u])) / l;
     }
   }
+#endif
   workgroupBarrier();
 
   // x += o · attention, then the FFN on norm(x) (ffn_norm): x += down · (silu(gate) · up).

@@ -105,10 +105,10 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
   new Uint32Array(params, 36, 3).set(offsets.slice(1, 4));
   new Uint32Array(params, 48, 3).set([fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0, c.vocabSize]);
   const cache = g.kv(i);
-  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : [])];
+  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : []), ...(c.headDim <= 16 ? ['HEAD_REGS'] : [])];
   return k.make('decode_layer', {
     label, params, defines,
-    constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4 },
+    constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4, HD4: c.headDim / 4 },
     // W_FIXED: the packed weights' length in 4-element units (a vec4<f32> or an f16/bf16 vec2<u32> each).
     lengths: { W_LEN: elements / 4 },
     buffers: { 2: a.x, 3: a.ids, 4: norms, 5: a.logits, 6: rope.invFreq, 7: a.tokenOut, 8: data, 10: cache.k, 11: cache.v },
