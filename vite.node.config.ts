@@ -4,6 +4,8 @@ import { KEEP_NAMES } from './vite.lib.config.ts';
 /**
  * `dist/node.js`, the `llmo/node` entry (src/node.ts): the engine for Node on Dawn. Built after vite.lib.config.ts
  * into the same folder; `webgpu` (Dawn, a native addon the user installs) and Node's own modules stay imports.
+ * `dist/quantize-worker.js` beside it is quantize-on-load's worker_threads script (src/node-quantize-workers.ts
+ * starts it by its URL relative to node.js); the code both use is one shared chunk, `dist/node-<hash>.js`.
  */
 export default defineConfig({
   publicDir: false,
@@ -14,7 +16,12 @@ export default defineConfig({
     emptyOutDir: false,
     target: 'node20',
     sourcemap: true,
-    ssr: 'src/node.ts',
-    rolldownOptions: { ...KEEP_NAMES, external: ['webgpu', /^node:/], output: { ...KEEP_NAMES.output, entryFileNames: 'node.js' } },
+    ssr: true,
+    rolldownOptions: {
+      ...KEEP_NAMES,
+      input: { node: 'src/node.ts', 'quantize-worker': 'src/loader/quantize-worker-node.ts' },
+      external: ['webgpu', /^node:/],
+      output: { ...KEEP_NAMES.output, entryFileNames: '[name].js', chunkFileNames: 'node-[hash].js' },
+    },
   },
 });

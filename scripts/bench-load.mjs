@@ -6,12 +6,15 @@
 //   npm run bench:load                       # default models
 //   npm run bench:load -- /shared/models/sotu-5m/sotu-5m-f32.gguf   # others
 //   npm run bench:load -- --quantize [models]   # quantize-on-load: GPU weight bytes and load time of a float model
-//     loaded as it is, with quantize 'q8_0' / 'q4_k_m', and with cacheQuantized (first load, then read back)
+//     loaded as it is, with quantize 'q8_0' / 'q4_k_m' on one thread (quantizeThreads: 0) and on the worker pool
+//     (default size: navigator.hardwareConcurrency, at most 8), and with cacheQuantized (first load, then read back)
 // Heap: the load runs in the page (worker: false) so performance.memory (with --enable-precise-memory-info) sees the
-// loader's own buffers; with the default worker the same code runs in the worker.
+// loader's own buffers; with the default worker the same code runs in the worker. The quantize workers' own heaps
+// (one band in, one band out each) are not in that figure.
 import { createServer } from 'vite';
 import { chromium } from 'playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
@@ -71,7 +74,7 @@ async function measure(page, url, opts) {
     clearInterval(timer);
     const info = engine.info;
     await engine.dispose();
-    return { ms, streamMs, loadMs: info.loadMs, bytes, weightBytes: info.memory.weightBytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
+    return { ms, streamMs, loadMs: info.loadMs, quantizeThreads: info.quantizeThreads, bytes, weightBytes: info.memory.weightBytes, heapBaseMiB: heap0 / 2 ** 20, peakHeapMiB: peak / 2 ** 20, peakHeapAboveBaseMiB: (peak - heap0) / 2 ** 20, phases: Object.keys(phases) };
   }, { url, opts });
 }
 
@@ -101,12 +104,14 @@ async function measureBytes(page, url, cache) {
 async function quantizeRows() {
   const cases = [
     ['as it is', { cache: false }],
-    ["quantize 'q8_0'", { cache: false, quantize: 'q8_0' }],
-    ["quantize 'q4_k_m'", { cache: false, quantize: 'q4_k_m' }],
+    ["quantize 'q8_0', one thread", { cache: false, quantize: 'q8_0', quantizeThreads: 0 }],
+    ["quantize 'q8_0', pool", { cache: false, quantize: 'q8_0' }],
+    ["quantize 'q4_k_m', pool", { cache: false, quantize: 'q4_k_m' }],
+    ["quantize 'q4_k_m', one thread", { cache: false, quantize: 'q4_k_m', quantizeThreads: 0 }],
     ["'q4_k_m' + cacheQuantized, first load (writes)", { quantize: 'q4_k_m', cacheQuantized: true }],
     ["'q4_k_m' + cacheQuantized, read back", { quantize: 'q4_k_m', cacheQuantized: true }],
   ];
-  const lines = ['| model | load | GPU weight MiB | load() ms | bytes → GPU ms | peak JS heap above base (MiB) |', '|---|---|---:|---:|---:|---:|'];
+  const lines = ['| model | load | quantize threads | GPU weight MiB | load() ms | bytes → GPU ms | peak JS heap above base (MiB) | load avg (1 min) |', '|---|---|---:|---:|---:|---:|---:|---:|'];
   const out = [];
   for (const model of models) {
     await fetch(new URL(model, base), { headers: { Range: 'bytes=0-0' } }).then((r) => r.arrayBuffer());
@@ -116,7 +121,7 @@ async function quantizeRows() {
     for (const [name, opts] of cases) {
       const r = await measure(page, model, opts);
       out.push({ model, case: name, ...r });
-      const line = `| \`${model}\` | ${name} | ${(r.weightBytes / 2 ** 20).toFixed(1)} | ${r.ms.toFixed(0)} | ${r.streamMs.toFixed(0)} | ${r.peakHeapAboveBaseMiB.toFixed(1)} |`;
+      const line = `| \`${model}\` | ${name} | ${r.quantizeThreads ?? '–'} | ${(r.weightBytes / 2 ** 20).toFixed(1)} | ${r.ms.toFixed(0)} | ${r.streamMs.toFixed(0)} | ${r.peakHeapAboveBaseMiB.toFixed(1)} | ${loadavg()[0].toFixed(1)} |`;
       console.error(line);
       lines.push(line);
     }
@@ -137,7 +142,8 @@ if (QUANTIZE) {
   console.log(table);
   mkdirSync('bench-results', { recursive: true });
   const file = `bench-results/load-quantize-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), load: (await import('node:os')).loadavg(), results, table }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), load: loadavg(), cores: cpus().length, results, table }, null, 2));
+  console.error(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${cpus().length} cores)`);
   console.error(`wrote ${file}`);
   process.exit(0);
 }

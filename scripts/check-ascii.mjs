@@ -3,11 +3,12 @@
 // from a server that sends no charset, decodes it as windows-1252: every raw UTF-8 literal (SentencePiece's U+2581,
 // pre-tokenizer regex ranges) would silently change meaning. The bundler escapes literals (charset: 'ascii' in
 // vite.lib.config.ts); this catches what it cannot (String.raw templates, preserved comments).
-// (dist/node.js is not checked: Node always reads modules as UTF-8.)
+// (llmo/node's files are not checked: dist/node.js, its chunk dist/node-<hash>.js and dist/quantize-worker.js;
+// Node always reads modules as UTF-8.)
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 // Every browser bundle: the ES entries, their shared engine chunk (dist/llmo-<hash>.js) and the IIFE dist/llmo.js.
-const files = existsSync('dist') ? readdirSync('dist').filter((f) => f.endsWith('.js') && f !== 'node.js').map((f) => `dist/${f}`) : [];
+const files = existsSync('dist') ? readdirSync('dist').filter((f) => f.endsWith('.js') && !/^(node(-[\w-]+)?|quantize-worker)\.js$/.test(f)).map((f) => `dist/${f}`) : [];
 let bad = 0;
 for (const file of files) {
   const bytes = readFileSync(file);

@@ -12,6 +12,7 @@ import { PortCallbacks, directCallbacks, installCallbackTransfer } from './worke
 import { createEngineApi, type EngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { installErrorTransfer } from './worker/error-transfer.ts';
 import { spawnWorker } from './worker/spawn.ts';
+import { installQuantizeWorkers } from './worker/quantize-workers.ts';
 import { spawnSharedWorker } from './worker/spawn-shared.ts';
 import { WebGPUUnavailableError } from './errors.ts';
 import type { LoadProgress } from './loader/load-model.ts';
@@ -44,6 +45,7 @@ export async function load(source: ModelSource, options: LoadModelOptions = {}):
   // A draft model (speculative decoding) is fetched and cached the same way (the sha256 is the model's, not its).
   const rest = draft === undefined ? engineOptions : { ...engineOptions, draft: { ...request, sha256: undefined, llmoSource: absolute(draft as ModelSource) } };
   if (!worker) {
+    installQuantizeWorkers(); // quantize-on-load's workers, started from the page as from the engine's worker
     const api = createEngineApi();
     const asyncApi = api as unknown as Remote;
     const info = await api.load(request, rest, onProgress);

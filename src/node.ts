@@ -18,6 +18,7 @@ import { Engine, type Remote } from './engine.ts';
 import { directCallbacks } from './worker/callback-ports.ts';
 import { createEngineApi, type LoadRequestOptions } from './worker/api.ts';
 import { provideGpu } from './gpu/device.ts';
+import { installNodeQuantizeWorkers } from './node-quantize-workers.ts';
 import type { LoadProgress } from './loader/load-model.ts';
 import { shardGroup, shardInfo, type ModelSource, type SourceOptions } from './loader/source.ts';
 import { InvalidRequestError, WebGPUUnavailableError } from './errors.ts';
@@ -49,6 +50,7 @@ function installDawn(flags: string[]): Promise<void> {
     const g = globalThis as Record<string, unknown>;
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
     provideGpu(mod.create(flags));
+    installNodeQuantizeWorkers();
   })();
   return dawn;
 }

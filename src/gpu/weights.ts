@@ -43,6 +43,12 @@ export function weightDefines(f: WeightFormatSpec): string[] {
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
+function padded(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(pad4(b.byteLength));
+  out.set(b);
+  return out;
+}
+
 function createFilled(device: GPUDevice, label: string, src: Uint8Array, usage: number): GPUBuffer {
   const buf = device.createBuffer({ label, size: Math.max(4, pad4(src.byteLength)), usage, mappedAtCreation: true });
   new Uint8Array(buf.getMappedRange()).set(src);
@@ -101,34 +107,34 @@ export function uploadF32(device: GPUDevice, name: string, values: Float32Array)
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
 }
 
-/** f32 values quantize-on-load holds at once (4 MiB): a tensor is converted a band of rows at a time. */
-const CONVERT_CHUNK_ELEMS = 1 << 20;
+/** Values in one band of quantize-on-load (1M: 4 MiB as f32): a tensor is read, converted and uploaded a band at a time. */
+export const CONVERT_BAND_ELEMS = 1 << 20;
 
 /**
- * Quantize-on-load of one float matrix [rows, cols] whose rows are whole blocks of `to`: encoded with ggml's reference
- * quantizer a band of rows at a time, so only CONVERT_CHUNK_ELEMS f32 values are held, never the whole tensor's.
+ * Rows per band of a [rows, cols] matrix: about CONVERT_BAND_ELEMS values, and an even number, so that every band
+ * but the last starts its split-out scales (2 bytes per block) on a 4-byte boundary, as queue.writeBuffer needs.
  */
-export function convertForLoad(t: RawTensor, to: WeightFormatSpec, toF32: (t: RawTensor) => Float32Array): RawTensor {
-  const cols = t.shape[t.shape.length - 1];
-  const rows = t.shape.reduce((a, b) => a * b, 1) / cols;
-  if (!to.quantize || cols % blockShape(to).elems !== 0) return t;
-  const inRow = t.bytes.byteLength / rows;
-  const outRow = (cols / blockShape(to).elems) * blockShape(to).bytes;
-  const out = new Uint8Array(rows * outRow);
-  const band = Math.max(1, Math.floor(CONVERT_CHUNK_ELEMS / cols));
-  for (let r0 = 0; r0 < rows; r0 += band) {
-    const r1 = Math.min(rows, r0 + band);
-    const f32 = toF32({ ...t, shape: [r1 - r0, cols], bytes: t.bytes.subarray(r0 * inRow, r1 * inRow) });
-    out.set(to.quantize(f32), r0 * outRow);
-  }
-  return { ...t, type: to.type, bytes: out };
+export function bandRows(rows: number, cols: number): number {
+  const r = Math.max(2, Math.floor(CONVERT_BAND_ELEMS / cols) & ~1);
+  return Math.min(rows, r);
+}
+
+/** A matrix being filled a band of whole rows at a time (quantize-on-load), bands in any order. */
+export interface MatrixSink {
+  readonly weight: GpuWeight;
+  /** Its bytes in the file format (what the quantized cache stores). */
+  readonly byteLength: number;
+  write(row0: number, bytes: Uint8Array): void;
 }
 
 /** A tensor as it arrives from a model file. */
-export interface RawTensor {
+export interface TensorMeta {
   name: string;
   type: GgmlType;
   shape: number[];
+}
+
+export interface RawTensor extends TensorMeta {
   bytes: Uint8Array;
 }
 
@@ -165,19 +171,68 @@ export class WeightStore {
     private readonly toF32: (t: RawTensor) => Float32Array,
   ) {}
 
-  /** Quantize-on-load: the format each arriving tensor is converted to (loader/quantize-on-load.ts), if any. */
-  quantizeFor?: (t: RawTensor) => WeightFormatSpec | undefined;
+  /** Quantize-on-load: the format an arriving tensor is converted to (loader/quantize-on-load.ts), if any. */
+  quantizeFor?: (t: TensorMeta) => WeightFormatSpec | undefined;
 
-  /** Uploads a tensor (converted first when `quantizeFor` says so); returns it as uploaded. */
-  add(raw: RawTensor): RawTensor {
-    const to = this.quantizeFor?.(raw);
-    const t = to ? convertForLoad(raw, to, this.toF32) : raw;
-    if (t.bytes.byteLength > this.maxBinding) {
+  /** The format `t` is converted to on load, when `quantizeFor` names one its rows are whole blocks of. */
+  convertsTo(t: TensorMeta): WeightFormatSpec | undefined {
+    const to = this.quantizeFor?.(t);
+    const cols = t.shape[t.shape.length - 1];
+    return to?.quantize && t.shape.length >= 2 && cols % blockShape(to).elems === 0 ? to : undefined;
+  }
+
+  private checkBinding(name: string, bytes: number): void {
+    if (bytes > this.maxBinding) {
       throw new ModelTooLargeError(
-        `Tensor ${t.name} needs ${(t.bytes.byteLength / 2 ** 20).toFixed(0)} MiB in one GPU buffer but this GPU binds at most ` +
+        `Tensor ${name} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in one GPU buffer but this GPU binds at most ` +
           `${(this.maxBinding / 2 ** 20).toFixed(0)} MiB. Use a more strongly quantized file (Q4_0) or a smaller model.`,
       );
     }
+  }
+
+  /**
+   * A matrix converted to `to` on load, uploaded a band of rows at a time (queue.writeBuffer), so neither the
+   * tensor's float bytes nor its quantized bytes are ever held whole. Bands start on even rows (`bandRows`).
+   */
+  addConverted(t: TensorMeta, to: WeightFormatSpec): MatrixSink {
+    const cols = t.shape[t.shape.length - 1];
+    const rows = t.shape.reduce((a, b) => a * b, 1) / cols;
+    const { elems, bytes: blockBytes } = blockShape(to);
+    const rowBlocks = cols / elems;
+    const byteLength = rows * rowBlocks * blockBytes;
+    this.checkBinding(t.name, byteLength);
+    if (cols % 4 !== 0) throw new UnsupportedModelError(`Tensor ${t.name} has rows of ${cols} values; llmo's kernels need a multiple of 4.`);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const at = to.gpu.splitScaleAt;
+    const bodyRow = rowBlocks * (at === undefined ? blockBytes : blockBytes - 2);
+    const make = (label: string, size: number) => this.device.createBuffer({ label, size: Math.max(4, pad4(size)), usage });
+    const data = make(at === undefined ? t.name : `${t.name}.q`, rows * bodyRow);
+    const scales = at === undefined ? undefined : make(`${t.name}.scales`, rows * rowBlocks * 2);
+    const queue = this.device.queue;
+    const write = (buf: GPUBuffer, offset: number, b: Uint8Array) => {
+      // writeBuffer takes whole 4-byte words: only a tensor's last band can end off a word, inside the padded buffer.
+      const src = b.byteLength % 4 ? padded(b) : b;
+      queue.writeBuffer(buf, offset, src.buffer, src.byteOffset, src.byteLength);
+    };
+    const weight: GpuWeight = { name: t.name, format: to, rows, cols, data, scales, bytes: data.size + (scales?.size ?? 0) };
+    this.matrices.set(t.name, weight);
+    this.bytes += weight.bytes;
+    return {
+      weight,
+      byteLength,
+      write: (row0, bytes) => {
+        const n = bytes.byteLength / (rowBlocks * blockBytes);
+        if (at === undefined) return write(data, row0 * bodyRow, bytes);
+        const { body, scales: sc } = splitScales(bytes, n * rowBlocks, blockBytes, at);
+        write(data, row0 * bodyRow, body);
+        write(scales!, row0 * rowBlocks * 2, sc);
+      },
+    };
+  }
+
+  /** Uploads a tensor as it is (a matrix in its format, a vector as f32); returns it. */
+  add(t: RawTensor): RawTensor {
+    this.checkBinding(t.name, t.bytes.byteLength);
     if (t.shape.length === 1) {
       this.addVector(t.name, this.toF32(t));
     } else {

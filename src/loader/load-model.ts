@@ -11,7 +11,7 @@ import { describeGguf } from './gguf-model.ts';
 import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safetensors.ts';
 import { familyOf, familyOfHf } from '../families/index.ts';
 import { poolingFromSentenceTransformers } from '../families/bert.ts';
-import type { RawTensor } from '../gpu/weights.ts';
+import { bandRows } from '../gpu/weights.ts';
 import { configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';
 import { dequantize } from '../formats/quant.ts';
 import { parseQuantizeOption, quantizeChooser } from './quantize-on-load.ts';
@@ -27,6 +27,8 @@ import * as store from '../cache/store.ts';
 import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
 import { QuantizedCacheDamaged, QuantizedFileWriter, dropQuantized, openQuantized, quantizedUrl, storedTensorOk, type StoredQuantizedFile } from './quantized-cache.ts';
 import { InvalidRequestError } from '../errors.ts';
+import { QuantizePool } from './quantize-pool.ts';
+import { InOrder } from './in-order.ts';
 
 // The progress types live with the tracker (progress.ts); re-exported here, where callers have always found them.
 export type { LoadPhase, LoadProgress } from './progress.ts';
@@ -42,6 +44,8 @@ export interface LoadedModel {
   chatTemplate?: string;
   /** Model name for display. */
   name: string;
+  /** Quantize-on-load's worker threads that converted bands (0: in-thread); undefined when nothing was converted. */
+  quantizeThreads?: number;
 }
 
 export interface LoadModelOptions {
@@ -51,6 +55,8 @@ export interface LoadModelOptions {
   quantize?: string;
   /** With `quantize`: cache the quantized weights instead of the original files (loader/quantized-cache.ts). */
   cacheQuantized?: boolean;
+  /** With `quantize`: worker threads that convert bands (loader/quantize-pool.ts); 0: in the loading thread. */
+  quantizeThreads?: number;
 }
 
 const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
@@ -206,6 +212,7 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
   let writers: QuantizedFileWriter[] | undefined;
   let urls: string[] = [];
   let stored: StoredQuantizedFile[] | undefined;
+  const pool = quantize ? new QuantizePool(options.quantizeThreads) : undefined;
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
     urls = typeof main === 'string' ? await weightUrls(main, files) : [];
@@ -275,15 +282,41 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
     if (quantize) weights.quantizeFor = quantizeChooser(quantize, result.config, perPart.flat());
     const ordered = perPart.map((ts) => [...ts].sort((a, b) => a.offset - b.offset));
     if (keepQuantized && !stored && ordered.every((ts) => ts.length)) writers = await startWriters(parts, ordered, keepQuantized, req.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    // Tensors are read in file order; bands to convert go to the pool and are uploaded (and cached) in that same order
+    // as they come back. At most 2 per thread (+2) wait: that bounds the bytes in flight (a band is ≤ 4 MiB of f32).
+    const steps = new InOrder(2 * (pool?.threads ?? 0) + 2);
     for (const [i, p] of parts.entries()) {
+      const writer = writers?.[i];
       for (const [k, t] of ordered[i].entries()) {
         const s = p.stored?.record.quantized.tensors[k];
         if (p.stored && !storedTensorOk(s, t.name, t.shape)) throw new QuantizedCacheDamaged(`${p.stored.url}: tensor ${k} is not ${t.name}`);
         await p.reader.skipTo(p.stored ? p.stored.offsets[k] : t.offset);
-        const bytes = await p.reader.read(s ? s.byteLength : t.byteLength);
-        const uploaded = weights.add({ name: t.name, type: s ? s.type : t.type, shape: t.shape, bytes });
-        await writers?.[i].appendTensor(uploaded);
+        const to = s ? undefined : weights.convertsTo(t);
+        if (!to || !pool) {
+          const bytes = await p.reader.read(s ? s.byteLength : t.byteLength);
+          await steps.push(undefined, async () => {
+            const uploaded = weights.add({ name: t.name, type: s ? s.type : t.type, shape: t.shape, bytes });
+            await writer?.appendTensor(uploaded);
+          });
+          continue;
+        }
+        const cols = t.shape[t.shape.length - 1];
+        const rows = t.shape.reduce((a, b) => a * b, 1) / cols;
+        const inRow = t.byteLength / rows;
+        const sink = weights.addConverted(t, to);
+        // The cache's table lists tensors in file order: in a step, after the tensors before this one are written.
+        await steps.push(undefined, () => writer?.beginTensor(t.name, to.type, sink.byteLength));
+        const band = bandRows(rows, cols);
+        for (let r0 = 0; r0 < rows; r0 += band) {
+          const n = Math.min(band, rows - r0);
+          const bytes = await p.reader.read(n * inRow);
+          await steps.push(pool.run({ format: to.id, type: t.type, count: n * cols, bytes }), async (out) => {
+            sink.write(r0, out);
+            await writer?.append(out);
+          });
+        }
       }
+      await steps.drain();
       // Read to the end: the whole-file hash check and the cache's completion happen there.
       await p.reader.drain();
     }
@@ -292,8 +325,11 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
     if (!stored) await recordModel(typeof main === 'string' && !picked ? main : undefined, files.urls, progress.total(), req.cache ?? true);
     if (keepQuantized) await recordQuantized(main as string, urls, keepQuantized, parts, writers, files.urls);
     progress.emit(0, 'upload', STREAM_FRACTION);
-    return { ...result, weights };
+    const quantizeThreads = pool?.used ? pool.workers : undefined;
+    pool?.close();
+    return { ...result, weights, quantizeThreads };
   } catch (e) {
+    pool?.close();
     weights.destroy();
     await files.cancelAll();
     await Promise.all((writers ?? []).map((w) => w.abort()));

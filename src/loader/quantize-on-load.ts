@@ -8,7 +8,7 @@ import { GgmlType, type ModelConfig, type TensorInfo } from '../model/types.ts';
 import { ggmlBlockSize } from '../formats/ggml-types.ts';
 import { QUANTIZABLE_FORMAT_IDS, weightFormat, weightFormatById, type WeightFormatSpec } from '../formats/weight-formats.ts';
 import { isQuantMix, mixTensorType, QUANT_MIXES, type QuantMixId } from '../formats/quant-mix.ts';
-import type { RawTensor } from '../gpu/weights.ts';
+import type { TensorMeta } from '../gpu/weights.ts';
 
 export type QuantizeOption = { format: WeightFormatSpec } | { mix: QuantMixId };
 
@@ -31,7 +31,7 @@ export function parseQuantizeOption(id: string | undefined): QuantizeOption | un
 const isFloat = (t: GgmlType) => t === GgmlType.F32 || t === GgmlType.F16 || t === GgmlType.BF16;
 
 /** The target format of each arriving tensor (undefined: keep it as it is), once the model's config is known. */
-export function quantizeChooser(o: QuantizeOption, config: ModelConfig, tensors: readonly TensorInfo[]): (t: RawTensor) => WeightFormatSpec | undefined {
+export function quantizeChooser(o: QuantizeOption, config: ModelConfig, tensors: readonly TensorInfo[]): (t: TensorMeta) => WeightFormatSpec | undefined {
   if ('format' in o) {
     const elems = ggmlBlockSize(o.format.type);
     return (t) => (t.shape.length >= 2 && isFloat(t.type) && t.shape[t.shape.length - 1] % elems === 0 ? o.format : undefined);

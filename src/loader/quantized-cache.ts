@@ -17,6 +17,7 @@ import { sha256Hex } from '../cache/sha256.ts';
 import { ggmlTypeByteLength } from '../formats/ggml-types.ts';
 import { chunkCount } from './source.ts';
 import type { RawTensor } from '../gpu/weights.ts';
+import type { GgmlType } from '../model/types.ts';
 
 /** The cache key of a file (or model) kept quantized with `choice`. */
 export const quantizedUrl = (url: string, choice: string): string => `${url}#llmo-quantize=${choice}`;
@@ -132,11 +133,16 @@ export class QuantizedFileWriter {
   }
 
   async appendTensor(t: RawTensor): Promise<void> {
-    this.tensors.push({ name: t.name, type: t.type, byteLength: t.bytes.byteLength });
+    this.beginTensor(t.name, t.type, t.bytes.byteLength);
     await this.append(t.bytes);
   }
 
-  private async append(bytes: Uint8Array): Promise<void> {
+  /** A tensor whose `byteLength` bytes follow in pieces (`append`, in order): quantize-on-load's bands. */
+  beginTensor(name: string, type: GgmlType, byteLength: number): void {
+    this.tensors.push({ name, type, byteLength });
+  }
+
+  async append(bytes: Uint8Array): Promise<void> {
     this.size += bytes.byteLength;
     if (this.failed) return;
     for (let v = bytes; v.byteLength;) {

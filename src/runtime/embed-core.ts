@@ -52,7 +52,7 @@ export class EmbedCore {
       name: m.name, format: m.format, config: m.config, contextLength: this.maxTokens,
       bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
       gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
-      memory: this.memory(), loadMs: this.loadMs,
+      memory: this.memory(), loadMs: this.loadMs, quantizeThreads: this.model.quantizeThreads,
       embedding: { dim: m.config.dim, pooling: this.encoder.options.pooling, maxTokens: this.maxTokens },
     };
   }

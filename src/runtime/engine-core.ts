@@ -108,6 +108,7 @@ export class EngineCore {
       kvCache: this.transformer.kvFormat,
       draft: this.draft?.name,
       loadMs: this.loadMs,
+      quantizeThreads: m.quantizeThreads,
     };
   }
 

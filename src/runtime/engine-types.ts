@@ -68,6 +68,12 @@ export interface LoadOptions {
    * on only. Default false.
    */
   cacheQuantized?: boolean;
+  /**
+   * With `quantize`: how many worker threads convert the weights while they download (bands of rows, the same bytes
+   * as one thread). Default: the hardware threads (`navigator.hardwareConcurrency`, Node's `availableParallelism()`),
+   * at most 8. 0 converts in the loading thread; so does an environment that cannot start workers (a SharedWorker).
+   */
+  quantizeThreads?: number;
   signal?: AbortSignal;
 }
 
@@ -185,6 +191,11 @@ export interface ModelInfo {
   /** The KV cache's storage format (LoadOptions.kvCache; absent for embedding models). */
   kvCache?: KvFormat;
   loadMs: number;
+  /**
+   * Quantize-on-load (`quantize`): the worker threads that converted the weights (LoadOptions.quantizeThreads; 0: the
+   * loading thread did). Absent when nothing was converted (no `quantize`, or read from the quantized cache).
+   */
+  quantizeThreads?: number;
   /** Set for an embedding model: vector size, pooling, most tokens per text. */
   embedding?: { dim: number; pooling: Pooling; maxTokens: number };
   /** The draft model's name when one was loaded for speculative decoding (its memory is included above). */

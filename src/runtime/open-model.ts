@@ -15,7 +15,7 @@ export interface BuiltCore {
 
 export async function openModel<T extends BuiltCore>(
   source: LoadSource,
-  options: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal; quantize?: string; cacheQuantized?: boolean },
+  options: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal; quantize?: string; cacheQuantized?: boolean; quantizeThreads?: number },
   build: (gpu: Gpu, model: LoadedModel, t0: number) => Promise<T>,
 ): Promise<T> {
   const t0 = performance.now();
@@ -23,7 +23,7 @@ export async function openModel<T extends BuiltCore>(
   try {
     gpu.device.pushErrorScope('out-of-memory');
     gpu.device.pushErrorScope('validation');
-    const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal, quantize: options.quantize, cacheQuantized: options.cacheQuantized });
+    const model = await loadModel(gpu, source, { onProgress: options.onProgress, signal: options.signal, quantize: options.quantize, cacheQuantized: options.cacheQuantized, quantizeThreads: options.quantizeThreads });
     options.onProgress?.({ phase: 'compile', loaded: 0, fraction: 0.98, file: model.name });
     const core = await build(gpu, model, t0);
     const invalid = await gpu.device.popErrorScope();

@@ -7,6 +7,7 @@ import { createEngineApi, ownCoreHost } from './api.ts';
 import { installErrorTransfer } from './error-transfer.ts';
 import { installCallbackTransfer } from './callback-ports.ts';
 import { exposeApi } from './expose.ts';
+import { installQuantizeWorkers } from './quantize-workers.ts';
 import { sharedCoreHost } from './shared-host.ts';
 
 /** How long a model stays loaded after its last tab left (a reload reuses it). */
@@ -14,6 +15,7 @@ const GRACE_MS = 5000;
 
 installErrorTransfer();
 installCallbackTransfer();
+installQuantizeWorkers();
 const host = sharedCoreHost(ownCoreHost, GRACE_MS);
 
 (self as unknown as { onconnect: (e: MessageEvent) => void }).onconnect = (e: MessageEvent) => {

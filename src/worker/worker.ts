@@ -6,7 +6,9 @@ import { createEngineApi } from './api.ts';
 import { installErrorTransfer } from './error-transfer.ts';
 import { installCallbackTransfer } from './callback-ports.ts';
 import { exposeApi } from './expose.ts';
+import { installQuantizeWorkers } from './quantize-workers.ts';
 
 installErrorTransfer();
 installCallbackTransfer();
+installQuantizeWorkers();
 exposeApi(createEngineApi());

@@ -5,7 +5,9 @@
  * tokens. Also reported: GPU weight bytes and load time with and without.
  * And against a separately written file: sotu-5m-f32.gguf loaded with `quantize: 'q4_k_m'` (llama.cpp's per-tensor
  * mix, converted a band of rows at a time) holds the same bytes as ggml's own sotu-5m-q4_k_m.gguf (our quantizers
- * are bit-exact with ggml's), so its logits must equal that file's exactly.
+ * are bit-exact with ggml's), so its logits must equal that file's exactly. That load converts on the worker pool
+ * (loader/quantize-pool.ts, real nested workers here); the q4_0 case converts in the loading thread
+ * (`quantizeThreads: 0`), so both paths are checked against a reference.
  */
 import { expect, test } from 'vitest';
 import { load } from '../../src/index.ts';
@@ -22,8 +24,8 @@ const SPEC = 'tiny~qwen2~f16~s12';
 const URL = `/fixtures/${SPEC}/model.safetensors`;
 const PROMPT = [1, 17, 42, 7, 99, 250, 3, 64, 128, 5, 77, 200];
 
-for (const id of ['q8_0', 'q4_0']) {
-  test(`F16 safetensors + quantize '${id}' = the ${id} encoding of the same weights`, async () => {
+for (const [id, threads] of [['q8_0', undefined], ['q4_0', 0]] as const) {
+  test(`F16 safetensors + quantize '${id}' (${threads === 0 ? 'one thread' : 'worker pool'}) = the ${id} encoding of the same weights`, async () => {
     const config = fixtureConfig(fixtureOptionsForTest(SPEC), 'safetensors');
     const bytes = new Uint8Array(await (await fetch(URL)).arrayBuffer());
     const h = parseSafetensorsHeader(bytes);
@@ -40,9 +42,11 @@ for (const id of ['q8_0', 'q4_0']) {
     const plain = await load(URL);
     const plainMs = performance.now() - t0;
     t0 = performance.now();
-    const engine = await load(URL, { quantize: id });
+    const engine = await load(URL, { quantize: id, quantizeThreads: threads });
     const quantMs = performance.now() - t0;
     try {
+      if (threads === 0) expect(engine.info.quantizeThreads).toBe(0);
+      else expect(engine.info.quantizeThreads).toBeGreaterThan(0);
       const err = relErr(await engine.logits(PROMPT), ref.forward(PROMPT));
       expect(err, `logits relative error ${err}`).toBeLessThan(LOGITS_TOL);
       const want = ref.greedy(PROMPT, 8);
@@ -61,6 +65,7 @@ test("sotu-5m F32 + quantize 'q4_k_m' = ggml's sotu-5m-q4_k_m.gguf, bit for bit"
   const ggml = await load('/shared/models/sotu-5m/sotu-5m-q4_k_m.gguf');
   try {
     const prompt = await ours.tokenize('The state of the union is strong, and');
+    expect(ours.info.quantizeThreads, 'converted on the worker pool').toBeGreaterThan(0);
     expect(ours.info.memory.weightBytes).toBe(ggml.info.memory.weightBytes);
     expect(Array.from(await ours.logits(prompt))).toEqual(Array.from(await ggml.logits(prompt)));
   } finally {
