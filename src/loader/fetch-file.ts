@@ -140,8 +140,11 @@ async function readExactly(url: string, res: Response, len: number, at: number, 
   return out;
 }
 
-/** Holds an exclusive Web Lock for this URL until `release` is called (a no-op where Web Locks are missing). */
-async function lockUrl(url: string, signal?: AbortSignal): Promise<() => void> {
+/**
+ * Holds an exclusive Web Lock on this cache key (a URL, or a quantized entry's `<url>#llmo-quantize=…`) until
+ * `release` is called; shared by every tab and worker of the origin. A no-op where Web Locks are missing.
+ */
+export async function lockUrl(url: string, signal?: AbortSignal): Promise<() => void> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) return () => {};
   return new Promise((resolve, reject) => {

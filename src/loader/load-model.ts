@@ -25,7 +25,7 @@ import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-fil
 import { ProgressTracker, STREAM_FRACTION, type LoadProgress } from './progress.ts';
 import * as store from '../cache/store.ts';
 import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
-import { QuantizedCacheDamaged, QuantizedFileWriter, dropQuantized, openQuantized, quantizedUrl, storedTensorOk, type StoredQuantizedFile } from './quantized-cache.ts';
+import { QuantizedCacheDamaged, QuantizedFileWriter, dropQuantized, lockQuantized, openQuantized, quantizedUrl, storedTensorOk, type StoredQuantizedFile } from './quantized-cache.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { QuantizePool } from './quantize-pool.ts';
 import { InOrder } from './in-order.ts';
@@ -213,6 +213,7 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
   let urls: string[] = [];
   let stored: StoredQuantizedFile[] | undefined;
   const pool = quantize ? new QuantizePool(options.quantizeThreads) : undefined;
+  const unlock = keepQuantized ? await lockQuantized(main as string, keepQuantized, options.signal) : undefined;
   try {
     const name = typeof main === 'string' ? main : (main as File).name ?? 'model';
     urls = typeof main === 'string' ? await weightUrls(main, files) : [];
@@ -345,6 +346,8 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
       await Promise.all(files.urls.map((u) => store.deleteFile(u).catch(() => {})));
     }
     throw e;
+  } finally {
+    unlock?.();
   }
 }
 

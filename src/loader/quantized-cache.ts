@@ -16,6 +16,7 @@ import * as store from '../cache/store.ts';
 import { sha256Hex } from '../cache/sha256.ts';
 import { ggmlTypeByteLength } from '../formats/ggml-types.ts';
 import { chunkCount } from './source.ts';
+import { lockUrl } from './fetch-file.ts';
 import type { RawTensor } from '../gpu/weights.ts';
 import type { GgmlType } from '../model/types.ts';
 
@@ -39,7 +40,13 @@ export interface StoredQuantizedFile {
  * one: those are dropped). `sha256`: the caller's expected hash of a single-file model.
  */
 export async function openQuantized(modelUrl: string, urls: string[], choice: string, sha256?: string): Promise<StoredQuantizedFile[] | undefined> {
-  if (!(await store.getModel(quantizedUrl(modelUrl, choice)))) return undefined;
+  if (!(await store.getModel(quantizedUrl(modelUrl, choice)))) {
+    // No model record: whatever files of this choice are stored are an interrupted write's (a tab closed mid-load, or
+    // between its files' records and the model record). The caller holds the entry's lock (`lockQuantized`), so
+    // no other tab is writing them: they go now, not only when this load gets as far as writing its own.
+    await dropQuantized(modelUrl, urls, choice);
+    return undefined;
+  }
   const out: StoredQuantizedFile[] = [];
   for (const url of urls) {
     const qurl = quantizedUrl(url, choice);
@@ -69,6 +76,15 @@ async function stale(url: string, meta: store.QuantizedFileMeta, sha256?: string
   if (!original) return false;
   return original.size !== src.size || (!!original.etag && !!src.etag && original.etag !== src.etag) ||
     (!!original.sha256 && !!src.sha256 && original.sha256 !== src.sha256);
+}
+
+/**
+ * Holds the entry's Web Lock (fetch-file.ts `lockUrl` on its model key) for a whole load with `cacheQuantized`: two
+ * tabs (or engines) loading the same model with the same choice at once do not both quantize and write it; the
+ * second waits, then reads back what the first stored. Taken before any file's own lock (fetchFile), never after.
+ */
+export function lockQuantized(modelUrl: string, choice: string, signal?: AbortSignal): Promise<() => void> {
+  return lockUrl(quantizedUrl(modelUrl, choice), signal);
 }
 
 /** Drops a model's quantized entry with this choice: its model record first (so it stops counting), then its files. */

@@ -4,7 +4,9 @@
  * sotu-5m-f32 to Q4_K_M and keeps the result (not the original); the second reads it back without a single request
  * and gives the same logits, which also equal ggml's own sotu-5m-q4_k_m.gguf (our quantizers are bit-exact). On the
  * small stories260K (cheap loads): another choice is its own entry; an entry with its model record or a chunk missing
- * (an interrupted write) is not used; another expected sha256 is a changed source; cache.delete removes entries.
+ * (an interrupted write) is not used, and its files are dropped when the entry is next opened; two engines loading the
+ * same entry at once download and quantize it once (Web Lock); another expected sha256 is a changed source;
+ * cache.delete removes entries.
  * (~8 loads through IndexedDB and one Q4_K_M quantization of 5M weights: ~40 s on a quiet 2-core machine.)
  */
 import { beforeAll, expect, test } from 'vitest';
@@ -74,10 +76,15 @@ test('on to a small model: the sotu-5m entry is deleted by its model URL', async
 const small = (quantize: string, opts: Parameters<typeof load>[1] = {}) => logits(SMALL, { quantize, cacheQuantized: true, chunkBytes: 1 << 18, ...opts });
 let s8: number[];
 let s4: number[];
+/** Requests of one load of stories260K made from the original (same chunking every time). */
+let coldS8 = 0;
 
 test('another choice is its own entry, made from the original; each reads back as itself', async () => {
   let before = await requests();
   s8 = await small('q8_0');
+  coldS8 = (await requests()) - before;
+  expect(coldS8).toBeGreaterThan(0);
+  before = await requests();
   s4 = await small('q4_0');
   expect(await requests()).toBeGreaterThan(before);
   expect(s4).not.toEqual(s8);
@@ -106,6 +113,32 @@ test('cache.delete of an entry\'s key removes it alone', async () => {
   expect(await cache.delete(S8)).toBe(true);
   expect(await keys()).toEqual([S4]);
   expect(await store.getFile(S8)).toBeUndefined();
+});
+
+test('two engines loading the same entry at once: the original is downloaded and quantized once', async () => {
+  const before = await requests();
+  // Each load() has its own worker; the entry's Web Lock makes the second wait and read back what the first stored.
+  const [a, b] = await Promise.all([small('q8_0'), small('q8_0')]);
+  expect(a).toEqual(s8);
+  expect(b).toEqual(s8);
+  expect((await requests()) - before).toBe(coldS8);
+  expect(await keys()).toEqual([S4, S8]);
+});
+
+test("an interrupted write's files are dropped when the entry is next opened, even if that load fails", async () => {
+  await store.deleteModelRecord(S8); // the files stay complete: as if the tab closed just before the model record
+  expect((await store.storedChunkIndices(S8)).length).toBeGreaterThan(1);
+  await fetch('/__faults', { method: 'POST', body: JSON.stringify({ key, faults: { status: 404 } }) });
+  try {
+    // The original cannot be fetched: this load fails before it could write (and so clear) an entry of its own.
+    const err = await small('q8_0').catch((e: Error) => e);
+    expect((err as Error).name).toBe('ModelFetchError');
+  } finally {
+    await fetch('/__faults', { method: 'POST', body: JSON.stringify({ key, faults: {} }) });
+  }
+  expect(await store.getFile(S8)).toBeUndefined();
+  expect(await store.storedChunkIndices(S8)).toEqual([]);
+  expect(await keys()).toEqual([S4]);
 });
 
 test('another expected sha256 is a changed source: the entry is not used (and is dropped)', async () => {
