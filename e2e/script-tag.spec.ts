@@ -79,3 +79,30 @@ test('dist/prompt-api.js (llmo/prompt-api) installs LanguageModel on the built e
   expect(out.usage).toBeGreaterThan(0);
   expect(errors).toEqual([]);
 });
+
+test('dist/llmo.js alone: quantize-on-load runs on its inlined nested workers, the same bytes as one thread', async ({ page }) => {
+  const errors = collectErrors(page);
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  await page.goto(url('/examples/blank.html'));
+  await page.addScriptTag({ url: '/dist/llmo.js' });
+  const r = await page.evaluate(async (model) => {
+    const llmo = (window as unknown as { llmo: typeof import('../src/index.ts') }).llmo;
+    const run = async (quantizeThreads: number | undefined) => {
+      const engine = await llmo.load(model, { quantize: 'q8_0', quantizeThreads, cache: false });
+      const logits = Array.from(await engine.logits([1, 403, 407, 261, 378]));
+      const threads = engine.info.quantizeThreads;
+      await engine.dispose();
+      return { logits, threads };
+    };
+    const pool = await run(undefined);
+    const one = await run(0);
+    return { poolThreads: pool.threads, oneThreads: one.threads, same: pool.logits.every((x, i) => x === one.logits[i]) && pool.logits.length === one.logits.length };
+  }, url('/shared/models/stories260K/stories260K.gguf'));
+  expect(r.poolThreads).toBeGreaterThan(0);
+  expect(r.oneThreads).toBe(0);
+  expect(r.same).toBe(true);
+  // The quantize workers came from inside the bundle too.
+  expect(requests.filter((p) => p.endsWith('.js'))).toEqual(['/dist/llmo.js']);
+  expect(errors).toEqual([]);
+});
