@@ -1,6 +1,6 @@
 // One token drawn from the logits on the GPU (runtime/gpu-sampler.ts), the same pipeline as runtime/sampler.ts:
 // logit bias → repetition penalty (seen tokens) → frequency/presence penalties (counts) → temperature → top-k →
-// top-p → min-p → a seeded draw. One workgroup. The kept set is always {x ≥ cut} for one threshold, because top-k,
+// top-p → min-p → a seeded draw; at temperature 0, the argmax of the adjusted logits instead. One workgroup. The kept set is always {x ≥ cut} for one threshold, because top-k,
 // top-p and min-p each keep a prefix of the tokens sorted by logit: each cut is found exactly by building its
 // order-preserving 32-bit key bit by bit (32 parallel counts or sums), so nothing is sorted. The draw walks the kept
 // tokens in index order (the same distribution as the CPU's walk in probability order). Ties at a top-k cut keep
@@ -72,6 +72,17 @@ fn max_f(lid: u32, v: f32) -> f32 {
   return r;
 }
 
+fn min_u(lid: u32, v: u32) -> u32 {
+  red_u[lid] = v;
+  workgroupBarrier();
+  for (var st = WG >> 1u; st > 0u; st >>= 1u) {
+    if (lid < st) { red_u[lid] = min(red_u[lid], red_u[lid + st]); }
+    workgroupBarrier();
+  }
+  let r = workgroupUniformLoad(&red_u[0]);
+  return r;
+}
+
 fn pcg(v: u32) -> u32 {
   let st = v * 747796405u + 2891336453u;
   let w = ((st >> ((st >> 28u) + 4u)) ^ st) * 277803737u;
@@ -104,6 +115,24 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     m = max(m, x);
   }
   let mx = max_f(lid, m);
+
+  // Temperature 0 (greedy with bias or penalties; gpu-sampler.ts writes 0 for top_k 1 too): the adjusted logits'
+  // argmax, the lowest index on ties (runtime/sampler.ts argmax); each thread's first hit is its lowest index.
+  if (t <= 0.0) {
+    var first = 0xffffffffu;
+    for (var i = lid; i < n; i += WG) {
+      if (logits[i] == mx) {
+        first = i;
+        break;
+      }
+    }
+    let pick = min_u(lid, first);
+    if (lid == 0u) {
+      result[0] = pick;
+      state[pick] = (state[pick] + 1u) | SEEN;
+    }
+    return;
+  }
 
   // top-k: the largest key K with at least k tokens at or above it.
   var cut = 0u;

@@ -47,6 +47,8 @@ export class EngineCore {
   private disposed = false;
   /** The draft model for speculative decoding (`LoadOptions.draft`). */
   private draft?: DraftModel;
+  /** LoadOptions.cpuPick: every token chosen on the CPU from read-back logits. */
+  private cpuPick = false;
   /** Decoder embeddings' packed graph, made on the first embed (`pooling: 'last'`). */
   private embedder?: DecoderEmbedder;
   /** LoRA adapters (src/lora/), and the key of the adapters the cached KV was computed under. */
@@ -87,6 +89,7 @@ export class EngineCore {
       : await DraftModel.load(kernels, options.draft, model.tokenizer, { contextLength, maxBatch, onProgress: options.onProgress, signal: options.signal });
     const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
     core.draft = draft;
+    core.cpuPick = options.cpuPick ?? false;
     core.adapters = new Adapters(kernels, transformer, model.weights, c, model.format);
     return core;
   }
@@ -268,16 +271,17 @@ export class EngineCore {
     }
     const sampler = new Sampler(o);
     sampler.observePrompt(ids);
-    // The GPU picks (argmax, or the draw: gpu-sampler.ts), masks (token-mask.ts) and records log-probs
-    // (gpu-logprobs.ts), so only ids and small records are read back; greedy with penalties or bias needs the logits here.
-    const gpuGreedy = isGreedy(o) && !adjustsLogits(o);
-    const gpuSampled = GpuSampler.onGpu(o);
+    // The GPU picks (argmax, or sample.wgsl: draws, and greedy picks after bias and penalties: gpu-sampler.ts), masks
+    // (token-mask.ts) and records log-probs (gpu-logprobs.ts), so only ids and small records are read back; the
+    // logits come to the CPU only with LoadOptions.cpuPick.
+    const gpuGreedy = !this.cpuPick && isGreedy(o) && !adjustsLogits(o);
+    const gpuSampled = !this.cpuPick && GpuSampler.onGpu(o);
     const gpuPick = gpuGreedy || gpuSampled;
     if (gpuSampled) this.transformer.sampler.begin(o, ids, o.seed ?? Math.floor(Math.random() * 2 ** 32));
     const head: HeadOptions = gpuPick ? { draw: gpuSampled, logprobs: nTop } : {};
     const loraKey = await this.useAdapters(o.lora);
     const plain = !constraint && nTop === undefined;
-    const spec = this.speculatorFor(o, sampler, gpuGreedy && plain, !adjustsLogits(o) && plain);
+    const spec = this.speculatorFor(o, sampler, gpuGreedy && plain, !this.cpuPick && !adjustsLogits(o) && plain);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
     let reuse = 0;

@@ -42,6 +42,11 @@ export interface LoadOptions {
   /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
   profile?: boolean;
   /**
+   * Debug: pick every token on the CPU (runtime/sampler.ts) from logits read back one step at a time, instead of the
+   * GPU's argmax or sampler and its multi-step batches; slower. For checking the GPU's picks against the CPU's.
+   */
+  cpuPick?: boolean;
+  /**
    * Embedding models: how to pool hidden states into one vector (default: what the model says). Needed to embed
    * with a decoder (e.g. `'last'` for Qwen3-Embedding).
    */

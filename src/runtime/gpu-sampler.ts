@@ -1,12 +1,13 @@
 /**
  * Sampling on the GPU (shaders/sample.wgsl): the logits head ends in a draw instead of an argmax, so a sampled
- * request reads back token ids only and runs several steps per submission like greedy decoding. Per request `begin`
+ * request reads back token ids only and runs several steps per submission like greedy decoding; so does a greedy
+ * request with a logit bias or penalties (temperature 0: the argmax of the adjusted logits). Per request `begin`
  * writes the options, the prompt's tokens (repetition penalty), the logit bias and the seed; the kernel keeps the
  * counts of generated tokens and the draw counter on the GPU. A JSON mask is applied before the draw
  * (runtime/token-mask.ts) and log-probs recorded from the raw logits (runtime/gpu-logprobs.ts).
  */
 import type { Dispatch, Kernels } from '../gpu/kernels.ts';
-import { isGreedy, type SamplingOptions } from './sampler.ts';
+import { adjustsLogits, isGreedy, type SamplingOptions } from './sampler.ts';
 
 export class GpuSampler {
   private constructor(
@@ -32,9 +33,12 @@ export class GpuSampler {
     return new GpuSampler(k.device, vocab, options, state, bias, dispatch);
   }
 
-  /** Whether a request's tokens are drawn here: sampled (not greedy); JSON masks and logprobs come along (token-mask.ts, gpu-logprobs.ts). */
+  /**
+   * Whether a request's tokens are picked here: sampled, or greedy after bias or penalties (the argmax of the adjusted
+   * logits; plain greedy takes the head's argmax). JSON masks and logprobs come along (token-mask.ts, gpu-logprobs.ts).
+   */
   static onGpu(o: SamplingOptions): boolean {
-    return !isGreedy(o);
+    return !isGreedy(o) || adjustsLogits(o);
   }
 
   /**
@@ -52,7 +56,7 @@ export class GpuSampler {
     const f = (i: number, v: number) => opt.setFloat32(i * 4, v, true);
     const u = (i: number, v: number) => opt.setUint32(i * 4, v >>> 0, true);
     // The same defaults as runtime/sampler.ts.
-    f(0, o.temperature ?? 0.8);
+    f(0, isGreedy(o) ? 0 : o.temperature ?? 0.8); // 0: the kernel's greedy pick (also for top_k 1)
     u(1, o.topK ?? 40);
     f(2, o.topP ?? 0.95);
     f(3, o.minP ?? 0);
@@ -67,7 +71,7 @@ export class GpuSampler {
     const bias = new Float32Array(this.vocab);
     for (const [k, v] of Object.entries(o.logitBias ?? {})) {
       const id = Number(k);
-      if (id >= 0 && id < this.vocab) bias[id] += v;
+      if (id >= 0 && id < this.vocab) bias[id] += Math.fround(v); // f32 as sampler.ts adjust()
     }
     this.device.queue.writeBuffer(this.bias, 0, bias);
   }

@@ -3,7 +3,8 @@
  *   logit bias → repetition penalty (HF: divide positive / multiply negative logits of seen tokens) →
  *   frequency and presence penalties (OpenAI: subtract count·f and [count>0]·p) → grammar mask →
  *   greedy argmax, or temperature → top-k → top-p → min-p → draw from a seeded PRNG.
- * A seed reproduces a completion exactly. Plain greedy decoding never reaches here: the GPU argmax picks the token.
+ * A seed reproduces a completion exactly. The engine picks on the GPU (the head's argmax, shaders/sample.wgsl for the
+ * rest, the same pipeline); `sample` runs only with LoadOptions.cpuPick, and the tests compare the two.
  */
 import { mulberry32 } from '../util/random.ts';
 
@@ -28,12 +29,12 @@ export interface SamplingOptions {
   seed?: number;
 }
 
-/** Whether no option needs the logits on the CPU: the GPU argmax alone decides. */
+/** Whether the pick is the largest (adjusted) logit: temperature 0 or top-k 1. */
 export function isGreedy(o: SamplingOptions): boolean {
   return (o.temperature ?? 0.8) <= 0 || o.topK === 1;
 }
 
-/** Whether the logits must be changed before choosing (then even greedy decoding needs them on the CPU). */
+/** Whether the logits are changed before choosing (then greedy picks go through sample.wgsl, not the head's argmax). */
 export function adjustsLogits(o: SamplingOptions): boolean {
   return (o.repetitionPenalty ?? 1) !== 1 || (o.frequencyPenalty ?? 0) !== 0 || (o.presencePenalty ?? 0) !== 0 ||
     Object.keys(o.logitBias ?? {}).length > 0;
@@ -76,19 +77,27 @@ export class Sampler {
     return this.counts.get(id) ?? 0;
   }
 
-  /** The logits after bias and penalties (a copy; the input is untouched). */
+  /**
+   * The logits after bias and penalties (a copy; the input is untouched), in f32 arithmetic step by step as
+   * shaders/sample.wgsl does (options rounded to f32, each result rounded), so greedy picks on both agree exactly.
+   */
   adjust(logits: Float32Array): Float32Array {
     const out = logits.slice();
     const o = this.o;
-    if (o.logitBias) for (const [k, v] of Object.entries(o.logitBias)) {
-      const id = Number(k);
-      if (id >= 0 && id < out.length) out[id] += v;
+    const f = Math.fround;
+    if (o.logitBias) {
+      const bias = new Map<number, number>();
+      for (const [k, v] of Object.entries(o.logitBias)) {
+        const id = Number(k);
+        if (id >= 0 && id < out.length) bias.set(id, f((bias.get(id) ?? 0) + f(v)));
+      }
+      for (const [id, v] of bias) out[id] += v;
     }
-    const rp = o.repetitionPenalty ?? 1;
+    const rp = f(o.repetitionPenalty ?? 1);
     if (rp !== 1) for (const id of this.seen) out[id] = out[id] > 0 ? out[id] / rp : out[id] * rp;
-    const fp = o.frequencyPenalty ?? 0;
-    const pp = o.presencePenalty ?? 0;
-    if (fp !== 0 || pp !== 0) for (const [id, n] of this.counts) out[id] -= n * fp + pp;
+    const fp = f(o.frequencyPenalty ?? 0);
+    const pp = f(o.presencePenalty ?? 0);
+    if (fp !== 0 || pp !== 0) for (const [id, n] of this.counts) out[id] -= f(f(n * fp) + pp);
     return out;
   }
 

@@ -5,8 +5,9 @@
  * single-step path: maxTokens, stop strings, EOS (a copy of the model whose EOS id is a token the text reaches
  * mid-batch), abort, and the KV cache rolled back to the kept tokens (the next request reuses it).
  * Log-probs (recorded on the GPU, runtime/gpu-logprobs.ts) and JSON mode (mask on the GPU, jump-forward) are checked
- * against the CPU path: the same request with a no-op logit bias reads the full logits one step at a time and takes
- * log-softmax, top-k and the grammar mask on the CPU (runtime/sampler.ts) from the same decode kernels' logits.
+ * against the CPU path: the same request on an engine loaded with `cpuPick` reads the full logits one step at a time and
+ * takes log-softmax, top-k, the grammar mask, bias and penalties on the CPU (runtime/sampler.ts) from the same decode
+ * kernels' logits.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load, type Engine } from '../../src/index.ts';
@@ -16,16 +17,22 @@ import { validates, type Schema } from '../json-schema-check.ts';
 
 const MODEL = '/shared/models/stories260K/stories260K.gguf';
 let engine: Engine;
+/** The same model picking on the CPU (LoadOptions.cpuPick). */
+let cpu: Engine;
 let ids: number[]; // BOS + 200 reference tokens
 let full: { tokens: number[]; text: string };
 
 beforeAll(async () => {
   ids = (await (await fetch('/shared/models/stories260K/expected-greedy-200.ids.txt')).text()).trim().split(/\s+/).map(Number);
   engine = await load(MODEL);
+  cpu = await load(MODEL, { cpuPick: true });
   const r = await engine.complete([1], { maxTokens: 200, temperature: 0, ignoreEos: true });
   full = { tokens: r.tokens, text: r.text };
 });
-afterAll(() => engine.dispose());
+afterAll(async () => {
+  await engine.dispose();
+  await cpu.dispose();
+});
 
 test('the batch policy: 1, 1, 2, 4, 8, then 16 per submission, never past maxTokens', () => {
   const sizes: number[] = [];
@@ -102,8 +109,6 @@ test('abort while a batch runs: the tokens kept are the reference prefix, finish
   expect(again.tokens).toEqual(full.tokens.slice(0, 40));
 });
 
-/** The CPU path of the same request: a bias of 0 changes no logit but makes the engine read them every step. */
-const cpuPath = (o: GenerateOptions): GenerateOptions => ({ ...o, logitBias: { 0: 0 } });
 /** GPU log-probs vs the CPU's log-softmax of the same logits: only the f32 Σ exp differs (printed below). */
 const LOGPROB_TOL = 1e-4;
 /** The largest difference seen (printed: the margin under the tolerance). */
@@ -128,13 +133,13 @@ test('logprobs batch like greedy decoding: the reference tokens, and the CPU pat
     const o: GenerateOptions = { maxTokens: 60, temperature: 0, ignoreEos: true, logprobs: top };
     const gpu = await engine.complete([1], o);
     expect(gpu.tokens).toEqual(full.tokens.slice(0, 60));
-    expectSameLogprobs(gpu, await engine.complete([1], cpuPath(o)), `top ${top}`);
+    expectSameLogprobs(gpu, await cpu.complete([1], o), `top ${top}`);
     if (top > 0) expect(gpu.logprobs!.every((l) => l.top.length === top && l.top[0].token === l.token)).toBe(true);
   }
   const o: GenerateOptions = { maxTokens: 200, temperature: 0, ignoreEos: true, logprobs: 3, stop: ['park.'] };
   const gpu = await engine.complete([1], o);
   expect(gpu.text).toBe(full.text.slice(0, full.text.indexOf('park.')));
-  expectSameLogprobs(gpu, await engine.complete([1], cpuPath(o)), 'stop');
+  expectSameLogprobs(gpu, await cpu.complete([1], o), 'stop');
 });
 
 test('sampled requests with logprobs draw the same tokens as without (GPU sampler), their log-probs those of the model', async () => {
@@ -164,7 +169,25 @@ test('the prefix cache: a restored prompt decodes the reference, with the CPU pa
   expect(gpu.stats.prefixCachedTokens).toBe(39);
   expect(gpu.tokens).toEqual(full.tokens.slice(39, 69));
   await engine.complete([1, 300, 301, 302], { maxTokens: 4, temperature: 0 });
-  expectSameLogprobs(gpu, await engine.complete(prompt, cpuPath(o)), 'prefix cache');
+  expectSameLogprobs(gpu, await cpu.complete(prompt, o), 'prefix cache');
+});
+
+test('greedy with repetition, frequency or presence penalties or a logit bias picks on the GPU (several steps per submission): exactly the CPU path\'s tokens', async () => {
+  const cases: GenerateOptions[] = [
+    { repetitionPenalty: 1.3 },
+    { frequencyPenalty: 0.7, presencePenalty: 0.45 },
+    { logitBias: { [full.tokens[2]]: -100, 13: 3.3 } },
+    { temperature: 0.9, topK: 1, repetitionPenalty: 1.1, frequencyPenalty: 0.3, logitBias: { 400: 1.7 } },
+  ];
+  for (const c of cases) {
+    const o: GenerateOptions = { maxTokens: 96, temperature: 0, ignoreEos: true, ...c };
+    const gpu = await engine.complete([1], o);
+    expect(gpu.tokens, JSON.stringify(c)).toEqual((await cpu.complete([1], o)).tokens);
+    // The options changed the text, so the equality says something about them.
+    expect(gpu.tokens, JSON.stringify(c)).not.toEqual(full.tokens.slice(0, 96));
+  }
+  const j: GenerateOptions = { maxTokens: 80, temperature: 0, repetitionPenalty: 1.4, presencePenalty: 0.5, json: { type: 'json_schema', schema: SCHEMA } };
+  expect((await engine.complete([1], j)).tokens).toEqual((await cpu.complete([1], j)).tokens);
 });
 
 const SCHEMA: Schema = {
@@ -184,13 +207,13 @@ test('JSON mode on the GPU mask, with jump-forward, gives the CPU path\'s tokens
   for (const p of prompts) {
     const o: GenerateOptions = { maxTokens: 80, temperature: 0, json: { type: 'json_schema', schema: SCHEMA } };
     const gpu = await engine.complete(p, o);
-    const cpu = await engine.complete(p, cpuPath(o));
-    expect(gpu.tokens, `prompt ${p.length}`).toEqual(cpu.tokens);
-    expect(gpu.text).toBe(cpu.text);
+    const onCpu = await cpu.complete(p, o);
+    expect(gpu.tokens, `prompt ${p.length}`).toEqual(onCpu.tokens);
+    expect(gpu.text).toBe(onCpu.text);
     expect(gpu.finishReason).toBe('stop');
     expect(validates(JSON.parse(gpu.text), SCHEMA), gpu.text).toBe(true);
     // Log-probs turn jump-forward off (every token gets the head): the same tokens, the CPU's log-probs.
-    expectSameLogprobs(await engine.complete(p, { ...o, logprobs: 2 }), await engine.complete(p, cpuPath({ ...o, logprobs: 2 })), 'json');
+    expectSameLogprobs(await engine.complete(p, { ...o, logprobs: 2 }), await cpu.complete(p, { ...o, logprobs: 2 }), 'json');
   }
   for (let seed = 1; seed <= 4; seed++) {
     const o: GenerateOptions = { maxTokens: 80, temperature: 1.2, seed, json: { type: 'json_schema', schema: SCHEMA }, repetitionPenalty: 1.3, frequencyPenalty: 0.2 };
@@ -204,6 +227,7 @@ test('JSON mode on the GPU mask, with jump-forward, gives the CPU path\'s tokens
 test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one byte at a time) are fed without picks, and change nothing', async () => {
   // A random-weight fixture whose tokenizer has one token per byte and merges from English text only.
   const fx = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false });
+  const fxCpu = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false, cpuPick: true });
   try {
     const schema: Schema = {
       type: 'object', properties: { QXZJ: { type: 'integer' }, happy: { type: 'boolean' }, zyq: { enum: ['QZX', 'VQZ'] } },
@@ -213,7 +237,7 @@ test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one
     for (const p of [[1, 2, 3], [5, 80, 81, 200]]) {
       const o: GenerateOptions = { maxTokens: 60, temperature: 0, json };
       const gpu = await fx.complete(p, o);
-      expect(gpu.tokens).toEqual((await fx.complete(p, cpuPath(o))).tokens);
+      expect(gpu.tokens).toEqual((await fxCpu.complete(p, o)).tokens);
       expect(validates(JSON.parse(gpu.text), schema), gpu.text).toBe(true);
       expect(gpu.text).toContain('"QXZJ"'); // steady-state.gpu.test.ts counts the submissions jump-forward saves
     }
@@ -225,8 +249,9 @@ test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one
     }
     // Log-probs on a byte-level vocabulary with a larger softmax (random weights: flat, so Σ exp is long).
     const lo: GenerateOptions = { maxTokens: 40, temperature: 0, ignoreEos: true, logprobs: 20 };
-    expectSameLogprobs(await fx.complete([1, 2, 3], lo), await fx.complete([1, 2, 3], cpuPath(lo)), 'fixture');
+    expectSameLogprobs(await fx.complete([1, 2, 3], lo), await fxCpu.complete([1, 2, 3], lo), 'fixture');
   } finally {
     await fx.dispose();
+    await fxCpu.dispose();
   }
 });
