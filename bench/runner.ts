@@ -39,8 +39,9 @@ const ALL_MODELS: (BenchModel & { large?: boolean })[] = [
   // 32-element formats, as llama-quantize does), so Q4_K_M compares with Q4_0 above on equal weights.
   { name: 'smollm2-135m-shape-q4_k_m', url: '/fixtures/smollm2_135m~llama~q4_k_m~s22/model.gguf', guard: false },
   { name: 'smollm2-135m-shape-q5_k_m', url: '/fixtures/smollm2_135m~llama~q5_k_m~s22/model.gguf', guard: false },
-  // No Q6_K row: the fixture generator reads `q6_k` as the single format, which SmolLM2's 576-column tensors cannot
-  // take (llama-quantize's Q6_K mix falls back for them; the fixture would need the mix's fallbacks).
+  // Q6_K: llama.cpp's Q6_K file (the fixture's single-format types take the mix's fallback where rows are not whole
+  // super-blocks: Q8_0 for the 576-column tensors, Q6_K for ffn_down).
+  { name: 'smollm2-135m-shape-q6_k', url: '/fixtures/smollm2_135m~llama~q6_k~s22/model.gguf', guard: false },
   // Gemma 3 1B's layer shapes, 6 of its 26 layers and a 4096-token vocabulary (test/fixtures FIXTURE_SHAPES).
   { name: 'gemma3-1b-6l-shape-q8_0', url: '/fixtures/gemma3_1b_6l~gemma3~q8_0~s25/model.gguf', guard: false },
   // Phi-3.5-mini's layer shapes (fused qkv 9216 × 3072, gate/up 16384 × 3072, LongRoPE), 2 of its 32 layers, 4096-token vocabulary.
