@@ -243,10 +243,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 #if GROUPED
         if ((kt & 255u) == 0u) { sc = w_scales(c >> 3u); }
         let a = w_affine_at(sc, c & 7u);
+        let q = w_q8_at(sc, c, lk >> 2u);
 #else
         let a = w_affine(c);
-#endif
         let q = w_q8(c, lk >> 2u);
+#endif
         wv = q[0] * a.x + a.y;
         hi = q[1] * a.z + a.w;
       } else {

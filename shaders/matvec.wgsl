@@ -94,6 +94,15 @@ fn chunk_dot(a: vec4<f32>, c: u32, k4: u32, x0: u32, scale: f32) -> f32 {
 }
 #endif
 
+#if GROUPED
+// chunk_dot of a super-block format's chunk c, given its super-block's words sc (w_scales).
+fn chunk_dotg(sc: WScales, c: u32, k4: u32, x0: u32, scale: f32) -> f32 {
+  return w_dot32g(sc, w_affine_at(sc, c & 7u), c, x_at(x0, k4, scale), x_at(x0, k4 + 1u, scale), x_at(x0, k4 + 2u, scale),
+                  x_at(x0, k4 + 3u, scale), x_at(x0, k4 + 4u, scale), x_at(x0, k4 + 5u, scale), x_at(x0, k4 + 6u, scale),
+                  x_at(x0, k4 + 7u, scale));
+}
+#endif
+
 #if ROWS4
 #if BLOCKED
 // Chunk b (32 weights) of each of the 4 rows, whose scales are f0..f3 (w_affine), with the step's 32 inputs there:
@@ -115,6 +124,28 @@ fn chunk4(rows: vec4<u32>, bpr: u32, b: u32, x0: u32, scale: f32,
 }
 #endif
 
+#if GROUPED
+// chunk4 for a super-block format: the rows' super-block words s0..s3 (w_scales) also give w_q8_at what the format
+// keeps there (Q5_K, Q3_K: their high-bit words, read once per super-block instead of once per chunk).
+fn chunk4g(rows: vec4<u32>, bpr: u32, b: u32, x0: u32, scale: f32, s0: WScales, s1: WScales, s2: WScales, s3: WScales) -> vec4<f32> {
+  let k4 = b << 3u;
+  let i0 = x_at(x0, k4, scale);
+  let i1 = x_at(x0, k4 + 1u, scale);
+  let i2 = x_at(x0, k4 + 2u, scale);
+  let i3 = x_at(x0, k4 + 3u, scale);
+  let i4 = x_at(x0, k4 + 4u, scale);
+  let i5 = x_at(x0, k4 + 5u, scale);
+  let i6 = x_at(x0, k4 + 6u, scale);
+  let i7 = x_at(x0, k4 + 7u, scale);
+  let blk = rows * bpr + vec4<u32>(b);
+  let sub = b & 7u;
+  return vec4<f32>(w_dot32g(s0, w_affine_at(s0, sub), blk.x, i0, i1, i2, i3, i4, i5, i6, i7),
+                   w_dot32g(s1, w_affine_at(s1, sub), blk.y, i0, i1, i2, i3, i4, i5, i6, i7),
+                   w_dot32g(s2, w_affine_at(s2, sub), blk.z, i0, i1, i2, i3, i4, i5, i6, i7),
+                   w_dot32g(s3, w_affine_at(s3, sub), blk.w, i0, i1, i2, i3, i4, i5, i6, i7));
+}
+#endif
+
 // Dot products of 4 rows (clamped into range: the caller drops rows >= n) with the step's input row.
 fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
   let k4n = params.k >> 2u;
@@ -131,8 +162,7 @@ fn dot4(rows: vec4<u32>, x0: u32, scale: f32) -> vec4<f32> {
     let s2 = w_scales(sb.z);
     let s3 = w_scales(sb.w);
     for (var sub = 0u; sub < 8u; sub++) {
-      acc += chunk4(rows, bpr, (g << 3u) + sub, x0, scale,
-                    w_affine_at(s0, sub), w_affine_at(s1, sub), w_affine_at(s2, sub), w_affine_at(s3, sub));
+      acc += chunk4g(rows, bpr, (g << 3u) + sub, x0, scale, s0, s1, s2, s3);
     }
   }
 #elif BLOCKED
@@ -253,7 +283,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var b0 = lane * R; b0 < bpr; b0 += tpr * R) {
       let sc = w_scales((c0 + b0) >> 3u);
       for (var b = b0; b < b0 + R; b++) {
-        acc += chunk_dot(w_affine_at(sc, b & 7u), c0 + b, b << 3u, x0, scale);
+        acc += chunk_dotg(sc, c0 + b, b << 3u, x0, scale);
       }
     }
 #elif BLOCKED

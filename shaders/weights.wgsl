@@ -13,7 +13,10 @@
 //     s's affine from them, no memory access); w_affine is then built here. The projection kernels (matvec,
 //     matmul, every launch layout) call w_scales once per super-block (or run of chunks) and w_affine_at per chunk;
 //   w_q8(c, j) -> mat2x4: the raw values q of elements 4j..4j+3 (column 0) and 16+4j..16+4j+3 (column 1), j < 4
-//     (the pairing of ggml's 4-bit blocks, where one byte holds elements j and j+16).
+//     (the pairing of ggml's 4-bit blocks, where one byte holds elements j and j+16). GROUPED formats also give
+//     w_q8_at(sc, c, j): the same values given the chunk's super-block words sc = w_scales(c / 8), where a format
+//     keeps words every chunk of the super-block reads (Q5_K's qh, Q3_K's hmask: 8 words, read once per super-block
+//     instead of twice per w_q8 call; the others return w_q8). The projection kernels use it wherever they hold sc.
 // From those this file builds w_load4 (element access: embedding rows) and w_dot32a (a chunk's dot with 32 inputs,
 // its scales applied once per 16-element half, not per weight) for the kernels. SPLIT_SCALE: the format's f16 block scale lives in its own
 // array (`w_d(block)`), so the rest of each block is whole u32 words.
@@ -79,10 +82,20 @@ fn w_load4(row: u32, k: u32, cols: u32) -> vec4<f32> {
 // Dot of chunk c, whose scales are a (w_affine), with its 32 inputs xs0..xs7 (vec4 each).
 fn w_dot32a(a: vec4<f32>, c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
             xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
-  let q0 = w_q8(c, 0u);
-  let q1 = w_q8(c, 1u);
-  let q2 = w_q8(c, 2u);
-  let q3 = w_q8(c, 3u);
+  return w_dot32q(a, w_q8(c, 0u), w_q8(c, 1u), w_q8(c, 2u), w_q8(c, 3u), xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+}
+
+#if GROUPED
+// w_dot32a with the chunk's values from w_q8_at (words of the super-block read with its scales, in sc).
+fn w_dot32g(sc: WScales, a: vec4<f32>, c: u32, xs0: vec4<f32>, xs1: vec4<f32>, xs2: vec4<f32>, xs3: vec4<f32>,
+            xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
+  return w_dot32q(a, w_q8_at(sc, c, 0u), w_q8_at(sc, c, 1u), w_q8_at(sc, c, 2u), w_q8_at(sc, c, 3u), xs0, xs1, xs2, xs3, xs4, xs5, xs6, xs7);
+}
+#endif
+
+// The dot of a chunk (scales a, raw values q0..q3 as w_q8 gives them) with its 32 inputs.
+fn w_dot32q(a: vec4<f32>, q0: mat2x4<f32>, q1: mat2x4<f32>, q2: mat2x4<f32>, q3: mat2x4<f32>, xs0: vec4<f32>, xs1: vec4<f32>,
+            xs2: vec4<f32>, xs3: vec4<f32>, xs4: vec4<f32>, xs5: vec4<f32>, xs6: vec4<f32>, xs7: vec4<f32>) -> f32 {
   let lo = dot(q0[0], xs0) + dot(q1[0], xs1) + dot(q2[0], xs2) + dot(q3[0], xs3);
   let hi = dot(q0[1], xs4) + dot(q1[1], xs5) + dot(q2[1], xs6) + dot(q3[1], xs7);
   let one = vec4<f32>(1.0);

@@ -17,3 +17,7 @@ fn w_q8(c: u32, j: u32) -> mat2x4<f32> {
   let u = w[(c >> 3u) * 34u + 2u + 4u * (c & 7u) + j];
   return mat2x4<f32>(iq4_grid(bits4(u, 0u, 15u)), iq4_grid(bits4(u, 4u, 15u)));
 }
+// The super-block's scale words hold nothing w_q8 needs.
+fn w_q8_at(sc: WScales, c: u32, j: u32) -> mat2x4<f32> {
+  return w_q8(c, j);
+}
