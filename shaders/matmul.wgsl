@@ -6,6 +6,11 @@
 // from memory, no workgroup memory and no barrier (the CPU's caches do the reuse that the tiles do on a GPU);
 // with BLOCKED (every block format) it applies each 32-weight chunk's scales once to the chunk's partial dots, and
 // with GROUPED (K-quants, IQ4_XS) reads a 256-weight super-block's scale words once for its 8 chunks.
+// Variant F16 (tiled only; `shader-f16`, Tuning.matmulF16): the staged x and W slices are f16 in workgroup memory
+// (half the bytes stored and read per tile) and each thread's 4-weight partial dots are f16 dot products (packed
+// f16 arithmetic on GPUs that have it), added into f32 accumulators, so the rounding stays per 4 products and does
+// not grow with K. Inputs must stay within f16's range (|v| < 65504); ARCHITECTURE.md says why this is the one
+// kernel that computes in f16.
 // Output: HAS_BIAS, LORA, SOFTCAP, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
 // (linear_out.wgsl). GLU: a block of 4 rows (DIRECT) is gate rows p, p+1 and their up rows; a 64-row tile is 32
 // gate rows and their 32 up rows, so each thread holds both rows of its pairs.
@@ -193,9 +198,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
 const TILE: u32 = 64u;
 const BK: u32 = 16u;
+#if F16
+// A row's slice is 4 vec4<f16> (32 bytes); +1 vec4 of padding makes rows 10 words apart, so the 16 rows one
+// instruction reads start in distinct banks.
+var<workgroup> xs: array<array<vec4<f16>, BK / 4u + 1u>, TILE>;
+var<workgroup> ws: array<array<vec4<f16>, BK / 4u + 1u>, TILE>;
+#else
 // +1 column of padding keeps the strided reads below free of bank conflicts.
 var<workgroup> xs: array<array<f32, BK + 1u>, TILE>;
 var<workgroup> ws: array<array<f32, BK + 1u>, TILE>;
+#endif
 
 // Weight row of row lr of tile t (params.n when past the end). GLU: the tile's first half are gate rows, the second
 // half their up rows.
@@ -257,6 +269,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 #else
     if (wr < params.n && k < K) { wv = w_load4(wr, k, K); }
 #endif
+#if F16
+    xs[lr][lk >> 2u] = vec4<f16>(xv);
+    ws[lr][lk >> 2u] = vec4<f16>(wv);
+    workgroupBarrier();
+    for (var k4 = 0u; k4 < BK / 4u; k4++) {
+      var a: array<vec4<f16>, 4>;
+      var b: array<vec4<f16>, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = xs[lid3.y + 16u * i][k4];
+        b[i] = ws[lid3.x + 16u * i][k4];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i][j] += f32(dot(a[i], b[j])); }
+      }
+    }
+#else
     xs[lr][lk] = xv.x; xs[lr][lk + 1u] = xv.y; xs[lr][lk + 2u] = xv.z; xs[lr][lk + 3u] = xv.w;
     ws[lr][lk] = wv.x; ws[lr][lk + 1u] = wv.y; ws[lr][lk + 2u] = wv.z; ws[lr][lk + 3u] = wv.w;
     workgroupBarrier();
@@ -271,6 +299,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * b[j]; }
       }
     }
+#endif
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {

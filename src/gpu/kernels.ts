@@ -66,7 +66,9 @@ export class Kernels {
     /** The per-step uniform (binding 1 of every kernel that reads `step`). */
     readonly stepBuffer: GPUBuffer,
     readonly tuning: Tuning = defaultTuning(gpu.caps),
-  ) {}
+  ) {
+    if (tuning.matmulF16 && !gpu.caps.f16) throw new Error(`Tuning.matmulF16 needs an adapter with shader-f16 (${gpu.caps.adapterInfo} has none)`);
+  }
 
   get device(): GPUDevice {
     return this.gpu.device;
@@ -153,7 +155,10 @@ export class Kernels {
     });
   }
 
-  /** y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl. */
+  /**
+   * y = x W^T (+ bias …) for every token of the step (prefill): the register-tiled matmul.wgsl (`F16`: f16 tiles
+   * with f32 sums, Tuning.matmulF16), or DIRECT on CPU adapters.
+   */
   matmul(o: LinearOptions & { /** y = softcap·tanh(y / softcap) before writing (gemma2's logits over every row). */ softcap?: number }): Promise<Dispatch> {
     const direct = this.tuning.matmulDirect;
     const params = new ArrayBuffer(48);
@@ -165,7 +170,7 @@ export class Kernels {
     const rowTiles = o.glu ? ceilDiv(o.w.rows / 2, 32) : ceilDiv(o.w.rows, 64);
     return this.make('matmul', {
       label: `${o.label}.mat`,
-      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : []), ...(o.softcap ? ['SOFTCAP'] : [])],
+      defines: [...linearDefines(o), ...(direct ? ['DIRECT'] : this.tuning.matmulF16 ? ['F16'] : []), ...(o.softcap ? ['SOFTCAP'] : [])],
       params,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o), 12: o.lora?.buffer },
       // DIRECT: one invocation per 4x4 block, 16 per workgroup.

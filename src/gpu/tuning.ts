@@ -15,6 +15,12 @@ export interface Tuning {
   argmaxWG: number;
   /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
   matmulDirect: boolean;
+  /**
+   * matmul.wgsl F16 (tiled layout only; needs `shader-f16`): f16 tiles in workgroup memory and f16 4-weight dot
+   * products added into f32 sums. GPUs with `shader-f16`; CPU adapters keep f32 (DIRECT has no f16 variant: a CPU
+   * converts f16 to f32 to compute, so there is nothing to gain there).
+   */
+  matmulF16: boolean;
   /** Split-K decode attention: keys per chunk (at least), and most chunks (attention.wgsl SPLIT_K). */
   attentionChunk: number;
   attentionMaxSplits: number;
@@ -50,13 +56,13 @@ const LAYER_KERNEL_MAX = 1 << 17;
  * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
  * BENCHMARKS.md), so barrier-free layouts everywhere.
  */
-export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgroups?: boolean }): Tuning {
+export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgroups?: boolean; f16?: boolean }): Tuning {
   const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
     // per row; 16 threads keep a workgroup at 64 rows.
     return {
-      matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true,
+      matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
       ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false,
     };
   }
@@ -64,7 +70,8 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   // A subgroup per row when the adapter's subgroup size is fixed: the reduction needs no barrier.
   const matvec = sg && sg >= 4 && sg <= 32 ? { matvecRows: 64 / sg, matvecSubgroups: true } : { matvecRows: 4, matvecSubgroups: false };
   return {
-    matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false, ...SPLIT_K,
+    matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
+    matmulF16: caps.f16 ?? false, ...SPLIT_K,
     layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups,
   };
 }
