@@ -122,7 +122,9 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
     const open = async (path: string): Promise<LoadedModel> =>
       loadModel(await testGpu(), { llmoSource: [new File([await openAsBlob(path)], path.split('/').pop()!)], cache: false });
 
-    test('stories260K: 200 greedy tokens from BOS = expected-greedy-200 (layer kernel, subgroupAdd), prefill logits', async () => {
+    // Decode only: a prefill would compile the tiled matmul's pipelines for f32 weights too (the kernel test above
+    // covers them): with a 48-token prefill this test took 173 s on a cold shader cache (load 12), without 67 s (load 8).
+    test('stories260K: 200 greedy tokens from BOS = expected-greedy-200 (layer kernel, subgroupAdd)', async () => {
       const model = await open(STORIES);
       // An f32 KV cache: the layer kernel takes only that (with the f16 default it is not used at all).
       const t = await Transformer.create(await testKernels(await gpuTuning()), model.config, model.weights, { contextLength: 256, maxBatch: 64, kvCache: 'f32' });
@@ -136,12 +138,7 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
         for (let i = 1; i < ids.length; i++) got.push((await t.forward([got[i - 1]], i - 1)).token);
         expect(got).toEqual(ids);
         const decodeMs = performance.now() - t0;
-        // A 48-token prefill through the f16 matmul (K = 64 and 172), then its logits.
-        const ref = reference(STORIES, model.config, 256);
-        const prompt = ids.slice(0, 48);
-        const err = relErr((await t.forward(prompt, 0, true)).logits!, ref.forward(prompt));
-        expect(err, `logits relative error ${err}`).toBeLessThan(F16_MATMUL_TOL);
-        console.log(`lavapipe stories260K, GPU layouts: ${ids.length - 1} tokens ${decodeMs.toFixed(0)} ms, prefill logits relErr ${err.toExponential(2)}`);
+        console.log(`lavapipe stories260K, GPU layouts: ${ids.length - 1} tokens ${decodeMs.toFixed(0)} ms`);
       } finally {
         t.destroy();
       }
