@@ -1,7 +1,7 @@
 import type { Gpu } from './device.ts';
 import { kernelSource, type KernelName } from './shaders.ts';
 import { declaredBindings } from './preprocess.ts';
-import { weightDefines, type GpuWeight } from './weights.ts';
+import { isBlockFormat, weightDefines, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Tuning } from './tuning.ts';
 
 export { defaultTuning, type Tuning };
@@ -141,6 +141,9 @@ export class Kernels {
     if (o.rope || o.glu) defines.push('PAIRED');
     if (this.tuning.matvecSubgroups) defines.push('SUBGROUPS');
     if (this.tuning.matvecRows4) defines.push('ROWS4');
+    // Float weights as a fixed-length array where the tuning asks (CPU adapters; weights.wgsl W_FIXED).
+    const fixed = this.tuning.fixedWeightLengths && !isBlockFormat(o.w.format);
+    if (fixed) defines.push('W_FIXED');
     const params = new ArrayBuffer(48);
     new Uint32Array(params, 0, 3).set([o.w.rows, o.w.cols, o.rope?.headDim ?? 0]);
     new Float32Array(params, 12, 1)[0] = o.norm?.eps ?? 0;
@@ -150,6 +153,7 @@ export class Kernels {
     const { matvecWG: WG, matvecRows: ROWS } = this.tuning;
     return this.make('matvec', {
       label: `${o.label}.vec`, defines, params, constants: { WG, ROWS },
+      lengths: fixed ? { W_LEN: o.w.data.size / ((o.w.format.id === 'f32' ? 4 : 2) * 4) } : undefined,
       buffers: { 2: o.x, 3: o.y, 4: o.bias, 5: o.norm?.weight, 6: o.rope?.invFreq, 8: o.w.data, 9: o.w.scales, ...splitBuffers(o), 12: o.lora?.buffer },
       grid: () => grid1d(ceilDiv(o.w.rows, ROWS)),
     });

@@ -31,6 +31,13 @@ export interface Tuning {
   layerKernelMaxWeights: number;
   layerWG: number;
   /**
+   * matvec reads float weights as a fixed-length array (weights.wgsl W_FIXED: the length written into the WGSL, one
+   * pipeline per distinct weight size) instead of a runtime-sized one: on SwiftShader each load of a runtime-sized
+   * array is clamped against arrayLength(), 4 integer divisions (sotu-5m f32 decode 1.12x CPU time, BENCHMARKS round 7).
+   * The layer kernel always does.
+   */
+  fixedWeightLengths: boolean;
+  /**
    * Reductions use subgroup operations (any subgroup size) where a kernel has a SUBGROUPS variant (argmax, rmsnorm,
    * attention's workgroup variant, decode_layer); the adapter's `subgroups` feature on GPUs. CPU adapters keep their
    * barrier-free variants.
@@ -63,7 +70,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
     // per row; 16 threads keep a workgroup at 64 rows.
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
@@ -72,7 +79,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   return {
     matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
     matmulF16: caps.f16 ?? false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups, fixedWeightLengths: false,
   };
 }
 
