@@ -27,7 +27,8 @@ export interface LoadOptions {
   maxBatch?: number;
   /**
    * KV-cache storage: `'f32'`, `'f16'` (half the memory) or `'q8_0'` (ggml's 8-bit blocks, ~3.6x less than f32; needs
-   * n_kv_heads × head_dim to be a multiple of 32). Default: `'f16'` where the GPU has `shader-f16`, else `'f32'`.
+   * n_kv_heads × head_dim to be a multiple of 32). Default: `'f16'` where the GPU has `shader-f16` and an f32 cache
+   * would pass 16 MiB, else `'f32'` (a tiny model's f32 cache costs little and decodes with fewer dispatches).
    * `info.kvCache` says which is used.
    */
   kvCache?: KvFormat;

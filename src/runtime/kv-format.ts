@@ -16,12 +16,21 @@ export function kvRowBytes(f: KvFormat, kvDim: number): number {
 }
 
 /**
+ * Below this many bytes of f32 cache (all layers, the whole context) the default stays f32 even with `shader-f16`:
+ * f16 would save under 8 MiB but costs a `kv_store` dispatch per layer per token, and the one-dispatch layer kernel
+ * (runtime/layer-kernel.ts, the fastest decode of tiny models) reads only an f32 cache.
+ */
+export const SMALL_KV_BYTES = 16 << 20;
+
+/**
  * The format asked for, checked against the model, or the default: f16 where the adapter has `shader-f16` (a real
  * GPU: half the memory and bandwidth of f32; the f16 cache itself needs only core WGSL and is tested on
- * SwiftShader), else f32.
+ * SwiftShader) and the f32 cache would take more than SMALL_KV_BYTES (`f32CacheBytes`), else f32.
  */
-export function resolveKvFormat(asked: KvFormat | undefined, caps: Pick<GpuCaps, 'f16'>, kvDim: number, headDim: number): KvFormat {
-  const f = asked ?? (caps.f16 ? 'f16' : 'f32');
+export function resolveKvFormat(
+  asked: KvFormat | undefined, caps: Pick<GpuCaps, 'f16'>, kvDim: number, headDim: number, f32CacheBytes: number,
+): KvFormat {
+  const f = asked ?? (caps.f16 && f32CacheBytes > SMALL_KV_BYTES ? 'f16' : 'f32');
   if (!KV_FORMATS.includes(f)) throw new InvalidRequestError(`kvCache '${String(f)}' is not one of ${KV_FORMATS.join(', ')}.`);
   if (f === 'q8_0' && kvDim % 32 !== 0) {
     throw new UnsupportedModelError(`kvCache 'q8_0' needs n_kv_heads × head_dim to be a multiple of 32 (this model: ${kvDim}); use 'f16' or 'f32'.`);

@@ -166,7 +166,7 @@ export class Transformer {
     const rope = ropeTable('rope.inv_freq', c.ropeTheta, factors);
     // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.
     const ropeLocal = c.ropeThetaLocal === undefined ? rope : ropeTable('rope.inv_freq.local', c.ropeThetaLocal);
-    this.kvFormat = resolveKvFormat(this.options.kvCache, k.gpu.caps, kvDim, c.headDim);
+    this.kvFormat = resolveKvFormat(this.options.kvCache, k.gpu.caps, kvDim, c.headDim, 2 * c.nLayers * ctx * kvRowBytes('f32', kvDim));
     this.kvRowBytes = kvRowBytes(this.kvFormat, kvDim);
     const packedKv = this.kvFormat !== 'f32';
     const { attentionChunk: chunk, attentionMaxSplits: maxSplits } = k.tuning;
