@@ -1,5 +1,5 @@
 // Merges a LoRA pair into its base matrix for good (src/lora/merge.ts): W[row, col] += scale·Σ_j B[row, j]·A[j, col].
-// F32 bases: one weight per word; F16 (F16 define): two halves per word, rounded back to f16 (as merging in f16 does).
+// F32 bases: one weight per word; F16 (F16_BASE define; `F16` would enable f16 arithmetic, shaders.ts): two halves per word, rounded back to f16 (as merging in f16 does).
 // lora holds Bᵀ from float bt0 ([r, n], lora-buffers.ts); the matrix starts at word w0 of w (its rows in a fused
 // projection's weight); one invocation per word of the matrix.
 
@@ -18,7 +18,7 @@ fn delta(row: u32, col: u32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_workgroup(wid, nwg) * 64u + lid;
-#if F16
+#if F16_BASE
   if (i >= params.n * params.k / 2u) { return; }
   let e = 2u * i;
   var v = unpack2x16float(w[params.w0 + i]);

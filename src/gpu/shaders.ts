@@ -59,7 +59,8 @@ export type KernelName = keyof typeof KERNELS;
 export function kernelSource(name: KernelName, defines: Iterable<string> = []): string {
   const k = KERNELS[name];
   const set = new Set(defines);
-  // WGSL `enable` must precede every declaration (F16: f16 arithmetic, the device's `shader-f16`).
+  // WGSL `enable` must precede every declaration (F16: f16 arithmetic, the device's `shader-f16`; so no kernel may use
+  // `F16` for anything else, e.g. lora_merge's F16 weights are `F16_BASE`).
   const parts = [...(set.has('F16') ? ['enable f16;'] : []), ...(set.has('SUBGROUPS') ? ['enable subgroups;'] : []), common];
   // A kernel that reads weights gets its format's file (the FMT_<ID> define names it) before weights.wgsl.
   if ((k.includes as string[]).includes(weights)) {

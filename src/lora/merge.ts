@@ -30,7 +30,7 @@ export async function mergePairs(k: Kernels, weights: WeightStore, pairs: Readon
     new Uint32Array(params, 20, 1)[0] = f16 ? (row0 * p.cols) / 2 : row0 * p.cols;
     const words = f16 ? (p.rows * p.cols) / 2 : p.rows * p.cols;
     return k.make('lora_merge', {
-      label: `${name}.merge`, defines: f16 ? ['F16'] : [], params,
+      label: `${name}.merge`, defines: f16 ? ['F16_BASE'] : [], params,
       buffers: { 2: p.a.data, 3: p.lora, 8: w.data },
       grid: () => grid1d(Math.ceil(words / 64)),
     });
