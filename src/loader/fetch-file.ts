@@ -10,10 +10,14 @@
  *    reads the first one's cached copy.
  * Failures are ModelFetchError / ModelIntegrityError / StorageQuotaError naming the URL, the cause and what to do.
  */
-import { AbortError, ModelFetchError, ModelIntegrityError, StorageQuotaError, type FetchFailure } from '../errors.ts';
+import { AbortError, ModelFetchError, ModelIntegrityError, StorageQuotaError } from '../errors.ts';
 import { Sha256, sha256Hex } from '../cache/sha256.ts';
 import * as store from '../cache/store.ts';
 import { chunkCount, chunkRange } from './source.ts';
+import {
+  checkRangeResponse, doFetch, etagOf, fetchChunk, fetchError, httpError, isAbort, parseContentRange, readBody, readExactly, sha256FromHeaders,
+  type Remote,
+} from './http-range.ts';
 
 export type ByteOrigin = 'network' | 'cache';
 
@@ -51,95 +55,6 @@ const MAX_PENDING_WRITES = 4;
 
 const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
-function fetchError(url: string, reason: FetchFailure, what: string, todo: string, extra: { status?: number; bytesReceived?: number; cause?: unknown } = {}) {
-  return new ModelFetchError(`${what} (${url}). ${todo}`, url, extra.status, { reason, bytesReceived: extra.bytesReceived, cause: extra.cause });
-}
-
-function httpError(url: string, res: Response): ModelFetchError {
-  const s = res.status;
-  const hint = s === 404 ? 'the file does not exist at that URL; check the repository, revision and file name'
-    : s === 401 || s === 403 ? 'the host refused access; a gated or private repository needs a token, or the URL is wrong'
-    : s === 416 ? 'the server could not serve the requested byte range; load again (the partial download has been dropped)'
-    : s === 429 ? 'the host is rate-limiting requests; wait a minute and load again'
-    : s >= 500 ? 'the server failed; try again later'
-    : 'the request was refused';
-  return fetchError(url, 'http', `Fetching the model file failed with HTTP ${s} ${res.statusText}`.trimEnd(), `Cause: ${hint}.`, { status: s });
-}
-
-function isAbort(e: unknown): boolean {
-  return (e as Error)?.name === 'AbortError';
-}
-
-/** An ETag that is a bare sha256 (the hub's `x-linked-etag` on LFS files, or a server that uses content hashes). */
-function sha256FromHeaders(h: Headers): string | undefined {
-  for (const name of ['x-linked-etag', 'etag']) {
-    const v = h.get(name)?.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
-    if (v && /^[0-9a-f]{64}$/.test(v)) return v;
-  }
-  return undefined;
-}
-
-const etagOf = (h: Headers) => h.get('etag') ?? undefined;
-
-function parseContentRange(h: Headers): { start: number; end: number; total?: number } | undefined {
-  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(h.get('content-range') ?? '');
-  return m ? { start: Number(m[1]), end: Number(m[2]) + 1, total: m[3] === '*' ? undefined : Number(m[3]) } : undefined;
-}
-
-async function doFetch(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (e) {
-    if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
-    const range = new Headers(init.headers).get('range');
-    throw fetchError(url, 'network', `Could not fetch ${range ? `${range.replace('=', ' ')} of ` : ''}the model file: ${(e as Error)?.message ?? e}`,
-      'Check the URL and the network connection, and that the host allows cross-origin requests (CORS).', { cause: e });
-  }
-}
-
-/**
- * The next piece of a response body; a broken connection becomes a typed error saying how far it got (`got` bytes
- * of the file; `of` the whole size when known) and `todo`.
- */
-async function readBody(url: string, reader: ReadableStreamDefaultReader<Uint8Array>, got: number, of: number, todo: string): Promise<ReadableStreamReadResult<Uint8Array>> {
-  try {
-    return await reader.read();
-  } catch (e) {
-    if (isAbort(e)) throw new AbortError(`Loading ${url} was aborted.`, { cause: e });
-    throw fetchError(url, 'network',
-      `The connection broke after ${got}${Number.isFinite(of) ? ` of ${of}` : ''} bytes of the model file (${(e as Error)?.message ?? e})`,
-      todo, { bytesReceived: got, cause: e });
-  }
-}
-
-/** Reads a response body into one buffer of exactly `len` bytes, reporting bytes as they arrive. */
-async function readExactly(url: string, res: Response, len: number, at: number, onBytes: (n: number) => void): Promise<Uint8Array> {
-  const out = new Uint8Array(len);
-  let got = 0;
-  const reader = res.body!.getReader();
-  try {
-    for (;;) {
-      const r = await readBody(url, reader, at + got, NaN, 'Check the connection and load again: the download resumes from the last complete chunk.');
-      if (r.done) break;
-      const v = r.value;
-      if (got + v.byteLength > len) {
-        throw fetchError(url, 'length', `The server sent more than the ${len} bytes it announced for bytes ${at}-${at + len - 1}`,
-          'The server is misconfigured (a wrong Content-Length or Content-Range); try another host or mirror.', { bytesReceived: at + got });
-      }
-      out.set(v, got);
-      got += v.byteLength;
-      onBytes(v.byteLength);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (got !== len) {
-    throw fetchError(url, 'length', `The server sent ${got} of the ${len} bytes it announced for bytes ${at}-${at + len - 1} (the connection ended early)`,
-      'Load again: the download resumes from the last complete chunk.', { bytesReceived: at + got });
-  }
-  return out;
-}
-
 /**
  * Holds an exclusive Web Lock on this cache key (a URL, or a quantized entry's `<url>#llmo-quantize=…`) until
  * `release` is called; shared by every tab and worker of the origin. A no-op where Web Locks are missing.
@@ -176,14 +91,6 @@ async function checkQuota(url: string, needed: number): Promise<void> {
 }
 
 const isQuotaError = (e: unknown) => (e as Error)?.name === 'QuotaExceededError';
-
-interface Remote {
-  size: number;
-  etag?: string;
-  /** The server honours Range requests. */
-  ranged: boolean;
-  sha256?: string;
-}
 
 /** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
 /** Set when IndexedDB cannot be opened (some private modes, disabled storage): loads then skip the cache. */
@@ -269,7 +176,7 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
       // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
       const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
       try {
-        bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o, undefined);
+        bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o.signal, (n) => o.onBytes?.(n, 'network'));
       } catch (e) {
         // Offline: keep the entry (its other chunks are good; the next load online repairs it). Anything else (the file
         // changed, the host stopped honouring ranges, HTTP errors) cannot be repaired chunk by chunk: drop the file so
@@ -299,50 +206,6 @@ async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptio
       );
     }
     await store.completeFile({ ...rec, sha256: actual }).catch(() => {});
-  }
-}
-
-/** One chunk by Range request (one retry on a broken connection); checks the status, range, ETag and length. */
-async function fetchChunk(url: string, remote: Remote, i: number, chunkBytes: number, o: FetchFileOptions, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  const { start, end } = chunkRange(i, remote.size, chunkBytes);
-  let firstError: unknown;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await doFetch(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal: signal ?? o.signal, cache: 'no-store' });
-      checkRangeResponse(url, res, remote, start, end);
-      return await readExactly(url, res, end - start, start, (n) => o.onBytes?.(n, 'network'));
-    } catch (e) {
-      // A broken connection is retried once; if the retry fails too, the first failure is the one that says most.
-      if (firstError) throw firstError;
-      if (!(e instanceof ModelFetchError && e.reason === 'network')) throw e;
-      firstError = e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-function checkRangeResponse(url: string, res: Response, remote: Remote, start: number, end: number): void {
-  if (res.status === 200) {
-    void res.body?.cancel();
-    throw fetchError(url, 'range', `The server ignored the Range request for bytes ${start}-${end - 1} and sent the whole file`,
-      'The host stopped honouring Range requests mid-download; load again, and if it repeats, use another host or mirror.', { status: 200 });
-  }
-  if (res.status !== 206) {
-    void res.body?.cancel();
-    throw httpError(url, res);
-  }
-  const cr = parseContentRange(res.headers);
-  if (!cr || cr.start !== start || cr.end !== end || (cr.total !== undefined && cr.total !== remote.size)) {
-    void res.body?.cancel();
-    throw fetchError(url, cr?.total !== undefined && cr.total !== remote.size ? 'changed' : 'range',
-      `The server answered the request for bytes ${start}-${end - 1} with Content-Range "${res.headers.get('content-range')}"`,
-      'The file changed on the server or the host mishandles ranges; load again.');
-  }
-  const etag = etagOf(res.headers);
-  if (remote.etag && etag && etag !== remote.etag) {
-    void res.body?.cancel();
-    throw fetchError(url, 'changed', `The file changed on the server during the download (ETag ${remote.etag} → ${etag})`,
-      'Load again to download the new version from the start.');
   }
 }
 
@@ -477,7 +340,7 @@ async function* chunksFrom(
             return readExactly(url, firstRes, e - s, s, (k) => o.onBytes?.(k, 'network'));
           })();
         } else {
-          p = fetchChunk(url, remote, i, chunkBytes, o, ac.signal);
+          p = fetchChunk(url, remote, i, chunkBytes, ac.signal, (k) => o.onBytes?.(k, 'network'));
         }
         p.catch(() => {}); // awaited in order below; avoid unhandled rejections for ones never reached
         inflight.set(i, p);
