@@ -5,7 +5,8 @@
  * for the GPU: no GPU is used here.)
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { fetchFile, type FetchFileOptions } from './fetch-file.ts';
+import { fetchFile } from './fetch-file.ts';
+import type { FetchFileOptions } from './fetch-options.ts';
 import { Sha256 } from '../cache/sha256.ts';
 import * as store from '../cache/store.ts';
 import { cache } from '../cache/index.ts';

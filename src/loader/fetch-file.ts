@@ -10,7 +10,7 @@
  *    reads the first one's cached copy.
  * Failures are ModelFetchError / ModelIntegrityError / StorageQuotaError naming the URL, the cause and what to do.
  */
-import { AbortError, ModelFetchError, ModelIntegrityError, StorageQuotaError } from '../errors.ts';
+import { AbortError, ModelIntegrityError, StorageQuotaError } from '../errors.ts';
 import { Sha256, sha256Hex } from '../cache/sha256.ts';
 import * as store from '../cache/store.ts';
 import { chunkCount, chunkRange } from './source.ts';
@@ -18,22 +18,8 @@ import {
   checkRangeResponse, doFetch, etagOf, fetchChunk, fetchError, httpError, isAbort, parseContentRange, readBody, readExactly, sha256FromHeaders,
   type Remote,
 } from './http-range.ts';
-
-export type ByteOrigin = 'network' | 'cache';
-
-export interface FetchFileOptions {
-  /** Use the IndexedDB cache (read and write). */
-  cache: boolean;
-  /** With `cache`: store what is downloaded (default true); false reads a complete cached copy but keeps nothing new. */
-  keep?: boolean;
-  /** Expected sha256 (hex) of the whole file. */
-  sha256?: string;
-  chunkBytes: number;
-  concurrency: number;
-  signal?: AbortSignal;
-  /** Called as bytes arrive (network) or are read (cache). */
-  onBytes?: (n: number, from: ByteOrigin) => void;
-}
+import { readCached } from './cached-file.ts';
+import type { ByteOrigin, FetchFileOptions } from './fetch-options.ts';
 
 export interface OpenedFile {
   name: string;
@@ -48,8 +34,6 @@ export interface OpenedFile {
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 export const DEFAULT_CONCURRENCY = 3;
-/** Cached chunks read (and checked) ahead of the reader. */
-const CACHE_READ_AHEAD = 2;
 /** Chunk writes to IndexedDB allowed in flight before the download waits for them (bounds memory). */
 const MAX_PENDING_WRITES = 4;
 
@@ -156,57 +140,6 @@ function toStream(gen: AsyncGenerator<Uint8Array>, release: () => void): Readabl
       }
     },
   }, { highWaterMark: 0 });
-}
-
-/** A complete cached file, chunk by chunk; a missing or corrupt chunk is fetched again with a Range request. */
-async function* readCached(url: string, rec: store.FileRecord, o: FetchFileOptions): AsyncGenerator<Uint8Array> {
-  const n = chunkCount(rec.size, rec.chunkBytes);
-  // Cached before any hash was known: check the caller's hash now, over the bytes as they are read.
-  const expected = o.sha256 && !rec.sha256 ? o.sha256.toLowerCase() : undefined;
-  const hash = expected ? new Sha256() : undefined;
-  // Read and check the next chunks while the caller uploads this one.
-  const reader = store.checkedChunkReader(rec, CACHE_READ_AHEAD - 1);
-  for (let i = 0; i < n; i++) {
-    const cached = await reader.take(i);
-    let bytes: Uint8Array;
-    if (cached) {
-      o.onBytes?.(cached.byteLength, 'cache');
-      bytes = cached;
-    } else {
-      // Corrupt or evicted: fetch this chunk again (the only network use of a cached file), check it, store it back.
-      const remote: Remote = { size: rec.size, etag: rec.etag, ranged: true };
-      try {
-        bytes = await fetchChunk(url, remote, i, rec.chunkBytes, o.signal, (n) => o.onBytes?.(n, 'network'));
-      } catch (e) {
-        // Offline: keep the entry (its other chunks are good; the next load online repairs it). Anything else (the file
-        // changed, the host stopped honouring ranges, HTTP errors) cannot be repaired chunk by chunk: drop the file so
-        // the next load starts clean instead of failing the same way forever.
-        if (!(e instanceof ModelFetchError && e.reason === 'network')) await store.deleteFile(url).catch(() => {});
-        throw e;
-      }
-      const sha = await sha256Hex(bytes);
-      if (sha !== rec.chunkSha[i]) {
-        await store.deleteFile(url);
-        throw fetchError(url, 'changed', `Chunk ${i} of the cached model file was corrupt, and the server now sends different bytes for it`,
-          'The file changed on the server; the cached copy has been dropped, load again to download the new version.');
-      }
-      await store.putChunk(url, i, { bytes, sha }).catch(() => {});
-    }
-    hash?.update(bytes);
-    yield bytes;
-  }
-  if (hash && expected) {
-    const actual = hash.hex();
-    if (actual !== expected) {
-      await store.deleteFile(url);
-      throw new ModelIntegrityError(
-        `The cached model file's sha256 is ${actual}, but the expected is ${expected} (${url}). The cached copy has been ` +
-          'dropped; load again to download it, and if this repeats, the file or the expected hash is wrong.',
-        url, expected, actual,
-      );
-    }
-    await store.completeFile({ ...rec, sha256: actual }).catch(() => {});
-  }
 }
 
 interface Download {

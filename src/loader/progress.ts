@@ -3,7 +3,7 @@
  * the phase ('download' while any byte comes from the network, 'cache' when all come from IndexedDB), speed over the
  * last few seconds and the time left. Events are throttled so a fast cache read does not flood the worker channel.
  */
-import type { ByteOrigin } from './fetch-file.ts';
+import type { ByteOrigin } from './fetch-options.ts';
 
 export type LoadPhase = 'download' | 'cache' | 'upload' | 'compile' | 'ready';
 
