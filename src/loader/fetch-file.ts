@@ -1,24 +1,19 @@
 /**
- * One model file as a byte stream, from the IndexedDB cache where it is there and from the network where not:
- *  - the file is cut in fixed-size chunks; each is fetched with its own Range request, a few in parallel, and handed
- *    on in order, so memory holds at most `concurrency` chunks, never the whole file;
- *  - each chunk is stored with its sha256 as it completes; the file record is written last, after all chunks, so a
- *    half-written file is never taken as complete, and a later load resumes from the chunks already there;
- *  - every cached chunk is checked against its sha256 when read; a corrupt one is dropped and fetched again;
- *  - when the whole file's sha256 is known (the caller's `sha256`, or the hub's `x-linked-etag`), it is checked too;
- *  - a Web Lock per URL keeps two tabs from downloading (or writing) the same file at once: the second waits and then
- *    reads the first one's cached copy.
+ * One model file as a byte stream, from the IndexedDB cache where it is there and from the network where not. This
+ * module decides which, under a Web Lock per URL (two tabs never download or write the same file at once: the second
+ * waits and then reads the first one's cached copy), and hands the bytes on as a pull-driven stream:
+ *  - a complete cached file is read back by cached-file.ts (every chunk checked against its sha256; a bad one fetched
+ *    again alone);
+ *  - anything else is downloaded by download.ts: fixed-size chunks, a few Range requests in parallel (http-range.ts),
+ *    handed on in order, so memory holds at most `concurrency` chunks; each stored as it completes, the file record
+ *    last, so a later load resumes from the chunks already there; the whole file's sha256 checked when known.
  * Failures are ModelFetchError / ModelIntegrityError / StorageQuotaError naming the URL, the cause and what to do.
  */
-import { AbortError, ModelIntegrityError, StorageQuotaError } from '../errors.ts';
-import { Sha256, sha256Hex } from '../cache/sha256.ts';
+import { AbortError } from '../errors.ts';
 import * as store from '../cache/store.ts';
-import { chunkCount, chunkRange } from './source.ts';
-import {
-  checkRangeResponse, doFetch, etagOf, fetchChunk, fetchError, httpError, isAbort, parseContentRange, readBody, readExactly, sha256FromHeaders,
-  type Remote,
-} from './http-range.ts';
+import { isAbort } from './http-range.ts';
 import { readCached } from './cached-file.ts';
+import { download } from './download.ts';
 import type { ByteOrigin, FetchFileOptions } from './fetch-options.ts';
 
 export interface OpenedFile {
@@ -34,10 +29,6 @@ export interface OpenedFile {
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 export const DEFAULT_CONCURRENCY = 3;
-/** Chunk writes to IndexedDB allowed in flight before the download waits for them (bounds memory). */
-const MAX_PENDING_WRITES = 4;
-
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 /**
  * Holds an exclusive Web Lock on this cache key (a URL, or a quantized entry's `<url>#llmo-quantize=…`) until
@@ -52,34 +43,10 @@ export async function lockUrl(url: string, signal?: AbortSignal): Promise<() => 
   });
 }
 
-let persistAsked = false;
-async function checkQuota(url: string, needed: number): Promise<void> {
-  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
-  if (!storage?.estimate) return;
-  if (!persistAsked && storage.persist) {
-    persistAsked = true;
-    // Persistent storage is not evicted under pressure; the browser may say no, and the cache works either way.
-    storage.persist().catch(() => {});
-  }
-  const { quota, usage } = await storage.estimate();
-  if (quota === undefined || usage === undefined) return;
-  const available = Math.max(0, quota - usage);
-  if (needed > available) {
-    throw new StorageQuotaError(
-      `Caching the model file needs ${MiB(needed)}, but the browser allows this site only ${MiB(available)} more ` +
-        `(quota ${MiB(quota)}, used ${MiB(usage)}) (${url}). Free space with cache.delete()/cache.clear(), ` +
-        'or load with { cache: false } to stream the model without keeping it.',
-      url, needed, available,
-    );
-  }
-}
-
-const isQuotaError = (e: unknown) => (e as Error)?.name === 'QuotaExceededError';
-
-/** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
 /** Set when IndexedDB cannot be opened (some private modes, disabled storage): loads then skip the cache. */
 let cacheBroken = false;
 
+/** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
 export async function fetchFile(url: string, options: FetchFileOptions): Promise<OpenedFile> {
   let useCache = options.cache && store.cacheAvailable() && !cacheBroken;
   const release = useCache ? await lockUrl(url, options.signal) : () => {};
@@ -140,245 +107,4 @@ function toStream(gen: AsyncGenerator<Uint8Array>, release: () => void): Readabl
       }
     },
   }, { highWaterMark: 0 });
-}
-
-interface Download {
-  size?: number;
-  etag?: string;
-  /** The sha256 the bytes are checked against (the caller's or the hub's). */
-  sha256?: string;
-  chunks: AsyncGenerator<Uint8Array>;
-}
-
-/**
- * Starts (or resumes) a download. The first request asks for the first chunk not yet stored; a 206 answer gives the
- * size and proves Range support, a 200 means the server sends the whole file in one response, read in order.
- */
-async function download(url: string, o: FetchFileOptions, useCache: boolean, restarted = false): Promise<Download> {
-  const chunkBytes = o.chunkBytes;
-  let partial = useCache ? await store.getPartial(url) : undefined;
-  if (partial && partial.chunkBytes !== chunkBytes) {
-    await store.deleteFile(url);
-    partial = undefined;
-  }
-  const have = new Set(partial ? await store.storedChunkIndices(url) : []);
-  let first = 0;
-  while (have.has(first)) first++;
-  const total = partial ? chunkCount(partial.size, chunkBytes) : Infinity;
-  if (partial && first >= total) {
-    // Every chunk is stored but the file was never marked complete (the tab closed at the last moment).
-    return { size: partial.size, etag: partial.etag, sha256: o.sha256?.toLowerCase(), chunks: chunksFrom(url, { size: partial.size, etag: partial.etag, ranged: true }, have, undefined, first, o, useCache) };
-  }
-  const start = first * chunkBytes;
-  const res = await doFetch(url, { headers: { Range: `bytes=${start}-${start + chunkBytes - 1}` }, signal: o.signal, cache: 'no-store' });
-  if (res.status === 416 && partial && !restarted) {
-    // The file on the server is shorter than the one we began: start over.
-    void res.body?.cancel();
-    await store.deleteFile(url);
-    return download(url, o, useCache, true);
-  }
-  if (res.status !== 200 && res.status !== 206) {
-    void res.body?.cancel();
-    throw httpError(url, res);
-  }
-  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  let remote: Remote;
-  if (res.status === 206) {
-    const cr = parseContentRange(res.headers);
-    if (!cr?.total) {
-      void res.body?.cancel();
-      throw fetchError(url, 'range', `The server's answer to a Range request has no usable Content-Range ("${res.headers.get('content-range')}")`,
-        'The host mishandles Range requests; try another host or mirror.');
-    }
-    remote = { size: cr.total, etag: etagOf(res.headers), ranged: true, sha256: sha256FromHeaders(res.headers) };
-  } else {
-    const len = Number(res.headers.get('content-length'));
-    remote = { size: Number.isFinite(len) && len > 0 && !encoded ? len : NaN, etag: etagOf(res.headers), ranged: false, sha256: sha256FromHeaders(res.headers) };
-    have.clear(); // the whole body comes again from byte 0
-  }
-  if (partial && (partial.size !== remote.size || (partial.etag && remote.etag && partial.etag !== remote.etag))) {
-    // Another version of the file: the stored chunks are useless.
-    void res.body?.cancel();
-    await store.deleteFile(url);
-    if (restarted) throw fetchError(url, 'changed', 'The file keeps changing on the server during the download', 'Try again later.');
-    return download(url, o, useCache, true);
-  }
-  let caching = useCache && Number.isFinite(remote.size);
-  if (caching) {
-    try {
-      await checkQuota(url, remote.size - have.size * chunkBytes);
-    } catch (e) {
-      void res.body?.cancel();
-      throw e;
-    }
-    if (!partial) {
-      await store.putPartial({ url, size: remote.size, etag: remote.etag, chunkBytes, startedAt: Date.now() }).catch((e) => {
-        if (!isQuotaError(e)) throw e;
-        caching = false;
-      });
-    }
-  }
-  const size = Number.isFinite(remote.size) ? remote.size : undefined;
-  return { size, etag: remote.etag, sha256: o.sha256?.toLowerCase() ?? remote.sha256, chunks: chunksFrom(url, remote, have, res, res.status === 206 ? first : 0, o, caching) };
-}
-
-/**
- * The file's bytes in order. Ranged: chunks come from the store (`have`) or from parallel Range requests, up to
- * `concurrency` ahead of the reader. Unranged: the one response body, cut in chunks as it arrives.
- */
-async function* chunksFrom(
-  url: string, remote: Remote, have: Set<number>, firstRes: Response | undefined, firstIndex: number, o: FetchFileOptions, caching: boolean,
-): AsyncGenerator<Uint8Array> {
-  const chunkBytes = o.chunkBytes;
-  const expected = o.sha256?.toLowerCase() ?? remote.sha256;
-  const hash = expected ? new Sha256() : undefined;
-  const chunkSha: string[] = [];
-  const writes: Promise<void>[] = [];
-  let cacheFailed: unknown;
-  const ac = new AbortController();
-  const onAbort = () => ac.abort();
-  o.signal?.addEventListener('abort', onAbort);
-  // Each chunk is hashed and stored in the background, so the reader is not held up; a bounded number of writes may
-  // be in flight, or a fast network would pile chunks up in memory waiting for IndexedDB.
-  const keep = async (i: number, bytes: Uint8Array, knownSha?: string): Promise<void> => {
-    hash?.update(bytes);
-    if (!caching || cacheFailed) return;
-    if (knownSha) {
-      chunkSha[i] = knownSha;
-      return;
-    }
-    writes.push(sha256Hex(bytes).then((sha) => {
-      chunkSha[i] = sha;
-      return store.putChunk(url, i, { bytes, sha });
-    }).catch((e) => {
-      cacheFailed ??= e;
-    }));
-    if (writes.length >= MAX_PENDING_WRITES) await writes[writes.length - MAX_PENDING_WRITES];
-  };
-  let finished = false;
-  try {
-    let size = remote.size;
-    if (remote.ranged) {
-      const n = chunkCount(size, chunkBytes);
-      const inflight = new Map<number, Promise<Uint8Array>>();
-      let firstUsed = false;
-      const start = (i: number) => {
-        if (inflight.has(i) || have.has(i)) return;
-        let p: Promise<Uint8Array>;
-        if (!firstUsed && firstRes && i === firstIndex) {
-          firstUsed = true;
-          const { start: s, end: e } = chunkRange(i, size, chunkBytes);
-          p = (async () => {
-            checkRangeResponse(url, firstRes, remote, s, e);
-            return readExactly(url, firstRes, e - s, s, (k) => o.onBytes?.(k, 'network'));
-          })();
-        } else {
-          p = fetchChunk(url, remote, i, chunkBytes, ac.signal, (k) => o.onBytes?.(k, 'network'));
-        }
-        p.catch(() => {}); // awaited in order below; avoid unhandled rejections for ones never reached
-        inflight.set(i, p);
-      };
-      for (let i = 0; i < n; i++) {
-        // Keep `concurrency` downloads going ahead of the reader.
-        for (let j = i, started = 0; j < n && started < o.concurrency; j++) {
-          if (have.has(j)) continue;
-          start(j);
-          started++;
-        }
-        let bytes: Uint8Array | undefined;
-        let knownSha: string | undefined;
-        if (have.has(i)) {
-          const c = await store.getChunk(url, i);
-          const { start: s, end: e } = chunkRange(i, size, chunkBytes);
-          if (c && c.bytes.byteLength === e - s && (await sha256Hex(c.bytes)) === c.sha) {
-            o.onBytes?.(c.bytes.byteLength, 'cache');
-            bytes = c.bytes;
-            knownSha = c.sha;
-          } else {
-            have.delete(i); // corrupt: fetch it again
-            start(i);
-          }
-        }
-        if (!bytes) {
-          bytes = await inflight.get(i)!;
-          inflight.delete(i);
-        }
-        await keep(i, bytes, knownSha);
-        yield bytes;
-      }
-    } else {
-      // One response with the whole file, from byte 0.
-      const reader = firstRes!.body!.getReader();
-      let buf = new Uint8Array(chunkBytes);
-      let fill = 0;
-      let got = 0;
-      let i = 0;
-      for (;;) {
-        const r = await readBody(url, reader, got, size, 'Check the connection and load again.');
-        if (r.done) break;
-        let v = r.value;
-        got += v.byteLength;
-        o.onBytes?.(v.byteLength, 'network');
-        if (Number.isFinite(size) && got > size) {
-          throw fetchError(url, 'length', `The server sent more than the ${size} bytes it announced`,
-            'The server is misconfigured (a wrong Content-Length); try another host or mirror.', { bytesReceived: got });
-        }
-        while (v.byteLength) {
-          const take = Math.min(v.byteLength, chunkBytes - fill);
-          buf.set(v.subarray(0, take), fill);
-          fill += take;
-          v = v.subarray(take);
-          if (fill === chunkBytes) {
-            await keep(i++, buf);
-            yield buf;
-            buf = new Uint8Array(chunkBytes);
-            fill = 0;
-          }
-        }
-      }
-      if (Number.isFinite(size) && got !== size) {
-        throw fetchError(url, 'length', `The server sent ${got} of the ${size} bytes it announced (the connection ended early)`,
-          'Load again.', { bytesReceived: got });
-      }
-      if (fill) {
-        const last = buf.subarray(0, fill);
-        await keep(i++, last);
-        yield last;
-      }
-      size = got;
-    }
-    if (hash && expected) {
-      const actual = hash.hex();
-      if (actual !== expected) {
-        await Promise.allSettled(writes);
-        await store.deleteFile(url).catch(() => {});
-        caching = false;
-        throw new ModelIntegrityError(
-          `The model file's sha256 is ${actual}, but ${o.sha256 ? 'the expected' : "the server's (x-linked-etag)"} is ${expected}: the bytes are corrupt ` +
-            `(${url}). The cached copy has been dropped; load again, and if this repeats, the file or the expected hash is wrong.`,
-          url, expected, actual,
-        );
-      }
-    }
-    await Promise.all(writes);
-    if (caching && cacheFailed === undefined) {
-      await store.completeFile({ url, size, etag: remote.etag, chunkBytes, chunkSha, sha256: expected, createdAt: Date.now() }).catch((e) => {
-        cacheFailed = e;
-      });
-    }
-    if (cacheFailed !== undefined) {
-      // Decision: a cache that fails to write (quota reached mid-download) does not fail the load; the model came from
-      // the network anyway. The partial entry is dropped so that it cannot block or confuse the next load.
-      await store.deleteFile(url).catch(() => {});
-      console.warn(`llmo: could not cache ${url} (${(cacheFailed as Error)?.name}: ${(cacheFailed as Error)?.message}); it will be downloaded again next time.`);
-    }
-    finished = true;
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    if (!finished) {
-      ac.abort();
-      if (firstRes && !firstRes.bodyUsed) void firstRes.body?.cancel().catch(() => {});
-    }
-    await Promise.allSettled(writes);
-  }
 }
