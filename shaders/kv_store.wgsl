@@ -3,8 +3,8 @@
 // (KV_F16) or per 32-value block (KV_Q8), for K and V alike. The f32 cache needs none of this: the projections
 // write into it directly.
 // KV_Q8 quantizes as ggml's quantize_row_q8_0_ref: d = amax / 127, q = round-half-away(x / d) (x · (1/d)), and
-// stores d rounded to f16, so the cache holds exactly what a ggml Q8_0 block of these values decodes to (up to the
-// adapter's f32 → f16 rounding of d, which WGSL leaves to the implementation in ties).
+// stores d rounded to f16 (to nearest, ties to even: round_f16), so the cache holds exactly what a ggml Q8_0 block of
+// these values decodes to.
 
 struct Params { kv_dim: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,6 +24,19 @@ fn units() -> u32 {
 
 fn round_away(x: vec4<f32>) -> vec4<f32> {
   return sign(x) * floor(abs(x) + 0.5);
+}
+
+// d >= 0 rounded to the nearest f16 value (ties to even), kept in f32, with integer arithmetic. Not
+// unpack2x16float(pack2x16float(d)): Mesa's compiler folds that pair to d (lavapipe stored unrounded scales, found by
+// test/node/lavapipe.test.ts), and WGSL leaves pack2x16float's rounding to the implementation. A scale past f16's range
+// (a block's amax > 8e6) is not made inf here, as it would be by ggml.
+fn round_f16(d: f32) -> f32 {
+  // Below f16's smallest normal (2^-14) its values are the multiples of 2^-24; both scalings are exact in f32.
+  if (d < 6.103515625e-5) { return round(d * 16777216.0) * 5.9604644775390625e-8; }
+  // Normal: keep 10 of f32's 23 fraction bits, adding just under half of the dropped part's unit, plus the kept
+  // part's lowest bit (so a tie goes to even); a carry into the exponent is the correct result.
+  let u = bitcast<u32>(d);
+  return bitcast<f32>((u + 0xfffu + ((u >> 13u) & 1u)) & 0xffffe000u);
 }
 
 fn pack_i8x4(q: vec4<f32>) -> u32 {
@@ -56,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let d = amax / 127.0;
   let id = select(0.0, 1.0 / d, d != 0.0);
-  let d16 = unpack2x16float(pack2x16float(vec2<f32>(d, 0.0))).x;
+  let d16 = round_f16(d);
   for (var j = 0u; j < 8u; j++) {
     let w = pack_i8x4(round_away(xs[j] * id));
     if (is_v) { vc[kv_word(row, e0 + 4u * j, params.kv_dim)] = w; } else { kc[kv_word(row, e0 + 4u * j, params.kv_dim)] = w; }

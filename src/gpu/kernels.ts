@@ -363,7 +363,7 @@ export interface AttentionSplit {
 }
 
 /** Chunks split-K attention cuts kvLen keys into (attention.wgsl n_splits computes the same). */
-export function attentionSplits(s: AttentionSplit, kvLen: number): number {
+export function attentionSplits(s: Pick<AttentionSplit, 'chunk' | 'maxSplits'>, kvLen: number): number {
   return Math.min(s.maxSplits, Math.max(1, Math.ceil(kvLen / s.chunk)));
 }
 

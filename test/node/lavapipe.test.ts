@@ -4,11 +4,11 @@
  * the browser suites) has no shader-f16, so without this suite CI never runs them. lavapipe is a CPU: these are
  * correctness checks, not GPU behaviour. It is a CPU adapter, so the engine's defaults there are the barrier-free
  * layouts with the f16 KV cache; the GPU layouts (tiled matmul, subgroup reductions at lavapipe's 8 lanes) are forced
- * through Tuning below.
+ * through Tuning below, with both packed KV-cache formats and split-K decode attention.
  */
 import { openAsBlob } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { defaultTuning, type Tuning } from '../../src/gpu/kernels.ts';
+import { attentionSplits, defaultTuning, type Tuning } from '../../src/gpu/kernels.ts';
 import { kernelSource } from '../../src/gpu/shaders.ts';
 import { uploadWeight } from '../../src/gpu/weights.ts';
 import { dequantize, quantize } from '../../src/formats/quant.ts';
@@ -38,6 +38,15 @@ const { load } = await import('../../src/node.ts');
  * sotu-5m q4_0 / f16): 5e-3 is ten f16 roundings. An f32 path is ~1e-6 off, a wrong tile or index O(1).
  */
 const F16_MATMUL_TOL = 5e-3;
+/**
+ * Logits (relErr) of a prompt decoded one token at a time (f32 matvec, no f16 matmul) over a packed KV cache, against
+ * the reference whose cache holds that format's values. Only the values whose f32 error (~1e-7 relative) crosses one
+ * of the format's rounding boundaries differ: measured 5.5e-6 (f16) and 3.1e-7 (q8_0) on sotu-5m. The whole rounding
+ * of a format moves these logits by 1.9e-4 (f16: 2^-11 relative per value) and 2.6e-3 (q8_0: up to half a step,
+ * its block's scale = amax / 127, per value), so a cache holding another format's values fails (the test checks it),
+ * and so did q8_0 scales not rounded to f16 (6e-4, Mesa folding unpack(pack(d)), kv_store.wgsl).
+ */
+const KV_DECODE_TOL = 5e-5;
 /** llvmpipe compiles a pipeline at its first dispatch: a model's first tokens take 15-50 s on a cold shader cache. */
 const WHOLE_MODEL_TIMEOUT = 180_000;
 
@@ -144,16 +153,23 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
       }
     }, WHOLE_MODEL_TIMEOUT);
 
-    // One weight format: each costs its pipelines' compile (~50 s at load 12; BENCHMARKS.md round 7b).
-    for (const type of ['q4_0']) {
-      test(`sotu-5m ${type}: prompt logits, 16 greedy tokens, then a decode step's logits`, async () => {
+    // One weight format: each costs its pipelines' compile (~50 s at load 12; BENCHMARKS.md round 7b). Both packed KV
+    // formats, with decode attention split into chunks of 4 keys (SPLIT_K then MERGE: up to 6 chunks over these 8-24
+    // keys; the default 256 never splits a context this short): the cache formats and split-K attention as a GPU with
+    // shader-f16 runs them (subgroup reductions, the f16 matmul writing the prompt's K/V). The second format adds only
+    // its kv_store and two attention pipelines.
+    for (const [type, kv] of [['q4_0', 'f16'], ['q4_0', 'q8_0']] as const) {
+      test(`sotu-5m ${type}, ${kv} KV cache, split-K decode: prompt logits, 16 greedy tokens, a decode step's logits, the prompt decoded`, async () => {
         const path = sotuPath(type);
         const model = await open(path);
-        const t = await Transformer.create(await testKernels(await gpuTuning()), model.config, model.weights, { contextLength: 256, maxBatch: 64, kvCache: 'f16' });
+        const tuning = { ...(await gpuTuning()), attentionChunk: 4 };
+        const t = await Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 256, maxBatch: 64, kvCache: kv });
         try {
+          expect(t.kvFormat).toBe(kv);
           const prompt = model.tokenizer.encode(SOTU_PROMPT, { addBos: true });
+          // The reference's cache holds what this format holds (kv-round.ts: f16 rounding, ggml's Q8_0 blocks).
           const ref = reference(path, model.config, 256);
-          ref.kvStore = (rows) => kvRound('f16', rows);
+          ref.kvStore = (rows) => kvRound(kv, rows);
           const first = await t.forward(prompt, 0, true);
           const err = relErr(first.logits!, ref.forward(prompt));
           expect(err, `logits relative error ${err}`).toBeLessThan(F16_MATMUL_TOL);
@@ -162,10 +178,26 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
           const got = [first.token];
           for (let i = 1; i < 16; i++) got.push((await t.forward([got[i - 1]], prompt.length + i - 1)).token);
           expect(got).toEqual(want);
-          // Decode (matvec, attention, rmsnorm and argmax with subgroup reductions) over the f16 cache the prefill wrote.
-          const decErr = relErr((await t.forward([got[15]], prompt.length + 15, true)).logits!, ref.forward([got[15]]));
+          // Decode (matvec, split-K attention over the packed cache, rmsnorm and argmax with subgroup reductions).
+          const kvLen = prompt.length + 16;
+          expect(attentionSplits({ chunk: tuning.attentionChunk, maxSplits: tuning.attentionMaxSplits }, kvLen)).toBe(6);
+          const decErr = relErr((await t.forward([got[15]], kvLen - 1, true)).logits!, ref.forward([got[15]]));
           expect(decErr, `decode logits relative error ${decErr}`).toBeLessThan(F16_MATMUL_TOL);
-          console.log(`lavapipe sotu-5m ${type}, GPU layouts: prompt logits relErr ${err.toExponential(2)}, decode ${decErr.toExponential(2)}`);
+          // The prompt again, one token at a time: every cache row now comes from the f32 decode path, so the cache
+          // holds the reference's values (but where a value's f32 error crosses a rounding boundary) and the
+          // tolerance can be tight enough that the other formats fail it (checked below on the same logits).
+          let logits: Float32Array | undefined;
+          for (let i = 0; i < prompt.length; i++) logits = (await t.forward([prompt[i]], i, true)).logits;
+          ref.reset();
+          const tightErr = relErr(logits!, ref.forward(prompt));
+          expect(tightErr, `decoded prompt: logits relative error ${tightErr}`).toBeLessThan(KV_DECODE_TOL);
+          for (const other of ['f32', 'f16', 'q8_0'] as const) {
+            if (other === kv) continue;
+            const r = reference(path, model.config, 256);
+            r.kvStore = (rows) => kvRound(other, rows);
+            expect(relErr(logits!, r.forward(prompt)), `the ${other} cache's logits fail the ${kv} check`).toBeGreaterThan(KV_DECODE_TOL);
+          }
+          console.log(`lavapipe sotu-5m ${type} ${kv} KV, GPU layouts, split-K: prompt logits relErr ${err.toExponential(2)}, decode ${decErr.toExponential(2)}, decoded prompt ${tightErr.toExponential(2)}`);
         } finally {
           t.destroy();
         }
