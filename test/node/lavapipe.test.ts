@@ -8,7 +8,7 @@
  */
 import { openAsBlob } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { attentionSplits, defaultTuning, type Tuning } from '../../src/gpu/kernels.ts';
+import { attentionSplits, defaultTuning, type Kernels, type Tuning } from '../../src/gpu/kernels.ts';
 import { kernelSource } from '../../src/gpu/shaders.ts';
 import { uploadWeight } from '../../src/gpu/weights.ts';
 import { dequantize, quantize } from '../../src/formats/quant.ts';
@@ -157,13 +157,16 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
     // formats, with decode attention split into chunks of 4 keys (SPLIT_K then MERGE: up to 6 chunks over these 8-24
     // keys; the default 256 never splits a context this short): the cache formats and split-K attention as a GPU with
     // shader-f16 runs them (subgroup reductions, the f16 matmul writing the prompt's K/V). The second format adds only
-    // its kv_store and two attention pipelines.
+    // its kv_store and two attention pipelines: both tests share one Kernels, whose pipeline objects llvmpipe compiles
+    // once (a second Kernels' identical pipelines are compiled again unless Mesa's disk cache has them: 37 s cold).
+    let kvKernels: Promise<Kernels> | undefined;
     for (const [type, kv] of [['q4_0', 'f16'], ['q4_0', 'q8_0']] as const) {
       test(`sotu-5m ${type}, ${kv} KV cache, split-K decode: prompt logits, 16 greedy tokens, a decode step's logits, the prompt decoded`, async () => {
         const path = sotuPath(type);
         const model = await open(path);
-        const tuning = { ...(await gpuTuning()), attentionChunk: 4 };
-        const t = await Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 256, maxBatch: 64, kvCache: kv });
+        const k = await (kvKernels ??= gpuTuning().then((t) => testKernels({ ...t, attentionChunk: 4 })));
+        const tuning = k.tuning;
+        const t = await Transformer.create(k, model.config, model.weights, { contextLength: 256, maxBatch: 64, kvCache: kv });
         try {
           expect(t.kvFormat).toBe(kv);
           const prompt = model.tokenizer.encode(SOTU_PROMPT, { addBos: true });
