@@ -1,6 +1,8 @@
 /**
- * One loaded model and its generation loop. This is what runs inside the Web Worker (src/worker/worker.ts); the page
- * talks to it through comlink. It can also run in the page itself (`load(src, { worker: false })`).
+ * One loaded model and its requests. This is what runs inside the Web Worker (src/worker/worker.ts); the page
+ * talks to it through comlink. It can also run in the page itself (`load(src, { worker: false })`). A generate
+ * request is checked and set up here (how it picks, what the KV cache already holds); its loop runs in
+ * request-loop.ts.
  */
 import type { Gpu } from '../gpu/device.ts';
 import { openModel } from './open-model.ts';
@@ -8,13 +10,12 @@ import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult 
 import { DecoderEmbedder, DECODER_EMBED_BATCH } from './decoder-embed.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels } from '../gpu/kernels.ts';
-import { MAX_STEPS, Transformer, type HeadOptions } from './transformer.ts';
+import { Transformer, type HeadOptions } from './transformer.ts';
 import { TokenOutput } from './token-output.ts';
-import { maskBits } from './token-mask.ts';
-import { jumpForward } from './jump-forward.ts';
+import { runRequest } from './request-loop.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits } from './sampler.ts';
-import { checkTokenIds, decodeBatch, settledOrAborted, tokenLogprob } from './generation-helpers.ts';
+import { checkTokenIds, settledOrAborted } from './generation-helpers.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
@@ -35,7 +36,6 @@ import { RequestQueue } from './request-queue.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
   ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, JsonFormat, LoadOptions, ModelInfo, SpeculativeOptions,
-  TokenLogprob,
 } from './engine-types.ts';
 
 const now = () => performance.now();
@@ -298,104 +298,10 @@ export class EngineCore {
     const out = new TokenOutput(tok, {
       eos: new Set(o.ignoreEos ? [] : tok.eosIds), constraint, stops: o.json ? [] : o.stop?.filter(Boolean) ?? [], sampler, logprobs: nTop !== undefined, onChunk,
     });
-    let pos = reuse;
-    const B = this.transformer.options.maxBatch;
-
-    // Prefill in maxBatch chunks, checking for abort between them.
-    let feed = ids.slice(reuse);
-    let aborted = false;
-    while (feed.length > B) {
-      if (o.signal?.aborted) {
-        aborted = true;
-        break;
-      }
-      this.checkLost();
-      await this.transformer.fill(feed.slice(0, B), pos);
-      this.cached.push(...feed.slice(0, B));
-      pos += B;
-      feed = feed.slice(B);
-    }
-    if (aborted) out.finishReason = 'abort';
-
-    const multiStep = this.transformer.multiStep;
-    // Constrained picks see one token per submission (the grammar needs it); `mask` is the next pick's allowed set.
-    let mask: ReturnType<typeof maskBits> | undefined;
-    const jump = constraint && gpuPick && multiStep && nTop === undefined;
-    let hostMs = 0; // JS between GPU steps, measured around decodeSteps (forward() mixes host and GPU waits)
-    while (!aborted && out.tokens.length < budget) {
-      if (o.signal?.aborted) {
-        out.finishReason = 'abort';
-        break;
-      }
-      if (constraint?.finished) {
-        out.finishReason = 'stop';
-        break;
-      }
-      this.checkLost();
-      const tHost = now();
-      if (constraint && gpuPick && (mask ??= maskBits(constraint.mask(budget - out.tokens.length))).allowed === 0) break; // nothing fits: 'length'
-      // One submission: the tokens to feed, then (past the prompt) more steps that each feed the pick of the one
-      // before on the GPU; the loop below keeps the tokens up to the first that ends generation.
-      let made: number[];
-      let lps: TokenLogprob[] | undefined;
-      let logits: Float32Array | undefined;
-      const h = { ...head, mask: mask?.bits };
-      mask = undefined;
-      if (spec && feed.length === 1 && out.tokens.length > 0) {
-        // Speculative (from the second token on: the first comes from the prompt's own step, so a seeded request
-        // draws the same first token whatever the cache held). `made` is the accepted drafts and the model's own
-        // token; the fed token and the drafts are in the KV cache, as after a multi-step batch.
-        made = await spec.step([...ids, ...out.tokens], pos, budget - out.tokens.length);
-      } else if (gpuPick && multiStep && (feed.length === 1 || out.tokens.length > 0)) {
-        const n = constraint ? feed.length : decodeBatch(out.tokens.length, budget - out.tokens.length);
-        const steps = this.transformer.decodeSteps(feed, pos, n, h);
-        hostMs += now() - tHost; // encoding and submitting, until the readback is awaited
-        ({ tokens: made, logprobs: lps } = await steps);
-        if (o.signal?.aborted) {
-          out.finishReason = 'abort'; // what the aborted submission made is dropped
-          break;
-        }
-      } else {
-        const r = await this.transformer.forward(feed, pos, !gpuPick, h);
-        made = [r.token];
-        logits = r.logits;
-        lps = r.logprob && [r.logprob];
-      }
-      if (out.tokens.length === 0) this.prefixCache.save(ids, loraKey);
-      const tTake = now();
-      let used = 0;
-      let going = true;
-      while (going && used < made.length) {
-        let next = made[used++];
-        let lp = lps?.[used - 1];
-        if (logits) {
-          next = sampler.sample(logits, constraint?.mask(budget - out.tokens.length));
-          if (next < 0) {
-            going = false; // nothing can finish the JSON in the tokens left: 'length'
-            break;
-          }
-          if (nTop !== undefined) lp = tokenLogprob(logits, next, nTop);
-          made[0] = next; // the token fed next is the one chosen here, not the GPU's argmax
-        }
-        going = out.take(next, lp);
-      }
-      // The K/V rows of the fed tokens and of every kept token but the last are valid; rows past them (work done
-      // after a stop) are not counted, which rolls the position back.
-      this.cached.push(...feed, ...made.slice(0, used - 1));
-      pos += feed.length + used - 1;
-      feed = [made[used - 1]];
-      if (going && jump) {
-        const sampling = this.transformer.sampler;
-        const forced = jumpForward(constraint, () => budget - out.tokens.length, (id) => out.take(id), MAX_STEPS - 1, (id) => {
-          if (gpuSampled) sampling.forced(id, sampler.count(id), out.tokens.length);
-        });
-        feed.push(...forced.tokens);
-        ({ mask, going } = forced);
-      }
-      if (multiStep) hostMs += now() - tTake;
-      if (!going) break;
-    }
-    if (constraint?.finished && out.finishReason === 'length') out.finishReason = 'stop';
+    const { hostMs } = await runRequest({
+      transformer: this.transformer, ids, out, sampler, constraint, budget, nTop, gpuPick, gpuSampled, head, spec, signal: o.signal,
+      cached: this.cached, checkLost: () => this.checkLost(), promptDone: () => this.prefixCache.save(ids, loraKey),
+    });
     out.finish(!!o.json);
     // A page that is gone (a closed tab of a shared worker) never acknowledges its chunks: stop waiting on abort.
     await settledOrAborted(delivered, o.signal);

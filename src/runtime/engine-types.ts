@@ -1,6 +1,6 @@
 /**
  * The shapes that cross the engine's boundary: load and generation options, streamed chunks, results and model
- * info. Kept apart from runtime/engine-core.ts (the loop) so the API, worker and page layers import types only.
+ * info. Kept apart from runtime/engine-core.ts (the engine) so the API, worker and page layers import types only.
  */
 import type { SamplingOptions } from './sampler.ts';
 import type { LoadProgress } from '../loader/load-model.ts';

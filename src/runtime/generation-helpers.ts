@@ -1,5 +1,5 @@
 /**
- * The generation loop's small pure helpers (runtime/engine-core.ts): how many decode steps go in one submission, the
+ * The generation's small pure helpers (runtime/request-loop.ts, engine-core.ts): how many decode steps go in one submission, the
  * first stop string in a text, a token's log-probs, the check of caller-given token ids, and waiting for chunk delivery without outliving an abort.
  */
 import { logSoftmax, topKIndices } from './sampler.ts';

@@ -42,7 +42,7 @@ export class GpuSampler {
   }
 
   /**
-   * A token a grammar forced without a draw (jump-forward, engine-core): counted as if drawn (`count` times generated
+   * A token a grammar forced without a draw (jump-forward, request-loop.ts): counted as if drawn (`count` times generated
    * so far, seen), and the draw counter set to `draws`, so the next draw is the one a step-by-step run would make.
    */
   forced(id: number, count: number, draws: number): void {

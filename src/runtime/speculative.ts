@@ -100,7 +100,7 @@ export function acceptSampled(drafts: readonly number[], p: readonly Dist[], q: 
   return { accepted: drafts.length, next: draw(p[drafts.length], random()) };
 }
 
-/** Runs the verify loop for one request; EngineCore calls `step` instead of a plain decode step. */
+/** Runs the verify loop for one request; the request loop (request-loop.ts) calls `step` instead of a plain decode step. */
 export class Speculator {
   drafted = 0;
   accepted = 0;

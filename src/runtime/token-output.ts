@@ -1,5 +1,5 @@
 /**
- * A request's output as the generation loop (runtime/engine-core.ts) hands it tokens one by one: EOS, the grammar,
+ * A request's output as the request loop (runtime/request-loop.ts) hands it tokens one by one: EOS, the grammar,
  * stop strings and chunks decide where it ends, at the exact token, however many tokens a submission made.
  */
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
