@@ -1,7 +1,7 @@
 /** Everything the package exports besides `load`: shared by the browser entry (index.ts) and the Node one (node.ts). */
 export { Engine, GenerationStream, type GenerateCallOptions, type EvaluateCallOptions } from './engine.ts';
 export type { EvaluateResult } from './runtime/evaluate.ts';
-export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat, LoraRequest, AdapterInfo } from './runtime/engine-types.ts';
+export type { GenerationChunk, GenerationResult, GenerationStats, ModelInfo, TokenLogprob, JsonFormat, LoraRequest, AdapterInfo, DebugOptions } from './runtime/engine-types.ts';
 export type { AdapterSource } from './lora/fetch-adapter.ts';
 export type { LoadAdapterOptions } from './lora/adapters.ts';
 export type { KvFormat } from './runtime/kv-format.ts';

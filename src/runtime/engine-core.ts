@@ -47,7 +47,7 @@ export class EngineCore {
   private disposed = false;
   /** The draft model for speculative decoding (`LoadOptions.draft`). */
   private draft?: DraftModel;
-  /** LoadOptions.cpuPick: every token chosen on the CPU from read-back logits. */
+  /** LoadOptions.debug.cpuPick: every token chosen on the CPU from read-back logits. */
   private cpuPick = false;
   /** Decoder embeddings' packed graph, made on the first embed (`pooling: 'last'`). */
   private embedder?: DecoderEmbedder;
@@ -89,7 +89,7 @@ export class EngineCore {
       : await DraftModel.load(kernels, options.draft, model.tokenizer, { contextLength, maxBatch, onProgress: options.onProgress, signal: options.signal });
     const core = new EngineCore(gpu, model, transformer, now() - t0, prefixCache);
     core.draft = draft;
-    core.cpuPick = options.cpuPick ?? false;
+    core.cpuPick = options.debug?.cpuPick ?? false;
     core.adapters = new Adapters(kernels, transformer, model.weights, c, model.format);
     return core;
   }
@@ -273,7 +273,7 @@ export class EngineCore {
     sampler.observePrompt(ids);
     // The GPU picks (argmax, or sample.wgsl: draws, and greedy picks after bias and penalties: gpu-sampler.ts), masks
     // (token-mask.ts) and records log-probs (gpu-logprobs.ts), so only ids and small records are read back; the
-    // logits come to the CPU only with LoadOptions.cpuPick.
+    // logits come to the CPU only with LoadOptions.debug.cpuPick.
     const gpuGreedy = !this.cpuPick && isGreedy(o) && !adjustsLogits(o);
     const gpuSampled = !this.cpuPick && GpuSampler.onGpu(o);
     const gpuPick = gpuGreedy || gpuSampled;

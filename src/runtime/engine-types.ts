@@ -19,6 +19,18 @@ export interface SpeculativeOptions {
   ngramMin?: number;
 }
 
+/**
+ * `LoadOptions.debug`: switches for llmo's own tests and bug reports, not for applications. Each makes the engine
+ * slower to compare its fast path with a plain one; none is needed for correct output.
+ */
+export interface DebugOptions {
+  /**
+   * Pick every token on the CPU (runtime/sampler.ts) from logits read back one step at a time, instead of the GPU's
+   * argmax or sampler and its multi-step batches. The tests compare the GPU's picks with these.
+   */
+  cpuPick?: boolean;
+}
+
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** KV cache length in tokens. Default: the model's context, at most 4096. */
@@ -40,13 +52,10 @@ export interface LoadOptions {
   prefixCacheBytes?: number;
   /** A Jinja chat template to use instead of the one in the model's files (`info.chatTemplate` reports it). */
   chatTemplate?: string;
-  /** Debug: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
+  /** Profiling: time every GPU dispatch (timestamp-query, when the adapter has it; slower). Read with kernelTimes(). */
   profile?: boolean;
-  /**
-   * Debug: pick every token on the CPU (runtime/sampler.ts) from logits read back one step at a time, instead of the
-   * GPU's argmax or sampler and its multi-step batches; slower. For checking the GPU's picks against the CPU's.
-   */
-  cpuPick?: boolean;
+  /** Checks for llmo's own tests and bug reports, not for applications: slower paths the fast ones are tested against. */
+  debug?: DebugOptions;
   /**
    * Embedding models: how to pool hidden states into one vector (default: what the model says). Needed to embed
    * with a decoder (e.g. `'last'` for Qwen3-Embedding).

@@ -4,7 +4,7 @@
  *   frequency and presence penalties (OpenAI: subtract count·f and [count>0]·p) → grammar mask →
  *   greedy argmax, or temperature → top-k → top-p → min-p → draw from a seeded PRNG.
  * A seed reproduces a completion exactly. The engine picks on the GPU (the head's argmax, shaders/sample.wgsl for the
- * rest, the same pipeline); `sample` runs only with LoadOptions.cpuPick, and the tests compare the two.
+ * rest, the same pipeline); `sample` runs only with LoadOptions.debug.cpuPick, and the tests compare the two.
  */
 import { mulberry32 } from '../util/random.ts';
 

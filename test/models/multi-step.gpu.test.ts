@@ -5,19 +5,20 @@
  * single-step path: maxTokens, stop strings, EOS (a copy of the model whose EOS id is a token the text reaches
  * mid-batch), abort, and the KV cache rolled back to the kept tokens (the next request reuses it).
  * Log-probs (recorded on the GPU, runtime/gpu-logprobs.ts) and JSON mode (mask on the GPU, jump-forward) are checked
- * against the CPU path: the same request on an engine loaded with `cpuPick` reads the full logits one step at a time and
- * takes log-softmax, top-k, the grammar mask, bias and penalties on the CPU (runtime/sampler.ts) from the same decode
- * kernels' logits.
+ * against the CPU path: the same request on an engine loaded with `debug: { cpuPick: true }` reads the full logits
+ * one step at a time and takes log-softmax, top-k, the grammar mask, bias and penalties on the CPU (runtime/sampler.ts)
+ * from the same decode kernels' logits.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { load, type Engine } from '../../src/index.ts';
 import { decodeBatch } from '../../src/runtime/generation-helpers.ts';
 import type { GenerateOptions, GenerationResult } from '../../src/runtime/engine-types.ts';
 import { validates, type Schema } from '../json-schema-check.ts';
+import { GpuCallCounter } from '../gpu-call-counter.ts';
 
 const MODEL = '/shared/models/stories260K/stories260K.gguf';
 let engine: Engine;
-/** The same model picking on the CPU (LoadOptions.cpuPick). */
+/** The same model picking on the CPU (LoadOptions.debug.cpuPick). */
 let cpu: Engine;
 let ids: number[]; // BOS + 200 reference tokens
 let full: { tokens: number[]; text: string };
@@ -25,7 +26,7 @@ let full: { tokens: number[]; text: string };
 beforeAll(async () => {
   ids = (await (await fetch('/shared/models/stories260K/expected-greedy-200.ids.txt')).text()).trim().split(/\s+/).map(Number);
   engine = await load(MODEL);
-  cpu = await load(MODEL, { cpuPick: true });
+  cpu = await load(MODEL, { debug: { cpuPick: true } });
   const r = await engine.complete([1], { maxTokens: 200, temperature: 0, ignoreEos: true });
   full = { tokens: r.tokens, text: r.text };
 });
@@ -227,7 +228,7 @@ test('JSON mode on the GPU mask, with jump-forward, gives the CPU path\'s tokens
 test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one byte at a time) are fed without picks, and change nothing', async () => {
   // A random-weight fixture whose tokenizer has one token per byte and merges from English text only.
   const fx = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false });
-  const fxCpu = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false, cpuPick: true });
+  const fxCpu = await load('/fixtures/tiny~qwen3~q4_0~s9/model.gguf', { worker: false, debug: { cpuPick: true } });
   try {
     const schema: Schema = {
       type: 'object', properties: { QXZJ: { type: 'integer' }, happy: { type: 'boolean' }, zyq: { enum: ['QZX', 'VQZ'] } },
@@ -253,5 +254,26 @@ test('jump-forward: tokens a schema forces (byte-level BPE spells rare names one
   } finally {
     await fx.dispose();
     await fxCpu.dispose();
+  }
+});
+
+test('debug.cpuPick reads every picked token\'s logits back, the GPU path none (so the comparisons above compare two paths)', async () => {
+  const counter = new GpuCallCounter();
+  counter.install();
+  const url = '/fixtures/tiny~qwen3~q4_0~s9/model.gguf';
+  const onGpu = await load(url, { worker: false });
+  const onCpu = await load(url, { worker: false, debug: { cpuPick: true } });
+  try {
+    const logitsBytes = onGpu.info.config.vocabSize * 4;
+    for (const [engine, reads] of [[onGpu, 0], [onCpu, 1]] as const) {
+      counter.start();
+      const r = await engine.complete([1, 2, 3], { maxTokens: 6, temperature: 0, ignoreEos: true });
+      counter.stop();
+      expect(counter.mapped.filter((bytes) => bytes >= logitsBytes)).toHaveLength(reads * r.tokens.length);
+    }
+  } finally {
+    counter.uninstall();
+    await onGpu.dispose();
+    await onCpu.dispose();
   }
 });
