@@ -9,8 +9,10 @@
 // Variant F16 (tiled only; `shader-f16`, Tuning.matmulF16): the staged x and W slices are f16 in workgroup memory
 // (half the bytes stored and read per tile) and each thread's 4-weight partial dots are f16 dot products (packed
 // f16 arithmetic on GPUs that have it), added into f32 accumulators, so the rounding stays per 4 products and does
-// not grow with K. Inputs must stay within f16's range (|v| < 65504); ARCHITECTURE.md says why this is the one
-// kernel that computes in f16.
+// not grow with K. Each staged vec4 of x is scaled by a power of two into [0.5, 1) (exact) and its partial dots are
+// scaled back in the f32 sums, so activations of any f32 size fit f16 (a GLU product or a residual stream past
+// 65504 would otherwise be inf), and small ones keep f16's full precision instead of going subnormal; weights must
+// stay below 16384 (4 products of |x| < 1). ARCHITECTURE.md says why this is the one kernel that computes in f16.
 // Output: HAS_BIAS, LORA, SOFTCAP, the run-time output mode and position, and the fused-projection variants SPLIT / SPLIT3 / GLU
 // (linear_out.wgsl). GLU: a block of 4 rows (DIRECT) is gate rows p, p+1 and their up rows; a 64-row tile is 32
 // gate rows and their 32 up rows, so each thread holds both rows of its pairs.
@@ -203,6 +205,14 @@ const BK: u32 = 16u;
 // instruction reads start in distinct banks.
 var<workgroup> xs: array<array<vec4<f16>, BK / 4u + 1u>, TILE>;
 var<workgroup> ws: array<array<vec4<f16>, BK / 4u + 1u>, TILE>;
+// The power of two each staged x vec4 was divided by (1 KiB).
+var<workgroup> xsc: array<array<f32, BK / 4u>, TILE>;
+
+// The exponent e with max |v| in [2^(e-1), 2^e) (0 for a zero vector), clamped so 2^e and 2^-e are normal f32.
+fn x_exponent(v: vec4<f32>) -> i32 {
+  let a = abs(v);
+  return clamp(frexp(max(max(a.x, a.y), max(a.z, a.w))).exp, -125, 126);
+}
 #else
 // +1 column of padding keeps the strided reads below free of bank conflicts.
 var<workgroup> xs: array<array<f32, BK + 1u>, TILE>;
@@ -270,18 +280,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (wr < params.n && k < K) { wv = w_load4(wr, k, K); }
 #endif
 #if F16
-    xs[lr][lk >> 2u] = vec4<f16>(xv);
+    let xe = x_exponent(xv);
+    xs[lr][lk >> 2u] = vec4<f16>(ldexp(xv, vec4<i32>(-xe)));
+    xsc[lr][lk >> 2u] = ldexp(1.0, xe);
     ws[lr][lk >> 2u] = vec4<f16>(wv);
     workgroupBarrier();
     for (var k4 = 0u; k4 < BK / 4u; k4++) {
       var a: array<vec4<f16>, 4>;
+      var sa: array<f32, 4>;
       var b: array<vec4<f16>, 4>;
       for (var i = 0u; i < 4u; i++) {
         a[i] = xs[lid3.y + 16u * i][k4];
+        sa[i] = xsc[lid3.y + 16u * i][k4];
         b[i] = ws[lid3.x + 16u * i][k4];
       }
       for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += f32(dot(a[i], b[j])); }
+        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(f32(dot(a[i], b[j])), sa[i], acc[i][j]); }
       }
     }
 #else

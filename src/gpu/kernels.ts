@@ -4,7 +4,7 @@ import { declaredBindings } from './preprocess.ts';
 import { isBlockFormat, weightDefines, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Tuning } from './tuning.ts';
 
-export { defaultTuning, type Tuning };
+export { defaultTuning, loadTuning, type Tuning } from './tuning.ts';
 
 /** One recorded dispatch: pipeline and bind group made once at load, grid computed per step from the token count. */
 export interface Dispatch {

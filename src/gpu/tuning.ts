@@ -59,6 +59,14 @@ const SPLIT_K = { attentionChunk: 256, attentionMaxSplits: 32 };
 const LAYER_KERNEL_MAX = 1 << 17;
 
 /**
+ * The tuning a load runs with: the adapter's defaults, without f16 arithmetic when `f16Compute` is false
+ * (LoadOptions.f16Compute).
+ */
+export function loadTuning(caps: Parameters<typeof defaultTuning>[0], o: { f16Compute?: boolean }): Tuning {
+  return defaultTuning({ ...caps, f16: (caps.f16 ?? false) && o.f16Compute !== false });
+}
+
+/**
  * GPUs: a subgroup (or 16 threads with a tree reduction) per matvec row, workgroup-memory tiles for matmul.
  * CPU adapters (SwiftShader): a workgroup barrier costs far more than the arithmetic of a small row (measured:
  * BENCHMARKS.md), so barrier-free layouts everywhere.

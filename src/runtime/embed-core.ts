@@ -6,7 +6,7 @@
  * honoured between batches.
  */
 import type { Gpu } from '../gpu/device.ts';
-import { Kernels } from '../gpu/kernels.ts';
+import { Kernels, loadTuning } from '../gpu/kernels.ts';
 import type { LoadedModel } from '../loader/load-model.ts';
 import type { Pooling } from '../model/types.ts';
 import { Encoder } from './encoder.ts';
@@ -38,7 +38,7 @@ export class EmbedCore {
     const maxBatch = Math.max(maxTokens, options.maxBatch ?? DEFAULT_EMBED_BATCH);
     const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const pooling = options.pooling ?? c.pooling ?? 'mean';
-    const encoder = await Encoder.create(new Kernels(gpu, step), c, model.weights, { maxBatch, pooling });
+    const encoder = await Encoder.create(new Kernels(gpu, step, loadTuning(gpu.caps, options)), c, model.weights, { maxBatch, pooling });
     return new EmbedCore(gpu, model, encoder, maxTokens, performance.now() - t0);
   }
 
@@ -51,7 +51,7 @@ export class EmbedCore {
     return {
       name: m.name, format: m.format, config: m.config, contextLength: this.maxTokens,
       bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
-      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
+      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups, f16Compute: this.encoder.k.tuning.matmulF16 },
       memory: this.memory(), loadMs: this.loadMs, quantizeThreads: this.model.quantizeThreads,
       embedding: { dim: m.config.dim, pooling: this.encoder.options.pooling, maxTokens: this.maxTokens },
     };

@@ -33,7 +33,7 @@ export class Encoder {
   allocatedBytes = 0;
 
   private constructor(
-    private readonly k: Kernels,
+    readonly k: Kernels,
     readonly config: ModelConfig,
     readonly options: EncoderOptions,
   ) {}

@@ -9,7 +9,7 @@ import { openModel } from './open-model.ts';
 import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult } from './embed-inputs.ts';
 import { DecoderEmbedder, DECODER_EMBED_BATCH } from './decoder-embed.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
-import { Kernels } from '../gpu/kernels.ts';
+import { Kernels, loadTuning } from '../gpu/kernels.ts';
 import { Transformer, type HeadOptions } from './transformer.ts';
 import { TokenOutput } from './token-output.ts';
 import { runRequest } from './request-loop.ts';
@@ -80,7 +80,7 @@ export class EngineCore {
     const contextLength = Math.min(options.contextLength ?? Math.min(c.contextLength, 4096), c.contextLength);
     const maxBatch = Math.max(1, Math.min(options.maxBatch ?? 256, contextLength));
     const step = gpu.device.createBuffer({ label: 'step', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const kernels = new Kernels(gpu, step);
+    const kernels = new Kernels(gpu, step, loadTuning(gpu.caps, options));
     const transformer = await Transformer.create(kernels, c, model.weights, {
       contextLength, maxBatch, ropeFactors: model.ropeFactors, profile: options.profile, kvCache: options.kvCache,
     });
@@ -106,7 +106,7 @@ export class EngineCore {
     return {
       name: m.name, format: m.format, config: m.config, contextLength: this.transformer.options.contextLength,
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
-      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups },
+      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups, f16Compute: this.transformer.k.tuning.matmulF16 },
       memory: this.memory(),
       kvCache: this.transformer.kvFormat,
       draft: this.draft?.name,

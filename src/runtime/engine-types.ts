@@ -45,6 +45,14 @@ export interface LoadOptions {
    */
   kvCache?: KvFormat;
   /**
+   * f16 arithmetic where the GPU has `shader-f16`: the prefill's tiled matmul stages its inputs as f16 and sums 4
+   * products in f16 (about 3 significant digits per product, the sums in f32; half the workgroup-memory traffic).
+   * Activations of any size fit (each 4 values are scaled by a power of two first); weights must be below 16384.
+   * `false` keeps every kernel in f32 (e.g. to compare with an f32 reference). Default true. `info.gpu.f16Compute`
+   * says whether it is used.
+   */
+  f16Compute?: boolean;
+  /**
    * GPU bytes kept for copies of the KV cache of earlier prompts' prefixes (e.g. a long system prompt shared by
    * many conversations), reused when a later prompt starts the same way. Allocated at load (at most 4 contexts'
    * worth). 0 turns it off. Default: 64 MiB.
@@ -200,7 +208,11 @@ export interface ModelInfo {
   chatTemplate?: string;
   bosId?: number;
   eosIds: number[];
-  gpu: { adapter: string; f16: boolean; subgroups: boolean };
+  /**
+   * The adapter and its features (`f16`: `shader-f16`); `f16Compute`: whether the prefill matmul computes in f16
+   * (LoadOptions.f16Compute).
+   */
+  gpu: { adapter: string; f16: boolean; subgroups: boolean; f16Compute: boolean };
   /** GPU bytes: weights, and KV cache + activations. */
   memory: { weightBytes: number; cacheBytes: number };
   /** The KV cache's storage format (LoadOptions.kvCache; absent for embedding models). */

@@ -114,7 +114,8 @@ export class Transformer {
   kvFormat: KvFormat = 'f32';
 
   private constructor(
-    private readonly k: Kernels,
+    /** The kernels it dispatches (their `tuning` says the launch layouts and f16 arithmetic). */
+    readonly k: Kernels,
     readonly config: ModelConfig,
     readonly options: TransformerOptions,
   ) {}

@@ -36,11 +36,11 @@ export async function installDawn(): Promise<void> {
   provideGpu(mod.create([]));
 }
 
-/** The f32 reference on the file's weights (dequantized), with the engine's config. */
-export function reference(path: string, engineConfig: ModelConfig, contextLength?: number): ReferenceModel {
-  const bytes = new Uint8Array(readFileSync(path));
+/** The f32 reference on a GGUF file's weights (dequantized; the path, or the file's bytes), with the engine's config. */
+export function reference(file: string | Uint8Array, engineConfig: ModelConfig, contextLength?: number): ReferenceModel {
+  const bytes = typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file;
   const h = parseGgufHeader(bytes);
-  if ('needBytes' in h) throw new Error(`${path} is truncated`);
+  if ('needBytes' in h) throw new Error(`${typeof file === 'string' ? file : 'the GGUF'} is truncated`);
   const byName = new Map<string, TensorInfo>(h.tensors.map((t) => [t.name, t]));
   return new ReferenceModel(engineConfig, (name) => {
     const t = byName.get(name);

@@ -45,7 +45,7 @@ export interface ForwardOptions {
    * the reference to llama.cpp's numbers; HF computes it in full precision (the default).
    */
   llamacppGelu?: boolean;
-  /** Receives intermediates: per layer `attn_norm q k v q_rope k_rope attn attn_out ffn_norm ffn_out layer_out`; then `output_norm` and `logits` with layer −1. */
+  /** Receives intermediates: per layer `attn_norm q k v q_rope k_rope attn attn_out ffn_norm ffn_act ffn_out layer_out` (`ffn_act`: the gated activation, the down projection's input); then `output_norm` and `logits` with layer −1. */
   tap?: TensorTap;
 }
 
@@ -257,7 +257,9 @@ export class ReferenceModel {
       tap('ffn_norm', l, h2);
       const g = matmul(L.wGate, h2, T, ffnDim, dim);
       const u = matmul(L.wUp, h2, T, ffnDim, dim);
-      let f = matmul(L.wDown, c.ffnAct === 'gelu' ? geluMul(g, u, { f16Table: opts.llamacppGelu }) : siluMul(g, u), T, dim, ffnDim);
+      const act = c.ffnAct === 'gelu' ? geluMul(g, u, { f16Table: opts.llamacppGelu }) : siluMul(g, u);
+      tap('ffn_act', l, act);
+      let f = matmul(L.wDown, act, T, dim, ffnDim);
       if (L.postFfnNorm) f = rmsnorm(f, L.postFfnNorm, T, dim, eps);
       tap('ffn_out', l, f);
       x = add(x, f);
