@@ -13,6 +13,7 @@ import { Kernels, loadTuning } from '../gpu/kernels.ts';
 import { Transformer, type HeadOptions } from './transformer.ts';
 import { TokenOutput } from './token-output.ts';
 import { runRequest } from './request-loop.ts';
+import { checkRequest } from './request-checks.ts';
 import type { KernelTime } from '../gpu/profiler.ts';
 import { Sampler, isGreedy, adjustsLogits } from './sampler.ts';
 import { checkTokenIds, settledOrAborted } from './generation-helpers.ts';
@@ -25,17 +26,13 @@ import { Adapters, type LoadAdapterOptions } from '../lora/adapters.ts';
 import type { AdapterSource } from '../lora/fetch-adapter.ts';
 import type { AdapterInfo, LoraRequest } from '../lora/lora-set.ts';
 import { mulberry32 } from '../util/random.ts';
-import { JsonConstraint } from '../constrain/json-constraint.ts';
-import { CitationConstraint } from '../constrain/citation-markers.ts';
-import { anyObjectNode, compileSchema } from '../constrain/schema.ts';
-import { vocabTrie } from '../constrain/token-trie.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadedModel } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import { RequestQueue } from './request-queue.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
-  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, JsonFormat, LoadOptions, ModelInfo, SpeculativeOptions,
+  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, LoadOptions, ModelInfo, SpeculativeOptions,
 } from './engine-types.ts';
 
 const now = () => performance.now();
@@ -196,10 +193,6 @@ export class EngineCore {
   }
 
   /**
-   * Runs `f` alone on the engine: concurrent requests wait in FIFO order and never share the KV cache mid-run.
-   * A request aborted while it waits leaves the queue at once with AbortError.
-   */
-  /**
    * Decoder embeddings (loaded with `pooling: 'last'`): texts end with the tokenizer's end-of-text token (appended when
    * missing, as Qwen3-Embedding's tokenizer does); the last token's output-normed hidden state is the vector (then
    * `dimensions` and L2 normalisation). Texts are packed several per submission in a graph of their own
@@ -231,6 +224,10 @@ export class EngineCore {
     }, signal);
   }
 
+  /**
+   * Runs `f` alone on the engine: concurrent requests wait in FIFO order and never share the KV cache mid-run.
+   * A request aborted while it waits leaves the queue at once with AbortError.
+   */
   private exclusive<T>(f: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.queue.run(f, () => {
       if (this.disposed) throw new EngineStateError('This engine was disposed; load the model again.');
@@ -249,26 +246,7 @@ export class EngineCore {
     const onChunk = sink && ((c: GenerationChunk) => void (delivered = sink(c)));
     const t0 = now();
     const tok = this.model.tokenizer;
-    const ids = typeof prompt === 'string' ? tok.encode(prompt, { addBos: o.addBos }) : prompt.slice();
-    if (ids.length === 0) throw new InvalidRequestError('The prompt is empty: pass some text (or token ids).');
-    checkTokenIds(ids, this.model.config.vocabSize, 'The prompt');
-    const maxTokens = o.maxTokens ?? 256;
-    const ctx = this.transformer.options.contextLength;
-    if (ids.length >= ctx) {
-      throw new InvalidRequestError(`The prompt has ${ids.length} tokens but the context holds ${ctx}; shorten it or load with a larger contextLength.`);
-    }
-    const nTop = o.logprobs;
-    if (nTop !== undefined && (!Number.isInteger(nTop) || nTop < 0 || nTop > 20)) {
-      throw new InvalidRequestError(`logprobs must be an integer from 0 to 20; got ${nTop}.`);
-    }
-    const constraint = o.json ? this.constraintFor(o.json) : o.citations ? new CitationConstraint(o.citations.sources, vocabTrie(this.model.tokenizer), this.model.tokenizer.eosIds) : undefined;
-    const budget = Math.min(maxTokens, ctx - ids.length);
-    if (constraint && constraint.minRemaining > budget) {
-      throw new InvalidRequestError(
-        `The shortest output that matches the JSON schema needs up to ${constraint.minRemaining} tokens but only ${budget} may be generated; ` +
-          'raise max_tokens (or shorten the prompt).',
-      );
-    }
+    const { ids, nTop, constraint, budget } = checkRequest(tok, this.model.config.vocabSize, this.contextLength, prompt, o);
     const sampler = new Sampler(o);
     sampler.observePrompt(ids);
     // The GPU picks (argmax, or sample.wgsl: draws, and greedy picks after bias and penalties: gpu-sampler.ts), masks
@@ -340,11 +318,6 @@ export class EngineCore {
     const drafter = method === 'draft' ? this.draft! : new PromptLookup(so.ngramMax, so.ngramMin);
     const sampling = gpuGreedy ? undefined : { sampler, random: mulberry32((o.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) };
     return new Speculator(method, this.transformer, drafter, so, sampling);
-  }
-
-  private constraintFor(f: JsonFormat): JsonConstraint {
-    const root = f.type === 'json_object' ? anyObjectNode() : compileSchema(f.schema);
-    return new JsonConstraint(root, vocabTrie(this.model.tokenizer), this.model.tokenizer.eosIds);
   }
 
   dispose(): void {
