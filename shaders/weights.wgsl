@@ -109,11 +109,16 @@ fn i8x4(u: u32) -> vec4<f32> {
 fn bits4(u: u32, shift: u32, mask: u32) -> vec4<u32> {
   return (vec4<u32>(u) >> (vec4<u32>(0u, 8u, 16u, 24u) + shift)) & vec4<u32>(mask);
 }
-// The 4 bytes of a word as f32. Formats whose values are split over two bit fields (Q6_K, Q5_K, Q3_K) join the fields
+// The 4 bytes of a word as f32. Formats whose values are split over two bit fields (Q6_K, Q5_K, Q3_K, Q5_0, Q5_1) join the fields
 // of 4 values in one u32 first (masks like 0x0F0F0F0F act on the 4 bytes at once), then split the word once: about
 // half the vector operations of splitting each field.
 fn u8x4(u: u32) -> vec4<f32> {
   return vec4<f32>(bits4(u, 0u, 255u));
+}
+// Bits 0-3 of n as bit 4 of bytes 0-3: the fifth bits of 4 nibbles (Q5_0, Q5_1), to OR into their word. The product
+// n·(1 + 2^7 + 2^14 + 2^21) puts bit i at 8i (its 4 shifted copies do not overlap, so nothing carries).
+fn fifth_bits(n: u32) -> u32 {
+  return (((n & 15u) * 0x00204081u) & 0x01010101u) << 4u;
 }
 // ggml's kvalues_iq4nl: the IQ4_NL / IQ4_XS grid.
 const IQ4NL_GRID = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
