@@ -109,9 +109,9 @@ fn i8x4(u: u32) -> vec4<f32> {
 fn bits4(u: u32, shift: u32, mask: u32) -> vec4<u32> {
   return (vec4<u32>(u) >> (vec4<u32>(0u, 8u, 16u, 24u) + shift)) & vec4<u32>(mask);
 }
-// The 4 bytes of a word as f32. Formats whose values are split over two bit fields (Q6_K, Q5_K, Q3_K, Q5_0, Q5_1) join the fields
-// of 4 values in one u32 first (masks like 0x0F0F0F0F act on the 4 bytes at once), then split the word once: about
-// half the vector operations of splitting each field.
+// The 4 bytes of a word as f32. Formats whose values are split over two bit fields (Q6_K, Q5_K, Q3_K, Q5_0, Q5_1)
+// join the fields of 4 values in one u32 first (masks like 0x0F0F0F0F act on the 4 bytes at once), then split the
+// word once: about half the vector operations of splitting each field.
 fn u8x4(u: u32) -> vec4<f32> {
   return vec4<f32>(bits4(u, 0u, 255u));
 }
