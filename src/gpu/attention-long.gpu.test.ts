@@ -65,7 +65,8 @@ for (const [layout, tuning] of LAYOUTS) {
     for (const f of ['f16', 'q8_0'] as const) {
       test(`${f} KV cache: kv_store holds the format's values; prefill and split-K decode attend over them`, async () => {
         const ctx = 300, pos0 = 290, M = 5;
-        const kNew = randn(ctx * kvDim, 11), vNew = randn(ctx * kvDim, 12, 3);
+        // K rows 0-9 at 2^-12: their q8_0 scales (amax / 127 < 2^-14) are f16 subnormals, and their f16 values too.
+        const kNew = randn(ctx * kvDim, 11).map((v, i) => (i < 10 * kvDim ? v * 2 ** -12 : v)), vNew = randn(ctx * kvDim, 12, 3);
         const kc = gpuBuffer(device, ctx * rowWords(f) * 4), vc = gpuBuffer(device, ctx * rowWords(f) * 4);
         const store = await k.kvStore({ label: 's', kNew: gpuBuffer(device, kNew), vNew: gpuBuffer(device, vNew), kCache: kc, vCache: vc, kvDim, format: f });
         await runStep(k, [store], ctx, 0);
