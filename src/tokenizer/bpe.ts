@@ -3,7 +3,7 @@
  * adjacent symbols are merged in merge-rank order (lowest rank first, leftmost on ties), like HF tokenizers and
  * llama.cpp's `llm_tokenizer_bpe`.
  */
-import { MinHeap } from './heap.ts';
+import { mergeSymbols, type Candidate } from './merge-symbols.ts';
 
 /** GPT-2's byte -> character table: printable Latin-1 bytes stand for themselves, the rest map to U+0100.. */
 export const BYTE_TO_CHAR: readonly string[] = (() => {
@@ -23,12 +23,8 @@ export const CHAR_TO_BYTE: Int16Array = (() => {
   return inv;
 })();
 
-interface Pair {
+interface Pair extends Candidate {
   rank: number;
-  left: number;
-  right: number;
-  leftLen: number;
-  rightLen: number;
 }
 const lowerRankFirst = (a: Pair, b: Pair) => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
 
@@ -81,28 +77,10 @@ export class BpeEncoder {
     const n = word.length;
     if (n === 0) return [];
     const len = new Array<number>(n).fill(1);
-    const prev = Array.from({ length: n }, (_, i) => i - 1);
-    const next = Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
-
-    const queue = new MinHeap<Pair>(lowerRankFirst);
-    const tryAdd = (left: number, right: number) => {
-      if (left < 0 || right < 0) return;
+    const next = mergeSymbols<Pair>(len, lowerRankFirst, (left, right) => {
       const rank = this.ranks.get(word.slice(left, left + len[left]) + ' ' + word.slice(right, right + len[right]));
-      if (rank !== undefined) queue.push({ rank, left, right, leftLen: len[left], rightLen: len[right] });
-    };
-    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
-
-    for (let p = queue.pop(); p; p = queue.pop()) {
-      const { left, right } = p;
-      // Stale if either side has changed since queued (symbols only grow, so equal lengths mean unchanged).
-      if (len[left] !== p.leftLen || len[right] !== p.rightLen || next[left] !== right) continue;
-      len[left] += len[right];
-      len[right] = 0;
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
-      tryAdd(prev[left], left);
-      tryAdd(left, next[left]);
-    }
+      return rank === undefined ? undefined : { rank, left, right, leftLen: len[left], rightLen: len[right] };
+    });
 
     const ids: number[] = [];
     for (let i = 0; i !== -1; i = next[i]) {

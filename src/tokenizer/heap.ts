@@ -1,4 +1,4 @@
-/** Minimal binary min-heap ordered by a caller-supplied `less`; used for BPE/SPM merge queues. */
+/** Minimal binary min-heap ordered by a caller-supplied `less`; the BPE/SPM merge queue (merge-symbols.ts). */
 export class MinHeap<T> {
   private readonly items: T[] = [];
   constructor(private readonly less: (a: T, b: T) => boolean) {}

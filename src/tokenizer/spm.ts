@@ -4,7 +4,7 @@
  * pieces that never became a vocab entry fall back to `<0xNN>` byte tokens.
  */
 import { TokenizerError } from '../errors.ts';
-import { MinHeap } from './heap.ts';
+import { mergeSymbols, type Candidate } from './merge-symbols.ts';
 
 export interface SpmVocab {
   tokenToId: ReadonlyMap<string, number>;
@@ -12,12 +12,8 @@ export interface SpmVocab {
   unkId: number | undefined;
 }
 
-interface Bigram {
-  left: number;
-  right: number;
+interface Bigram extends Candidate {
   score: number;
-  /** Combined length when queued; a mismatch later means one side has since grown (stale entry). */
-  size: number;
 }
 
 const higherScoreFirst = (a: Bigram, b: Bigram) => a.score > b.score || (a.score === b.score && a.left < b.left);
@@ -47,30 +43,10 @@ export class SpmEncoder {
       len.push(w);
       i += w;
     }
-    const n = start.length;
-    const prev = Array.from({ length: n }, (_, i) => i - 1);
-    const next = Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
-
-    const queue = new MinHeap<Bigram>(higherScoreFirst);
-    const tryAdd = (left: number, right: number) => {
-      if (left < 0 || right < 0) return;
-      const size = len[left] + len[right];
-      const id = tokenToId.get(text.slice(start[left], start[left] + size));
-      if (id === undefined) return;
-      queue.push({ left, right, score: scores ? scores[id] : 0, size });
-    };
-    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
-
-    for (let b = queue.pop(); b; b = queue.pop()) {
-      const { left, right } = b;
-      if (len[left] === 0 || len[right] === 0 || len[left] + len[right] !== b.size) continue;
-      len[left] += len[right];
-      len[right] = 0;
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
-      tryAdd(prev[left], left);
-      tryAdd(left, next[left]);
-    }
+    const next = mergeSymbols<Bigram>(len, higherScoreFirst, (left, right) => {
+      const id = tokenToId.get(text.slice(start[left], start[left] + len[left] + len[right]));
+      return id === undefined ? undefined : { left, right, score: scores ? scores[id] : 0, leftLen: len[left], rightLen: len[right] };
+    });
 
     for (let i = 0; i !== -1; i = next[i]) {
       const piece = text.slice(start[i], start[i] + len[i]);
