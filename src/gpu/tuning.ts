@@ -16,8 +16,9 @@ export interface Tuning {
   /** matmul.wgsl DIRECT: 4x4 output blocks straight from memory instead of workgroup-memory tiles. */
   matmulDirect: boolean;
   /**
-   * matmul.wgsl F16 (tiled layout only; needs `shader-f16`): f16 tiles in workgroup memory and f16 4-weight dot
-   * products added into f32 sums. GPUs with `shader-f16`; CPU adapters keep f32 (DIRECT has no f16 variant: a CPU
+   * matmul.wgsl F16 (tiled layout only; needs `shader-f16`): f16 tiles in workgroup memory (each x vec4 scaled by a
+   * power of two, so no activation overflows) and f16 4-weight dot products added into f32 sums; off with
+   * LoadOptions.f16Compute false (loadTuning). GPUs with `shader-f16`; CPU adapters keep f32 (DIRECT has no f16 variant: a CPU
    * converts f16 to f32 to compute, so there is nothing to gain there).
    */
   matmulF16: boolean;
