@@ -9,9 +9,8 @@
  *    last, so a later load resumes from the chunks already there; the whole file's sha256 checked when known.
  * Failures are ModelFetchError / ModelIntegrityError / StorageQuotaError naming the URL, the cause and what to do.
  */
-import { AbortError } from '../errors.ts';
 import * as store from '../cache/store.ts';
-import { isAbort } from './http-range.ts';
+import { lockCacheKey } from './cache-lock.ts';
 import { readCached } from './cached-file.ts';
 import { download } from './download.ts';
 import type { ByteOrigin, FetchFileOptions } from './fetch-options.ts';
@@ -30,26 +29,13 @@ export interface OpenedFile {
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 export const DEFAULT_CONCURRENCY = 3;
 
-/**
- * Holds an exclusive Web Lock on this cache key (a URL, or a quantized entry's `<url>#llmo-quantize=…`) until
- * `release` is called; shared by every tab and worker of the origin. A no-op where Web Locks are missing.
- */
-export async function lockUrl(url: string, signal?: AbortSignal): Promise<() => void> {
-  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  if (!locks) return () => {};
-  return new Promise((resolve, reject) => {
-    locks.request(`llmo-cache:${url}`, { signal }, () => new Promise<void>((release) => resolve(release))).catch((e) =>
-      reject(isAbort(e) ? new AbortError(`Loading ${url} was aborted.`, { cause: e }) : e));
-  });
-}
-
 /** Set when IndexedDB cannot be opened (some private modes, disabled storage): loads then skip the cache. */
 let cacheBroken = false;
 
 /** Opens one URL as a stream, through the cache when `options.cache` and IndexedDB are there. */
 export async function fetchFile(url: string, options: FetchFileOptions): Promise<OpenedFile> {
   let useCache = options.cache && store.cacheAvailable() && !cacheBroken;
-  const release = useCache ? await lockUrl(url, options.signal) : () => {};
+  const release = useCache ? await lockCacheKey(url, options.signal) : () => {};
   try {
     if (useCache) {
       let rec: store.FileRecord | undefined;

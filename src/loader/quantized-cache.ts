@@ -16,7 +16,7 @@ import * as store from '../cache/store.ts';
 import { sha256Hex } from '../cache/sha256.ts';
 import { ggmlTypeByteLength } from '../formats/ggml-types.ts';
 import { chunkCount } from './source.ts';
-import { lockUrl } from './fetch-file.ts';
+import { lockCacheKey } from './cache-lock.ts';
 import type { RawTensor } from '../gpu/weights.ts';
 import type { GgmlType } from '../model/types.ts';
 
@@ -79,12 +79,12 @@ async function stale(url: string, meta: store.QuantizedFileMeta, sha256?: string
 }
 
 /**
- * Holds the entry's Web Lock (fetch-file.ts `lockUrl` on its model key) for a whole load with `cacheQuantized`: two
+ * Holds the entry's Web Lock (cache-lock.ts `lockCacheKey` on its model key) for a whole load with `cacheQuantized`: two
  * tabs (or engines) loading the same model with the same choice at once do not both quantize and write it; the
  * second waits, then reads back what the first stored. Taken before any file's own lock (fetchFile), never after.
  */
 export function lockQuantized(modelUrl: string, choice: string, signal?: AbortSignal): Promise<() => void> {
-  return lockUrl(quantizedUrl(modelUrl, choice), signal);
+  return lockCacheKey(quantizedUrl(modelUrl, choice), signal);
 }
 
 /** Drops a model's quantized entry with this choice: its model record first (so it stops counting), then its files. */
