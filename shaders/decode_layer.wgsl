@@ -23,7 +23,10 @@ struct Params {
   dim: u32, qd: u32, kvd: u32, ffn: u32,
   n_heads: u32, n_kv: u32, hd: u32, eps: f32,
   scale: f32, off_o: u32, off_gu: u32, off_down: u32,
-  off_embd: u32, off_out: u32, vocab: u32, _pad: u32,
+  off_embd: u32, off_out: u32, vocab: u32,
+  // SPLIT: element offsets in `part` of the set this dispatch reads (the layer's input) and of the one it writes.
+  in_off: u32,
+  out_off: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 #if EMBED
@@ -34,13 +37,42 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> token_out: array<u32>;
 var<workgroup> red_i: array<u32, WG>;
 #endif
+#if PHASE_HEAD
+@group(0) @binding(5) var<storage, read_write> logits: array<f32>;
+#endif
+#if SPLIT
+// The residual stream between split dispatches: two sets (ping-pong per layer) of NWG rows of dim; a layer's input
+// residual is the sum of its set's rows (workgroup 0's row holds the residual plus its partial sum, the others
+// their partial sums only), so no workgroup ever reads what another one writes in the same dispatch. Declared only
+// where read (IN_PART: a layer after the first, and the head) or written (PHASE_FFN): an auto layout drops unused
+// bindings.
+#if IN_PART
+@group(0) @binding(12) var<storage, read_write> part: array<f32>;
+#elif PHASE_FFN
+@group(0) @binding(12) var<storage, read_write> part: array<f32>;
+#endif
+#if !PHASE_HEAD
+// The attention output [qd] from PHASE_ATTN to PHASE_FFN.
+@group(0) @binding(13) var<storage, read_write> ao: array<f32>;
+#endif
+#if IN_X
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
+#endif
+#else
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+#endif
 @group(0) @binding(4) var<storage, read> norms: array<f32>;
+#if !PHASE_FFN
+#if !PHASE_HEAD
 @group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(10) var<storage, read_write> kc: array<f32>;
 @group(0) @binding(11) var<storage, read_write> vc: array<f32>;
+#endif
+#endif
 
 override WG: u32 = 64u;
+// SPLIT: workgroups per dispatch (the host launches NWG).
+override NWG: u32 = 2u;
 // Sizes of the workgroup arrays (the host sets them to the model's): dim, q + k + v rows, and in vec4s the
 // activations a projection reads: xn (dim), then ao (q rows), then hid (ffn).
 override DIM: u32 = 64u;
@@ -100,56 +132,16 @@ fn dot4(w: vec4<u32>, cols: u32, a0: u32) -> vec4<f32> {
 
 // 4 consecutive values of qkv (workgroup), the K cache and the V cache from element e.
 fn qv4(e: u32) -> vec4<f32> { return vec4<f32>(qkv[e], qkv[e + 1u], qkv[e + 2u], qkv[e + 3u]); }
+#if !PHASE_FFN
+#if !PHASE_HEAD
 fn kv4(e: u32) -> vec4<f32> { return vec4<f32>(kc[e], kc[e + 1u], kc[e + 2u], kc[e + 3u]); }
 fn vv4(e: u32) -> vec4<f32> { return vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]); }
-
-// Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
-fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
-  return vec4<u32>(off) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)) * cols;
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32
-#if SUBGROUPS
-        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
-#endif
-        ) {
-#if SUBGROUPS
-  // Subgroups fill a workgroup in order of local_invocation_index (one dimension here), so this is the subgroup's number.
-  let sg_id = lid / sg_size;
-#else
-  let sg_lane = 0u;
-  let sg_size = 1u;
-  let sg_id = 0u;
-#endif
-  let dim = params.dim;
-  let qd = params.qd;
-  let kvd = params.kvd;
+// RoPE (adjacent pairs) at pos of the n heads of qkv from head h (q heads, then k heads from n_heads on).
+fn rope_heads(lid: u32, h: u32, n: u32, pos: u32) {
   let hd = params.hd;
-  let x0 = (step.n_tokens - 1u) * dim;
-  let pos = step.pos0 + step.n_tokens - 1u;
-#if EMBED
-  let e0 = params.off_embd + ids[step.n_tokens - 1u] * dim;
-  for (var i = lid; i < dim / 4u; i += WG) {
-    let v = w_load4(0u, e0 + 4u * i, 0u);
-    for (var j = 0u; j < 4u; j++) { res[4u * i + j] = v[j]; }
-  }
-#else
-  for (var i = lid; i < dim; i += WG) { res[i] = x[x0 + i]; }
-#endif
-  workgroupBarrier();
-
-  // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
-  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
-  let nqkv = qd + 2u * kvd;
-  for (var r = 4u * lid; r < nqkv; r += 4u * WG) {
-    let v = dot4(rows4(0u, r, nqkv, dim), dim, 0u);
-    for (var j = 0u; j < 4u; j++) { if (r + j < nqkv) { qkv[r + j] = v[j]; } }
-  }
-  workgroupBarrier();
   let half = hd >> 1u;
-  for (var j = lid; j < (params.n_heads + params.n_kv) * half; j += WG) {
-    let base = (j / half) * hd;
+  for (var j = lid; j < n * half; j += WG) {
+    let base = (h + j / half) * hd;
     let i = j % half;
     let ia = base + 2u * i;
     let ib = ia + 1u;
@@ -157,18 +149,19 @@ fn main(@builtin(local_invocation_index) lid: u32
     qkv[ia] = v.x;
     qkv[ib] = v.y;
   }
-  workgroupBarrier();
-  for (var i = lid; i < kvd; i += WG) {
-    kc[pos * kvd + i] = qkv[qd + i];
-    vc[pos * kvd + i] = qkv[qd + kvd + i];
-  }
+}
 
-  // Attention: one invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
+// Attention of heads h0 .. h1-1 (the token at pos), outputs into act from vec4 dim/4 on.
+fn attend(lid: u32, h0: u32, h1: u32, pos: u32) {
+  // One invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
   // place (act from vec4 a_ao on; heads are whole vec4s: head_dim % 4 == 0).
+  let qd = params.qd;
+  let kvd = params.kvd;
+  let hd = params.hd;
   let group = params.n_heads / params.n_kv;
-  let a_ao = dim / 4u;
+  let a_ao = params.dim / 4u;
 #if HEAD_REGS
-  for (var h = lid; h < params.n_heads; h += WG) {
+  for (var h = h0 + lid; h < h1; h += WG) {
     let q0 = h * hd;
     let kv0 = (h / group) * hd;
     let o4 = a_ao + q0 / 4u;
@@ -228,7 +221,7 @@ fn main(@builtin(local_invocation_index) lid: u32
     if (HD4 > 3u) { act[o4 + 3u] = oe / l; }
   }
 #else
-  for (var h = lid; h < params.n_heads; h += WG) {
+  for (var h = h0 + lid; h < h1; h += WG) {
     let q0 = h * hd;
     let kv0 = (h / group) * hd;
     let o4 = a_ao + q0 / 4u;
@@ -266,6 +259,154 @@ fn main(@builtin(local_invocation_index) lid: u32
     }
   }
 #endif
+}
+#endif
+#endif
+
+// Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
+fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
+  return vec4<u32>(off) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)) * cols;
+}
+
+// The layer's input residual row into res (ends with a barrier): EMBED the token's embedding row, IN_PART (SPLIT) the
+// sum of the input set's rows in `part`, else x (SPLIT IN_X: the embedding dispatch's output).
+fn load_res(lid: u32) {
+  let dim = params.dim;
+#if EMBED
+  let e0 = params.off_embd + ids[step.n_tokens - 1u] * dim;
+  for (var i = lid; i < dim / 4u; i += WG) {
+    let v = w_load4(0u, e0 + 4u * i, 0u);
+    for (var j = 0u; j < 4u; j++) { res[4u * i + j] = v[j]; }
+  }
+#elif IN_PART
+  for (var i = lid; i < dim; i += WG) {
+    var v = part[params.in_off + i];
+    for (var g = 1u; g < NWG; g++) { v += part[params.in_off + g * dim + i]; }
+    res[i] = v;
+  }
+#else
+  for (var i = lid; i < dim; i += WG) { res[i] = x[(step.n_tokens - 1u) * dim + i]; }
+#endif
+  workgroupBarrier();
+}
+
+// The start of workgroup g's share of n rows (4-row steps, so each share but the last is a multiple of 4).
+fn share(n: u32, g: u32) -> u32 {
+  return min(n, g * 4u * ((n + 4u * NWG - 1u) / (4u * NWG)));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>
+#if SUBGROUPS
+        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
+#endif
+        ) {
+#if SUBGROUPS
+  // Subgroups fill a workgroup in order of local_invocation_index (one dimension here), so this is the subgroup's number.
+  let sg_id = lid / sg_size;
+#else
+  let sg_lane = 0u;
+  let sg_size = 1u;
+  let sg_id = 0u;
+#endif
+  let dim = params.dim;
+  let qd = params.qd;
+  let kvd = params.kvd;
+  let hd = params.hd;
+  let pos = step.pos0 + step.n_tokens - 1u;
+  let g = wid.x;
+  load_res(lid);
+#if PHASE_ATTN
+  // Workgroup g: KV heads g·n_kv/NWG .., their query heads and their q, k, v rows (n_kv % NWG == 0); the other
+  // workgroups' rows of qkv stay unwritten and unread.
+  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
+  let kvh = params.n_kv / NWG;
+  let qh = params.n_heads / NWG;
+  for (var part3 = 0u; part3 < 3u; part3++) {
+    // q rows, then k rows, then v rows of this workgroup's heads.
+    var r0 = g * qh * hd;
+    var n = qh * hd;
+    if (part3 > 0u) { r0 = qd + (part3 - 1u) * kvd + g * kvh * hd; n = kvh * hd; }
+    for (var r = r0 + 4u * lid; r < r0 + n; r += 4u * WG) {
+      let v = dot4(rows4(0u, r, r0 + n, dim), dim, 0u);
+      for (var j = 0u; j < 4u; j++) { if (r + j < r0 + n) { qkv[r + j] = v[j]; } }
+    }
+  }
+  workgroupBarrier();
+  rope_heads(lid, g * qh, qh, pos);
+  rope_heads(lid, params.n_heads + g * kvh, kvh, pos);
+  workgroupBarrier();
+  for (var i = g * kvh * hd + lid; i < (g + 1u) * kvh * hd; i += WG) {
+    kc[pos * kvd + i] = qkv[qd + i];
+    vc[pos * kvd + i] = qkv[qd + kvd + i];
+  }
+  attend(lid, g * qh, (g + 1u) * qh, pos);
+  workgroupBarrier();
+  let a_ao = dim / 4u;
+  for (var i = g * qh * hd / 4u + lid; i < (g + 1u) * qh * hd / 4u; i += WG) {
+    let v = act[a_ao + i];
+    for (var j = 0u; j < 4u; j++) { ao[4u * i + j] = v[j]; }
+  }
+#elif PHASE_FFN
+  // Every workgroup: res += o · ao (the whole row: each needs it for the norm), then its share of the FFN's hidden
+  // units and their part of the down projection into its row of the output set.
+  let a_ao = dim / 4u;
+  for (var i = lid; i < qd / 4u; i += WG) {
+    act[a_ao + i] = vec4<f32>(ao[4u * i], ao[4u * i + 1u], ao[4u * i + 2u], ao[4u * i + 3u]);
+  }
+  workgroupBarrier();
+  for (var r = 4u * lid; r < dim; r += 4u * WG) {
+    let v = dot4(rows4(params.off_o, r, dim, qd), qd, a_ao);
+    for (var j = 0u; j < 4u; j++) { res[r + j] += v[j]; }
+  }
+  workgroupBarrier();
+  norm_into_xn(lid, dim, sg_lane, sg_id, sg_size);
+  let ffn = params.ffn;
+  let a_hid = a_ao + qd / 4u;
+  let p0 = share(ffn, g);
+  let p1 = share(ffn, g + 1u);
+  for (var p = p0 + 4u * lid; p < p1; p += 4u * WG) {
+    let gt = dot4(rows4(params.off_gu, p, ffn, dim), dim, 0u);
+    let u = dot4(rows4(params.off_gu + ffn * dim, p, ffn, dim), dim, 0u);
+    act[a_hid + p / 4u] = gt / (1.0 + exp(-gt)) * u;
+  }
+  workgroupBarrier();
+  let keep = select(0.0, 1.0, g == 0u);
+  let o0 = params.out_off + g * dim;
+  for (var r = 4u * lid; r < dim; r += 4u * WG) {
+    let v = dot4(rows4(params.off_down + p0, r, dim, ffn), p1 - p0, a_hid + p0 / 4u);
+    for (var j = 0u; j < 4u; j++) { part[o0 + r + j] = v[j] + keep * res[r + j]; }
+  }
+#elif PHASE_HEAD
+  // output_norm (norms: that vector alone), then workgroup g's share of the vocabulary rows' logits; the argmax
+  // dispatch follows.
+  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
+  let vocab = params.vocab;
+  let v0 = share(vocab, g);
+  let v1 = share(vocab, g + 1u);
+  for (var r = v0 + 4u * lid; r < v1; r += 4u * WG) {
+    let v = dot4(rows4(params.off_out, r, v1, dim), dim, 0u);
+    for (var j = 0u; j < 4u; j++) { if (r + j < v1) { logits[r + j] = v[j]; } }
+  }
+#else
+  let x0 = (step.n_tokens - 1u) * dim;
+  // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
+  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
+  let nqkv = qd + 2u * kvd;
+  for (var r = 4u * lid; r < nqkv; r += 4u * WG) {
+    let v = dot4(rows4(0u, r, nqkv, dim), dim, 0u);
+    for (var j = 0u; j < 4u; j++) { if (r + j < nqkv) { qkv[r + j] = v[j]; } }
+  }
+  workgroupBarrier();
+  rope_heads(lid, 0u, params.n_heads + params.n_kv, pos);
+  workgroupBarrier();
+  for (var i = lid; i < kvd; i += WG) {
+    kc[pos * kvd + i] = qkv[qd + i];
+    vc[pos * kvd + i] = qkv[qd + kvd + i];
+  }
+
+  attend(lid, 0u, params.n_heads, pos);
+  let a_ao = dim / 4u;
   workgroupBarrier();
 
   // x += o · attention, then the FFN on norm(x) (ffn_norm): x += down · (silu(gate) · up).
@@ -315,5 +456,6 @@ fn main(@builtin(local_invocation_index) lid: u32
     }
     token_out[0] = bi;
   }
+#endif
 #endif
 }

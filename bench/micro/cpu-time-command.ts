@@ -5,6 +5,7 @@
  * Linux only (/proc); returns NaN elsewhere.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { BrowserCommand } from 'vitest/node';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -42,8 +43,12 @@ export const gpuProcessCpuMs: BrowserCommand<[]> = async () => {
   return pids.reduce((s, p) => s + (stat(p)?.ms ?? 0), 0);
 };
 
+/** The machine's 1-minute load average (`uptime`), printed beside every figure. */
+export const loadAverage: BrowserCommand<[]> = async () => loadavg()[0];
+
 declare module 'vitest/browser' {
   interface BrowserCommands {
     gpuProcessCpuMs: () => Promise<number>;
+    loadAverage: () => Promise<number>;
   }
 }

@@ -20,15 +20,15 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
   const model = await loadModel(gpu, new URL(MODEL, location.href).href);
   const base = defaultTuning(gpu.caps);
   const variants: [string, Tuning][] = [
-    ['5 dispatches a layer', { ...base, layerKernelMaxWeights: 0 }],
-    ['layer kernel WG 4', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4 }],
-    ['layer kernel WG 16', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 16 }],
-    ['layer kernel WG 4 subgroups', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, subgroups: gpu.caps.subgroups }],
+    ['layer kernel, 1 workgroup', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 1 }],
+    ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 2 }],
+    ['layer kernel split in 4', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 4 }],
   ];
   const ts = await Promise.all(variants.map(async ([, tuning]) => Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 256, maxBatch: 16 })));
   const times: number[][] = ts.map(() => []);
   const cpu: number[][] = ts.map(() => []);
   const tokens: number[][] = [];
+  const loads = [await commands.loadAverage()];
   for (let round = 0; round < 12; round++) {
     for (let v = 0; v < ts.length; v++) {
       const c0 = await commands.gpuProcessCpuMs();
@@ -44,7 +44,9 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
       cpu[v].push(((await commands.gpuProcessCpuMs()) - c0) / 128);
       tokens[v] = got;
     }
+    loads.push(await commands.loadAverage());
   }
+  console.log(`load average (1 min) over the rounds: ${loads.map((l) => l.toFixed(1)).join(' ')}`);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
   const ref = med(times[0]);
   const cref = med(cpu[0]);

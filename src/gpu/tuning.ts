@@ -32,6 +32,13 @@ export interface Tuning {
   layerKernelMaxWeights: number;
   layerWG: number;
   /**
+   * Workgroups per layer-kernel dispatch: 1, one dispatch of one workgroup per layer; n > 1, two dispatches per
+   * layer of n workgroups, each its share of the heads and of the FFN (layer-kernel.ts splitLayer; needs n_kv_heads
+   * % n == 0, else 1), the head one more dispatch plus the argmax. SwiftShader runs a dispatch's workgroups on its
+   * worker threads (one per core), a single workgroup on one.
+   */
+  layerSplit: number;
+  /**
    * matvec reads float weights as a fixed-length array (weights.wgsl W_FIXED: the length written into the WGSL, one
    * pipeline per distinct weight size) instead of a runtime-sized one: on SwiftShader each load of a runtime-sized
    * array is clamped against arrayLength(), 4 integer divisions (sotu-5m f32 decode 1.12x CPU time, BENCHMARKS round 7).
@@ -79,7 +86,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
     // per row; 16 threads keep a workgroup at 64 rows.
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
@@ -88,7 +95,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   return {
     matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
     matmulF16: caps.f16 ?? false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups, fixedWeightLengths: false,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, subgroups, fixedWeightLengths: false,
   };
 }
 

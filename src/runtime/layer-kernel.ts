@@ -53,6 +53,8 @@ export function layerKernelWeights(g: GraphContext, i: number, n: LayerKernelNee
  * The decode dispatches of a llama graph whose every layer the layer kernel can run (else undefined: the graph keeps
  * its own): one dispatch per layer, the first also doing the embedding lookup and the last the output norm, logits
  * and argmax when those tables are within the same bound and format (stories260K: 28 -> 5 dispatches per token).
+ * With `Tuning.layerSplit` > 1 (and n_kv_heads a multiple of it, a folded head, `g.buffer`), each layer is instead
+ * two dispatches of that many workgroups (`splitLayer`) and the head one more plus the argmax.
  * `head` is what still follows the body when decoding: [] when the last layer did it, else undefined (the graph's head).
  */
 export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): { decode: Promise<Dispatch>[]; head?: Promise<Dispatch>[] } | undefined {
@@ -63,9 +65,17 @@ export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): {
   const table = (m: GpuWeight) => (m.format.id === fmt && m.rows * m.cols <= k.tuning.layerKernelMaxWeights ? m : undefined);
   const embd = c.embedScale === undefined ? table(w.matrix('token_embd.weight')) : undefined;
   const out = c.finalSoftcap ? undefined : table(c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight'));
+  const L = needs.length;
+  const nwg = k.tuning.layerSplit;
+  if (nwg > 1 && out && g.buffer && c.nKvHeads % nwg === 0) {
+    // Two sets of nwg residual rows (ping-pong: layer i reads set (i-1) % 2 and writes set i % 2).
+    const part = g.buffer('layer.part', 2 * nwg * c.dim * 4);
+    const set = (i: number) => (i % 2) * nwg * c.dim;
+    const decode = lws.flatMap((lw, i) => splitLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, part, inOff: set(i + 1), outOff: set(i), nwg }));
+    return { decode: embd ? decode : [...embed(g).decode, ...decode], head: splitHead(g, out, part, set(L - 1), nwg) };
+  }
   // The last layer binds logits and the token too (9 storage buffers): only where the device allows them.
   const head = out && k.device.limits.maxStorageBuffersPerShaderStage >= 9 ? out : undefined;
-  const L = needs.length;
   const decode = lws.map((lw, i) => decodeLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, out: i === L - 1 ? head : undefined }));
   return { decode: embd ? decode : [...embed(g).decode, ...decode], head: head ? [] : undefined };
 }
@@ -90,28 +100,91 @@ function packWeights(store: WeightStore, label: string, parts: GpuWeight[]): { d
   return { data, offsets: at.map((b) => b / bytesPer), elements: data.size / bytesPer };
 }
 
+/** The kernel's params uniform (decode_layer.wgsl Params); `offsets`: element offsets of o, gate_up, down, embd, out. */
+function layerParams(g: GraphContext, offsets: number[], io: { inOff?: number; outOff?: number } = {}): ArrayBuffer {
+  const { c } = g;
+  const params = new ArrayBuffer(80);
+  new Uint32Array(params, 0, 7).set([c.dim, c.nHeads * c.headDim, c.nKvHeads * c.headDim, c.ffnDim, c.nHeads, c.nKvHeads, c.headDim]);
+  new Float32Array(params, 28, 2).set([c.normEps, 1 / Math.sqrt(c.headDim)]);
+  new Uint32Array(params, 36, 8).set([...offsets, c.vocabSize, io.inOff ?? 0, io.outOff ?? 0]);
+  return params;
+}
+
+/** Defines and workgroup-array sizes every variant of the kernel shares. */
+function layerShape(g: GraphContext, w: GpuWeight): { defines: string[]; constants: Record<string, number> } {
+  const { k, c } = g;
+  const qd = c.nHeads * c.headDim;
+  return {
+    defines: [...weightDefines(w.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(c.headDim <= 16 ? ['HEAD_REGS'] : [])],
+    constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * c.nKvHeads * c.headDim, ACT4: (c.dim + qd + c.ffnDim) / 4, HD4: c.headDim / 4 },
+  };
+}
+
 function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, fold: { embd?: GpuWeight; out?: GpuWeight }): Promise<Dispatch> {
-  const { k, c, w, a } = g;
+  const { k, w, a } = g;
   const p = `blk.${i}.`;
   const label = `${p}layer`;
   const parts = [lw.qkv, lw.o, lw.gateUp, lw.down, ...(fold.embd ? [fold.embd] : []), ...(fold.out ? [fold.out] : [])];
   const { data, offsets, elements } = packWeights(w, `${label}.w`, parts);
   const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`, ...(fold.out ? ['output_norm.weight'] : [])]);
-  const qd = c.nHeads * c.headDim;
-  const kvd = c.nKvHeads * c.headDim;
-  const params = new ArrayBuffer(64);
-  new Uint32Array(params, 0, 7).set([c.dim, qd, kvd, c.ffnDim, c.nHeads, c.nKvHeads, c.headDim]);
-  new Float32Array(params, 28, 2).set([c.normEps, 1 / Math.sqrt(c.headDim)]);
-  new Uint32Array(params, 36, 3).set(offsets.slice(1, 4));
-  new Uint32Array(params, 48, 3).set([fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0, c.vocabSize]);
+  const params = layerParams(g, [...offsets.slice(1, 4), fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0]);
   const cache = g.kv(i);
-  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : []), ...(c.headDim <= 16 ? ['HEAD_REGS'] : [])];
+  const shape = layerShape(g, lw.qkv);
+  const defines = [...shape.defines, ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : [])];
   return k.make('decode_layer', {
-    label, params, defines,
-    constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4, HD4: c.headDim / 4 },
+    label, params, defines, constants: shape.constants,
     // W_FIXED: the packed weights' length in 4-element units (a vec4<f32> or an f16/bf16 vec2<u32> each).
     lengths: { W_LEN: elements / 4 },
     buffers: { 2: a.x, 3: a.ids, 4: norms, 5: a.logits, 6: rope.invFreq, 7: a.tokenOut, 8: data, 10: cache.k, 11: cache.v },
     grid: () => [1, 1, 1],
   });
+}
+
+/**
+ * Layer i as two dispatches of `nwg` workgroups each, with no synchronization inside a dispatch (SwiftShader runs a
+ * dispatch's workgroups on its worker threads, one per core; one workgroup keeps a token's work on one core):
+ * PHASE_ATTN: workgroup g its share of the KV heads (the norm recomputed by each; its q/k/v rows, RoPE, its cache
+ * rows, its heads' attention into `a.att`); PHASE_FFN: each the o-projection and the norm (repeated: every
+ * workgroup needs the whole row), then its share of the FFN's hidden units and of the down projection, written to
+ * its row of the output set in `part`, which the next dispatch sums.
+ */
+function splitLayer(
+  g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights,
+  o: { embd?: GpuWeight; part: GPUBuffer; inOff: number; outOff: number; nwg: number },
+): Promise<Dispatch>[] {
+  const { k, w, a } = g;
+  const p = `blk.${i}.`;
+  const { data, offsets, elements } = packWeights(w, `${p}layer.w`, [lw.qkv, lw.o, lw.gateUp, lw.down, ...(o.embd ? [o.embd] : [])]);
+  const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`]);
+  const params = layerParams(g, [...offsets.slice(1, 4), o.embd ? offsets[4] : 0, 0], o);
+  const cache = g.kv(i);
+  const shape = layerShape(g, lw.qkv);
+  // Layer 0 reads the embedding row (EMBED) or, when the table is not folded, x (the embedding dispatch's output).
+  const input = i > 0 ? ['IN_PART'] : o.embd ? ['EMBED'] : ['IN_X'];
+  const phase = (name: string) =>
+    k.make('decode_layer', {
+      label: `${p}layer.${name}`, params, defines: [...shape.defines, 'SPLIT', `PHASE_${name.toUpperCase()}`, ...input],
+      constants: { ...shape.constants, NWG: o.nwg },
+      lengths: { W_LEN: elements / 4 },
+      buffers: { 2: a.x, 3: a.ids, 4: norms, 6: rope.invFreq, 8: data, 10: cache.k, 11: cache.v, 12: o.part, 13: a.att },
+      grid: () => [o.nwg, 1, 1],
+    });
+  return [phase('attn'), phase('ffn')];
+}
+
+/** The decode head after split layers: output_norm and the logits as `nwg` workgroups of vocabulary rows, then argmax. */
+function splitHead(g: GraphContext, out: GpuWeight, part: GPUBuffer, inOff: number, nwg: number): Promise<Dispatch>[] {
+  const { k, c, w, a } = g;
+  const shape = layerShape(g, out);
+  return [
+    k.make('decode_layer', {
+      label: 'output.split', params: layerParams(g, [0, 0, 0, 0, 0], { inOff }),
+      defines: [...shape.defines, 'SPLIT', 'PHASE_HEAD', 'IN_PART'], constants: { ...shape.constants, NWG: nwg },
+      // The table's own buffer: a fixed-length binding may be shorter than its buffer.
+      lengths: { W_LEN: (out.rows * out.cols) / 4 },
+      buffers: { 4: w.vector('output_norm.weight'), 5: a.logits, 8: out.data, 12: part },
+      grid: () => [nwg, 1, 1],
+    }),
+    k.argmax({ label: 'argmax', logits: a.logits, result: a.tokenOut, n: c.vocabSize }),
+  ];
 }

@@ -26,14 +26,19 @@ for (const url of MODELS) {
     // Layer kernels only: the first does the embedding, the last the head (logits + argmax) where the device binds
     // the 9 storage buffers that takes; else the head's output projection and argmax follow.
     const fused = c.nLayers + (gpu.device.limits.maxStorageBuffersPerShaderStage >= 9 ? 0 : 2);
+    // Split in n workgroups (Tuning.layerSplit): 2 dispatches a layer, the head's logits and argmax; a model whose
+    // n_kv_heads n does not divide keeps one workgroup (tiny_hd32: 1 KV head).
+    const split = (n: number) => (c.nKvHeads % n === 0 ? 2 * c.nLayers + 2 : fused);
     const variants: [string, Tuning, number][] = [
       // Separate: 5 a layer + the split-K merge (listed, skipped at short contexts).
       ['separate dispatches', { ...base, layerKernelMaxWeights: 0 }, 6 * c.nLayers + 3],
       ['layer kernel', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false }, fused],
       ['layer kernel, 64 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 64, subgroups: false }, fused],
       ...(gpu.caps.subgroups ? [['layer kernel, subgroupAdd, 64 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 64, subgroups: true }, fused] as [string, Tuning, number]] : []),
+      ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, subgroups: false }, split(2)],
+      ['layer kernel split in 4, 8 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 8, layerSplit: 4, subgroups: false }, split(4)],
     ];
-    if (ATTENTION_ONLY.test(url)) variants.splice(0, variants.length, variants[1]);
+    if (ATTENTION_ONLY.test(url)) variants.splice(0, variants.length, variants[1], variants.at(-2)!);
     const ref = await referenceFor(url, c, 64);
     const want = [ref.forward(PROMPT)];
     let tok = PROMPT.at(-1)!;
