@@ -41,20 +41,11 @@ var<workgroup> red_i: array<u32, WG>;
 @group(0) @binding(5) var<storage, read_write> logits: array<f32>;
 #endif
 #if SPLIT
-// The residual stream between split dispatches: two sets (ping-pong per layer) of NWG rows of dim; a layer's input
-// residual is the sum of its set's rows (workgroup 0's row holds the residual plus its partial sum, the others
-// their partial sums only), so no workgroup ever reads what another one writes in the same dispatch. Declared only
-// where read (IN_PART: a layer after the first, and the head) or written (PHASE_FFN): an auto layout drops unused
-// bindings.
-#if IN_PART
+// The residual stream between split dispatches: sets of NWG rows of dim (element offsets in_off, out_off); a
+// dispatch's input residual is the sum of its input set's rows. Each workgroup writes one row of the output set:
+// workgroup 0 its input residual plus its partial sum, the others their partial sums only. The input and output sets
+// differ, so no workgroup reads what another writes in the same dispatch.
 @group(0) @binding(12) var<storage, read_write> part: array<f32>;
-#elif PHASE_FFN
-@group(0) @binding(12) var<storage, read_write> part: array<f32>;
-#endif
-#if !PHASE_HEAD
-// The attention output [qd] from PHASE_ATTN to PHASE_FFN.
-@group(0) @binding(13) var<storage, read_write> ao: array<f32>;
-#endif
 #if IN_X
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 #endif
@@ -316,50 +307,68 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let pos = step.pos0 + step.n_tokens - 1u;
   let g = wid.x;
   load_res(lid);
-#if PHASE_ATTN
-  // Workgroup g: KV heads g·n_kv/NWG .., their query heads and their q, k, v rows (n_kv % NWG == 0); the other
-  // workgroups' rows of qkv stay unwritten and unread.
+#if DO_ATTN
+  // PHASE_ATTN: workgroup g its share of the KV heads (n_kv % NWG == 0), their query heads and their q, k, v rows;
+  // the other workgroups' rows of qkv stay unwritten and unread. PHASE_LAYER: every workgroup all heads (the
+  // attention repeated, so the layer needs no second dispatch), each writing its share of the cache row.
   norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
   let kvh = params.n_kv / NWG;
   let qh = params.n_heads / NWG;
+#if PHASE_LAYER
+  let ha = 0u;
+  let hn = params.n_heads;
+  let ka = 0u;
+  let kn = params.n_kv;
+#else
+  let ha = g * qh;
+  let hn = qh;
+  let ka = g * kvh;
+  let kn = kvh;
+#endif
   for (var part3 = 0u; part3 < 3u; part3++) {
-    // q rows, then k rows, then v rows of this workgroup's heads.
-    var r0 = g * qh * hd;
-    var n = qh * hd;
-    if (part3 > 0u) { r0 = qd + (part3 - 1u) * kvd + g * kvh * hd; n = kvh * hd; }
+    // q rows, then k rows, then v rows of these heads.
+    var r0 = ha * hd;
+    var n = hn * hd;
+    if (part3 > 0u) { r0 = qd + (part3 - 1u) * kvd + ka * hd; n = kn * hd; }
     for (var r = r0 + 4u * lid; r < r0 + n; r += 4u * WG) {
       let v = dot4(rows4(0u, r, r0 + n, dim), dim, 0u);
       for (var j = 0u; j < 4u; j++) { if (r + j < r0 + n) { qkv[r + j] = v[j]; } }
     }
   }
   workgroupBarrier();
-  rope_heads(lid, g * qh, qh, pos);
-  rope_heads(lid, params.n_heads + g * kvh, kvh, pos);
+  rope_heads(lid, ha, hn, pos);
+  rope_heads(lid, params.n_heads + ka, kn, pos);
   workgroupBarrier();
   for (var i = g * kvh * hd + lid; i < (g + 1u) * kvh * hd; i += WG) {
     kc[pos * kvd + i] = qkv[qd + i];
     vc[pos * kvd + i] = qkv[qd + kvd + i];
   }
-  attend(lid, g * qh, (g + 1u) * qh, pos);
+  attend(lid, ha, ha + hn, pos);
   workgroupBarrier();
+#endif
   let a_ao = dim / 4u;
-  for (var i = g * qh * hd / 4u + lid; i < (g + 1u) * qh * hd / 4u; i += WG) {
-    let v = act[a_ao + i];
-    for (var j = 0u; j < 4u; j++) { ao[4u * i + j] = v[j]; }
+  // Workgroup g's row of the output set gets its input residual (g = 0 only) plus its partial sum.
+  let keep = select(0.0, 1.0, g == 0u);
+  let o0 = params.out_off + g * dim;
+#if PHASE_ATTN
+  // Its heads' share of o · attention: the o columns of its query heads.
+  let c0 = g * qh * hd;
+  for (var r = 4u * lid; r < dim; r += 4u * WG) {
+    let v = dot4(rows4(params.off_o + c0, r, dim, qd), qh * hd, a_ao + c0 / 4u);
+    for (var j = 0u; j < 4u; j++) { part[o0 + r + j] = v[j] + keep * res[r + j]; }
   }
-#elif PHASE_FFN
-  // Every workgroup: res += o · ao (the whole row: each needs it for the norm), then its share of the FFN's hidden
-  // units and their part of the down projection into its row of the output set.
-  let a_ao = dim / 4u;
-  for (var i = lid; i < qd / 4u; i += WG) {
-    act[a_ao + i] = vec4<f32>(ao[4u * i], ao[4u * i + 1u], ao[4u * i + 2u], ao[4u * i + 3u]);
-  }
-  workgroupBarrier();
+#endif
+#if PHASE_LAYER
+  // res += o · attention (all heads: every workgroup needs the whole row for the FFN's norm).
   for (var r = 4u * lid; r < dim; r += 4u * WG) {
     let v = dot4(rows4(params.off_o, r, dim, qd), qd, a_ao);
     for (var j = 0u; j < 4u; j++) { res[r + j] += v[j]; }
   }
   workgroupBarrier();
+#endif
+#if DO_FFN
+  // Its share of the FFN's hidden units (on the norm of the whole row: ffn_norm) and their part of the down
+  // projection.
   norm_into_xn(lid, dim, sg_lane, sg_id, sg_size);
   let ffn = params.ffn;
   let a_hid = a_ao + qd / 4u;
@@ -371,13 +380,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     act[a_hid + p / 4u] = gt / (1.0 + exp(-gt)) * u;
   }
   workgroupBarrier();
-  let keep = select(0.0, 1.0, g == 0u);
-  let o0 = params.out_off + g * dim;
   for (var r = 4u * lid; r < dim; r += 4u * WG) {
     let v = dot4(rows4(params.off_down + p0, r, dim, ffn), p1 - p0, a_hid + p0 / 4u);
     for (var j = 0u; j < 4u; j++) { part[o0 + r + j] = v[j] + keep * res[r + j]; }
   }
-#elif PHASE_HEAD
+#endif
+#if PHASE_HEAD
   // output_norm (norms: that vector alone), then workgroup g's share of the vocabulary rows' logits; the argmax
   // dispatch follows.
   norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
@@ -388,7 +396,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let v = dot4(rows4(params.off_out, r, v1, dim), dim, 0u);
     for (var j = 0u; j < 4u; j++) { if (r + j < v1) { logits[r + j] = v[j]; } }
   }
-#else
+#endif
+#if !SPLIT
   let x0 = (step.n_tokens - 1u) * dim;
   // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
   norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
@@ -406,7 +415,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 
   attend(lid, 0u, params.n_heads, pos);
-  let a_ao = dim / 4u;
   workgroupBarrier();
 
   // x += o · attention, then the FFN on norm(x) (ffn_norm): x += down · (silu(gate) · up).

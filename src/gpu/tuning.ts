@@ -39,6 +39,11 @@ export interface Tuning {
    */
   layerSplit: number;
   /**
+   * With layerSplit > 1: the attention's heads are shared out too (two dispatches a layer); false: every workgroup
+   * computes the whole attention (one dispatch a layer, the attention's work repeated in each).
+   */
+  layerSplitHeads: boolean;
+  /**
    * matvec reads float weights as a fixed-length array (weights.wgsl W_FIXED: the length written into the WGSL, one
    * pipeline per distinct weight size) instead of a runtime-sized one: on SwiftShader each load of a runtime-sized
    * array is clamped against arrayLength(), 4 integer divisions (sotu-5m f32 decode 1.12x CPU time, BENCHMARKS round 7).
@@ -86,7 +91,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
     // per row; 16 threads keep a workgroup at 64 rows.
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, layerSplitHeads: true, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
@@ -95,7 +100,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   return {
     matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
     matmulF16: caps.f16 ?? false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, subgroups, fixedWeightLengths: false,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, layerSplitHeads: true, subgroups, fixedWeightLengths: false,
   };
 }
 

@@ -68,11 +68,14 @@ export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): {
   const L = needs.length;
   const nwg = k.tuning.layerSplit;
   if (nwg > 1 && out && g.buffer && c.nKvHeads % nwg === 0) {
-    // Two sets of nwg residual rows (ping-pong: layer i reads set (i-1) % 2 and writes set i % 2).
+    // Two sets of nwg residual rows: split heads, layer i reads set 0 in PHASE_ATTN and writes set 1, which its
+    // PHASE_FFN reads to write set 0; attention repeated (one dispatch a layer), layer i reads set (i + 1) % 2 and
+    // writes set i % 2.
     const part = g.buffer('layer.part', 2 * nwg * c.dim * 4);
     const set = (i: number) => (i % 2) * nwg * c.dim;
-    const decode = lws.flatMap((lw, i) => splitLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, part, inOff: set(i + 1), outOff: set(i), nwg }));
-    return { decode: embd ? decode : [...embed(g).decode, ...decode], head: splitHead(g, out, part, set(L - 1), nwg) };
+    const heads = k.tuning.layerSplitHeads;
+    const decode = lws.flatMap((lw, i) => splitLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, part, nwg, heads, inOff: set(i + 1), outOff: set(i) }));
+    return { decode: embd ? decode : [...embed(g).decode, ...decode], head: splitHead(g, out, part, heads ? 0 : set(L - 1), nwg) };
   }
   // The last layer binds logits and the token too (9 storage buffers): only where the device allows them.
   const head = out && k.device.limits.maxStorageBuffersPerShaderStage >= 9 ? out : undefined;
@@ -141,35 +144,40 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
 }
 
 /**
- * Layer i as two dispatches of `nwg` workgroups each, with no synchronization inside a dispatch (SwiftShader runs a
- * dispatch's workgroups on its worker threads, one per core; one workgroup keeps a token's work on one core):
- * PHASE_ATTN: workgroup g its share of the KV heads (the norm recomputed by each; its q/k/v rows, RoPE, its cache
- * rows, its heads' attention into `a.att`); PHASE_FFN: each the o-projection and the norm (repeated: every
- * workgroup needs the whole row), then its share of the FFN's hidden units and of the down projection, written to
- * its row of the output set in `part`, which the next dispatch sums.
+ * Layer i as dispatches of `nwg` workgroups each, with no synchronization inside a dispatch (SwiftShader runs a
+ * dispatch's workgroups on its worker threads, one per core; one workgroup keeps a token's work on one core), the
+ * residual passed as rows of `part` that the next dispatch sums. `heads`: PHASE_ATTN, workgroup g its share of the
+ * KV heads (the norm recomputed by each; its q/k/v rows, RoPE, its cache rows, its heads' attention and their
+ * columns of o), from set 0 to set 1; then PHASE_FFN, each its share of the FFN's hidden units and of the down
+ * projection, from set 1 to set 0. Else one PHASE_LAYER dispatch: each workgroup the whole attention and o, then its
+ * share of the FFN, from set inOff to set outOff.
  */
 function splitLayer(
   g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights,
-  o: { embd?: GpuWeight; part: GPUBuffer; inOff: number; outOff: number; nwg: number },
+  o: { embd?: GpuWeight; part: GPUBuffer; nwg: number; heads: boolean; inOff: number; outOff: number },
 ): Promise<Dispatch>[] {
-  const { k, w, a } = g;
+  const { k, c, w, a } = g;
   const p = `blk.${i}.`;
   const { data, offsets, elements } = packWeights(w, `${p}layer.w`, [lw.qkv, lw.o, lw.gateUp, lw.down, ...(o.embd ? [o.embd] : [])]);
   const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`]);
-  const params = layerParams(g, [...offsets.slice(1, 4), o.embd ? offsets[4] : 0, 0], o);
-  const cache = g.kv(i);
   const shape = layerShape(g, lw.qkv);
-  // Layer 0 reads the embedding row (EMBED) or, when the table is not folded, x (the embedding dispatch's output).
-  const input = i > 0 ? ['IN_PART'] : o.embd ? ['EMBED'] : ['IN_X'];
-  const phase = (name: string) =>
+  const cache = g.kv(i);
+  // Layer 0's first dispatch reads the embedding row (EMBED) or, when the table is not folded, x (the embedding
+  // dispatch's output).
+  const first = i > 0 ? 'IN_PART' : o.embd ? 'EMBED' : 'IN_X';
+  const phase = (name: string, defines: string[], io: { inOff: number; outOff: number }) =>
     k.make('decode_layer', {
-      label: `${p}layer.${name}`, params, defines: [...shape.defines, 'SPLIT', `PHASE_${name.toUpperCase()}`, ...input],
+      label: `${p}layer.${name}`, params: layerParams(g, [...offsets.slice(1, 4), o.embd ? offsets[4] : 0, 0], io),
+      defines: [...shape.defines, 'SPLIT', `PHASE_${name.toUpperCase()}`, ...defines],
       constants: { ...shape.constants, NWG: o.nwg },
       lengths: { W_LEN: elements / 4 },
-      buffers: { 2: a.x, 3: a.ids, 4: norms, 6: rope.invFreq, 8: data, 10: cache.k, 11: cache.v, 12: o.part, 13: a.att },
+      buffers: { 2: a.x, 3: a.ids, 4: norms, 6: rope.invFreq, 8: data, 10: cache.k, 11: cache.v, 12: o.part },
       grid: () => [o.nwg, 1, 1],
     });
-  return [phase('attn'), phase('ffn')];
+  const rows = o.nwg * c.dim;
+  return o.heads
+    ? [phase('attn', ['DO_ATTN', first], { inOff: 0, outOff: rows }), phase('ffn', ['DO_FFN', 'IN_PART'], { inOff: rows, outOff: 0 })]
+    : [phase('layer', ['DO_ATTN', 'DO_FFN', first], o)];
 }
 
 /** The decode head after split layers: output_norm and the logits as `nwg` workgroups of vocabulary rows, then argmax. */

@@ -22,13 +22,14 @@ for (const url of MODELS) {
     const gpu = await testGpu();
     const model = await loadModel(gpu, new URL(url, location.href).href);
     const c = model.config;
-    const base = defaultTuning({ cpu: true });
+    // One workgroup unless a variant says otherwise (the CPU default may split).
+    const base = { ...defaultTuning({ cpu: true }), layerSplit: 1 };
     // Layer kernels only: the first does the embedding, the last the head (logits + argmax) where the device binds
     // the 9 storage buffers that takes; else the head's output projection and argmax follow.
     const fused = c.nLayers + (gpu.device.limits.maxStorageBuffersPerShaderStage >= 9 ? 0 : 2);
     // Split in n workgroups (Tuning.layerSplit): 2 dispatches a layer, the head's logits and argmax; a model whose
     // n_kv_heads n does not divide keeps one workgroup (tiny_hd32: 1 KV head).
-    const split = (n: number) => (c.nKvHeads % n === 0 ? 2 * c.nLayers + 2 : fused);
+    const split = (n: number, heads = true) => (c.nKvHeads % n === 0 ? (heads ? 2 : 1) * c.nLayers + 2 : fused);
     const variants: [string, Tuning, number][] = [
       // Separate: 5 a layer + the split-K merge (listed, skipped at short contexts).
       ['separate dispatches', { ...base, layerKernelMaxWeights: 0 }, 6 * c.nLayers + 3],
@@ -37,6 +38,7 @@ for (const url of MODELS) {
       ...(gpu.caps.subgroups ? [['layer kernel, subgroupAdd, 64 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 64, subgroups: true }, fused] as [string, Tuning, number]] : []),
       ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, subgroups: false }, split(2)],
       ['layer kernel split in 4, 8 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 8, layerSplit: 4, subgroups: false }, split(4)],
+      ['layer kernel split in 2, attention repeated', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: false, subgroups: false }, split(2, false)],
     ];
     if (ATTENTION_ONLY.test(url)) variants.splice(0, variants.length, variants[1], variants.at(-2)!);
     const ref = await referenceFor(url, c, 64);
@@ -64,3 +66,30 @@ for (const url of MODELS) {
     }
   });
 }
+
+// The split layer kernel sums in another order than one workgroup (partial sums per workgroup): greedy tokens must
+// still be the one-workgroup path's, over 48 steps decoded as the engine does (16 per submission).
+test('stories260K: greedy tokens of the split layer kernel = one workgroup', async () => {
+  const gpu = await testGpu();
+  const model = await loadModel(gpu, new URL(MODELS[0], location.href).href);
+  const base = { ...defaultTuning({ cpu: true }), layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false };
+  const runs: number[][] = [];
+  for (const tuning of [{ ...base, layerSplit: 1 }, { ...base, layerSplit: 2, layerSplitHeads: true }, { ...base, layerSplit: 2, layerSplitHeads: false }]) {
+    const t = await Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 64, maxBatch: 16 });
+    try {
+      const got: number[] = [];
+      let tok = 1;
+      for (let pos = 0; pos < 48; pos += 16) {
+        const out = (await t.decodeSteps([tok], pos, 16)).tokens;
+        got.push(...out);
+        tok = out[15];
+      }
+      runs.push(got);
+    } finally {
+      t.destroy();
+    }
+  }
+  expect(new Set(runs[0]).size, 'the greedy run is not one repeated token').toBeGreaterThan(4);
+  expect(runs[1], 'split heads').toEqual(runs[0]);
+  expect(runs[2], 'attention repeated').toEqual(runs[0]);
+});
