@@ -19,6 +19,15 @@
 // off_embd, instead of x (the embedding dispatch folded in). HEAD (last layer): then output_norm (norms from 2·dim),
 // the logits (vocab rows packed from off_out, written to `logits`) and their argmax (lowest index on ties, to
 // token_out): the decode head folded in.
+//
+// SPLIT (layer-kernel.ts splitLayer, Tuning.layerSplit): the layer shared out over NWG workgroups of one dispatch
+// with no synchronization between them (SwiftShader runs a dispatch's workgroups on its worker threads, one per
+// core; one workgroup runs on one). The residual row passes between dispatches as NWG partial rows in `part`, summed
+// by the next dispatch (load_res). PHASE_ATTN: workgroup g's share of the KV heads, their q/k/v rows, RoPE, cache
+// rows, attention and o columns; PHASE_FFN: its share of the FFN's hidden units and of the down projection;
+// PHASE_LAYER: both in one dispatch, the attention (and o) repeated in every workgroup; PHASE_HEAD: output_norm and
+// its share of the vocabulary's logits (the argmax dispatch follows). DO_ATTN / DO_FFN: the parts a phase runs.
+// Layer 0 reads the embedding row (EMBED) or x (IN_X); later dispatches read `part` (IN_PART).
 struct Params {
   dim: u32, qd: u32, kvd: u32, ffn: u32,
   n_heads: u32, n_kv: u32, hd: u32, eps: f32,

@@ -88,10 +88,12 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
-    // per row; 16 threads keep a workgroup at 64 rows.
+    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel in 2 workgroups, attention repeated in each
+    // (SwiftShader has one worker thread per core; stories260K decode 1.28-1.51x the wall time of one workgroup, 2
+    // heads-split dispatches a layer 1.17-1.38x, 4 workgroups 0.70x: BENCHMARKS.md round 8).
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, layerSplitHeads: true, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 2, layerSplitHeads: false, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;

@@ -7,6 +7,8 @@
  * format, no LoRA. Prefill keeps the graph's own dispatches (its matmuls already amortize the fixed cost).
  * The layer's four weights are copied once, back to back, into one buffer (the fused ones stay for prefill): the
  * kernel binds one weight array. For the small models this is chosen for, that copy is a few MiB at most.
+ * `Tuning.layerSplit` shares each layer out over that many workgroups (CPU adapters: 2, one per SwiftShader worker
+ * thread), one or two dispatches a layer (`splitLayer`), the head as its own dispatches (`splitHead`).
  */
 import type { Dispatch, Kernels } from '../gpu/kernels.ts';
 import { isBlockFormat, weightDefines, type GpuWeight, type WeightStore } from '../gpu/weights.ts';
@@ -54,7 +56,8 @@ export function layerKernelWeights(g: GraphContext, i: number, n: LayerKernelNee
  * its own): one dispatch per layer, the first also doing the embedding lookup and the last the output norm, logits
  * and argmax when those tables are within the same bound and format (stories260K: 28 -> 5 dispatches per token).
  * With `Tuning.layerSplit` > 1 (and n_kv_heads a multiple of it, a folded head, `g.buffer`), each layer is instead
- * two dispatches of that many workgroups (`splitLayer`) and the head one more plus the argmax.
+ * one or two dispatches of that many workgroups (`splitLayer`), then the head's logits and the argmax (stories260K: 7
+ * dispatches per token, 12 with `layerSplitHeads`).
  * `head` is what still follows the body when decoding: [] when the last layer did it, else undefined (the graph's head).
  */
 export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): { decode: Promise<Dispatch>[]; head?: Promise<Dispatch>[] } | undefined {
@@ -165,9 +168,10 @@ function splitLayer(
   // Layer 0's first dispatch reads the embedding row (EMBED) or, when the table is not folded, x (the embedding
   // dispatch's output).
   const first = i > 0 ? 'IN_PART' : o.embd ? 'EMBED' : 'IN_X';
+  // Labels (the profiler's kernel names after `blk.N.`): layer.attn and layer.ffn, or layer.split.
   const phase = (name: string, defines: string[], io: { inOff: number; outOff: number }) =>
     k.make('decode_layer', {
-      label: `${p}layer.${name}`, params: layerParams(g, [...offsets.slice(1, 4), o.embd ? offsets[4] : 0, 0], io),
+      label: `${p}layer.${name === 'layer' ? 'split' : name}`, params: layerParams(g, [...offsets.slice(1, 4), o.embd ? offsets[4] : 0, 0], io),
       defines: [...shape.defines, 'SPLIT', `PHASE_${name.toUpperCase()}`, ...defines],
       constants: { ...shape.constants, NWG: o.nwg },
       lengths: { W_LEN: elements / 4 },

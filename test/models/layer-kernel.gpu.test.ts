@@ -36,11 +36,14 @@ for (const url of MODELS) {
       ['layer kernel', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false }, fused],
       ['layer kernel, 64 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 64, subgroups: false }, fused],
       ...(gpu.caps.subgroups ? [['layer kernel, subgroupAdd, 64 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 64, subgroups: true }, fused] as [string, Tuning, number]] : []),
-      ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, subgroups: false }, split(2)],
-      ['layer kernel split in 4, 8 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 8, layerSplit: 4, subgroups: false }, split(4)],
+      ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: true, subgroups: false }, split(2)],
+      ['layer kernel split in 4, 8 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 8, layerSplit: 4, layerSplitHeads: true, subgroups: false }, split(4)],
       ['layer kernel split in 2, attention repeated', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: false, subgroups: false }, split(2, false)],
     ];
-    if (ATTENTION_ONLY.test(url)) variants.splice(0, variants.length, variants[1], variants.at(-2)!);
+    // 4 workgroups only where they apply (a fallback would repeat the one-workgroup variant at 8 threads).
+    if (c.nKvHeads % 4) variants.splice(variants.findIndex(([n]) => n.includes('split in 4')), 1);
+    // tiny_hd32 (1 KV head): one workgroup, and the split variant's fallback to it.
+    if (ATTENTION_ONLY.test(url)) variants.splice(0, variants.length, variants[1], variants.find(([n]) => n === 'layer kernel split in 2')!);
     const ref = await referenceFor(url, c, 64);
     const want = [ref.forward(PROMPT)];
     let tok = PROMPT.at(-1)!;
