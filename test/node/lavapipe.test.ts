@@ -258,6 +258,8 @@ describe('lavapipe (Dawn on llvmpipe Vulkan)', () => {
     const engine = await load(STORIES, { kvCache: 'f16' });
     try {
       expect(engine.info.gpu.f16).toBe(true);
+      // A CPU adapter: its layouts (DIRECT matmul) have no f16 arithmetic, whatever LoadOptions.f16Compute says.
+      expect(engine.info.gpu.f16Compute).toBe(false);
       expect(engine.info.kvCache).toBe('f16');
       const tps = await checkStoriesGreedy(engine);
       console.log(`lavapipe stories260K (f16 KV): decode ${tps.toFixed(0)} tok/s`);
