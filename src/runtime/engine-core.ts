@@ -20,19 +20,18 @@ import { checkTokenIds, settledOrAborted } from './generation-helpers.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { evaluateTokens, type EvaluateOptions, type EvaluateResult } from './evaluate.ts';
-import { PromptLookup, Speculator } from './speculative.ts';
+import { speculatorFor } from './speculative.ts';
 import { DraftModel } from './draft-model.ts';
 import { Adapters, type LoadAdapterOptions } from '../lora/adapters.ts';
 import type { AdapterSource } from '../lora/fetch-adapter.ts';
 import type { AdapterInfo, LoraRequest } from '../lora/lora-set.ts';
-import { mulberry32 } from '../util/random.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadedModel } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import { RequestQueue } from './request-queue.ts';
 import { AbortError, UnsupportedModelError, EngineStateError, InvalidRequestError } from '../errors.ts';
 import type {
-  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, LoadOptions, ModelInfo, SpeculativeOptions,
+  ChunkSink, GenerateOptions, GenerationChunk, GenerationResult, LoadOptions, ModelInfo,
 } from './engine-types.ts';
 
 const now = () => performance.now();
@@ -259,7 +258,7 @@ export class EngineCore {
     const head: HeadOptions = gpuPick ? { draw: gpuSampled, logprobs: nTop } : {};
     const loraKey = await this.useAdapters(o.lora);
     const plain = !constraint && nTop === undefined;
-    const spec = this.speculatorFor(o, sampler, gpuGreedy && plain, !this.cpuPick && !adjustsLogits(o) && plain);
+    const spec = speculatorFor(o, this.transformer, this.draft, sampler, gpuGreedy && plain, !this.cpuPick && !adjustsLogits(o) && plain);
 
     // Reuse the K/V of the longest common prefix with what the cache holds; at least one token must run.
     let reuse = 0;
@@ -301,23 +300,6 @@ export class EngineCore {
         ...(spec ? { speculative: { method: spec.method, drafted: spec.drafted, accepted: spec.accepted } } : {}),
       },
     };
-  }
-
-  /**
-   * The request's speculative decoder (runtime/speculative.ts), or undefined to decode plainly: off by default unless
-   * a draft model is loaded; only for greedy decoding on the GPU argmax or plain sampling (`sampledOk`).
-   */
-  private speculatorFor(o: GenerateOptions, sampler: Sampler, gpuGreedy: boolean, sampledOk: boolean): Speculator | undefined {
-    const want = o.speculative ?? this.draft !== undefined;
-    if (want === false || (!gpuGreedy && !sampledOk)) return undefined;
-    const so: SpeculativeOptions = want === true ? {} : want;
-    const method = so.method ?? (this.draft ? 'draft' : 'lookup');
-    if (method === 'draft' && !this.draft) {
-      throw new InvalidRequestError("speculative method 'draft' needs a draft model: load(target, { draft: source }), or use method 'lookup'.");
-    }
-    const drafter = method === 'draft' ? this.draft! : new PromptLookup(so.ngramMax, so.ngramMin);
-    const sampling = gpuGreedy ? undefined : { sampler, random: mulberry32((o.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) };
-    return new Speculator(method, this.transformer, drafter, so, sampling);
   }
 
   dispose(): void {

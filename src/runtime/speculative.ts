@@ -17,6 +17,9 @@
  */
 import type { Transformer } from './transformer.ts';
 import type { Sampler } from './sampler.ts';
+import { mulberry32 } from '../util/random.ts';
+import { InvalidRequestError } from '../errors.ts';
+import type { GenerateOptions, SpeculativeOptions } from './engine-types.ts';
 
 /** A sparse probability distribution (ids with their probabilities, summing to 1). */
 export interface Dist {
@@ -154,4 +157,23 @@ export class Speculator {
     this.k = accepted === drafts.length ? Math.min(this.maxDraft, this.k + 2) : Math.max(1, this.k - 1);
     return [...drafts.slice(0, accepted), next];
   }
+}
+
+/**
+ * The request's speculative decoder, or undefined to decode plainly: off by default unless a draft model is loaded
+ * (`draft`); only for greedy decoding on the GPU argmax (`gpuGreedy`) or plain sampling (`sampledOk`).
+ */
+export function speculatorFor(
+  o: GenerateOptions, target: Transformer, draft: Drafter | undefined, sampler: Sampler, gpuGreedy: boolean, sampledOk: boolean,
+): Speculator | undefined {
+  const want = o.speculative ?? draft !== undefined;
+  if (want === false || (!gpuGreedy && !sampledOk)) return undefined;
+  const so: SpeculativeOptions = want === true ? {} : want;
+  const method = so.method ?? (draft ? 'draft' : 'lookup');
+  if (method === 'draft' && !draft) {
+    throw new InvalidRequestError("speculative method 'draft' needs a draft model: load(target, { draft: source }), or use method 'lookup'.");
+  }
+  const drafter = method === 'draft' ? draft! : new PromptLookup(so.ngramMax, so.ngramMin);
+  const sampling = gpuGreedy ? undefined : { sampler, random: mulberry32((o.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) };
+  return new Speculator(method, target, drafter, so, sampling);
 }
