@@ -11,7 +11,7 @@ import { Sha256, sha256Hex } from '../cache/sha256.ts';
 import * as store from '../cache/store.ts';
 import { chunkCount, chunkRange } from './source.ts';
 import {
-  checkRangeResponse, doFetch, etagOf, fetchChunk, fetchError, httpError, parseContentRange, readBody, readExactly, sha256FromHeaders,
+  checkRangeResponse, doFetch, etagOf, fetchChunk, fetchError, httpError, parseContentRange, readExactly, sha256FromHeaders, wholeBodyChunks,
   type Remote,
 } from './http-range.ts';
 import type { FetchFileOptions } from './fetch-options.ts';
@@ -211,44 +211,16 @@ async function* chunksFrom(
       }
     } else {
       // One response with the whole file, from byte 0.
-      const reader = firstRes!.body!.getReader();
-      let buf = new Uint8Array(chunkBytes);
-      let fill = 0;
-      let got = 0;
-      let i = 0;
-      for (;;) {
-        const r = await readBody(url, reader, got, size, 'Check the connection and load again.');
-        if (r.done) break;
-        let v = r.value;
-        got += v.byteLength;
-        o.onBytes?.(v.byteLength, 'network');
-        if (Number.isFinite(size) && got > size) {
-          throw fetchError(url, 'length', `The server sent more than the ${size} bytes it announced`,
-            'The server is misconfigured (a wrong Content-Length); try another host or mirror.', { bytesReceived: got });
+      const chunks = wholeBodyChunks(url, firstRes!, size, chunkBytes, (n) => o.onBytes?.(n, 'network'));
+      for (let i = 0; ; i++) {
+        const r = await chunks.next();
+        if (r.done) {
+          size = r.value;
+          break;
         }
-        while (v.byteLength) {
-          const take = Math.min(v.byteLength, chunkBytes - fill);
-          buf.set(v.subarray(0, take), fill);
-          fill += take;
-          v = v.subarray(take);
-          if (fill === chunkBytes) {
-            await keep(i++, buf);
-            yield buf;
-            buf = new Uint8Array(chunkBytes);
-            fill = 0;
-          }
-        }
+        await keep(i, r.value);
+        yield r.value;
       }
-      if (Number.isFinite(size) && got !== size) {
-        throw fetchError(url, 'length', `The server sent ${got} of the ${size} bytes it announced (the connection ended early)`,
-          'Load again.', { bytesReceived: got });
-      }
-      if (fill) {
-        const last = buf.subarray(0, fill);
-        await keep(i++, last);
-        yield last;
-      }
-      size = got;
     }
     if (hash && expected) {
       const actual = hash.hex();

@@ -1,8 +1,8 @@
 /**
  * One model file over HTTP: Range requests for a chunk (one retry on a broken connection), the checks that an answer
- * is the bytes asked for (status, Content-Range, ETag, length), exact-length body reads with progress, and the typed
- * ModelFetchError every failure becomes (naming the URL, the cause and what to do). No cache here: fetch-file.ts
- * decides what to fetch, download.ts and cached-file.ts store and read back.
+ * is the bytes asked for (status, Content-Range, ETag, length), exact-length body reads with progress, a whole-file
+ * answer cut into chunks, and the typed ModelFetchError every failure becomes (naming the URL, the cause and what to
+ * do). No cache here: fetch-file.ts decides what to fetch, download.ts and cached-file.ts store and read back.
  */
 import { AbortError, ModelFetchError, type FetchFailure } from '../errors.ts';
 import { chunkRange } from './source.ts';
@@ -149,4 +149,46 @@ export function checkRangeResponse(url: string, res: Response, remote: Remote, s
     throw fetchError(url, 'changed', `The file changed on the server during the download (ETag ${remote.etag} → ${etag})`,
       'Load again to download the new version from the start.');
   }
+}
+
+/**
+ * An answer that ignored the Range request (200: the whole file from byte 0), cut into `chunkBytes` chunks as its
+ * body arrives; `size` is the announced length (NaN: unknown), checked as bytes come and at the end. Returns the
+ * bytes received.
+ */
+export async function* wholeBodyChunks(
+  url: string, res: Response, size: number, chunkBytes: number, onBytes: (n: number) => void,
+): AsyncGenerator<Uint8Array, number> {
+  const reader = res.body!.getReader();
+  let buf = new Uint8Array(chunkBytes);
+  let fill = 0;
+  let got = 0;
+  for (;;) {
+    const r = await readBody(url, reader, got, size, 'Check the connection and load again.');
+    if (r.done) break;
+    let v = r.value;
+    got += v.byteLength;
+    onBytes(v.byteLength);
+    if (Number.isFinite(size) && got > size) {
+      throw fetchError(url, 'length', `The server sent more than the ${size} bytes it announced`,
+        'The server is misconfigured (a wrong Content-Length); try another host or mirror.', { bytesReceived: got });
+    }
+    while (v.byteLength) {
+      const take = Math.min(v.byteLength, chunkBytes - fill);
+      buf.set(v.subarray(0, take), fill);
+      fill += take;
+      v = v.subarray(take);
+      if (fill === chunkBytes) {
+        yield buf;
+        buf = new Uint8Array(chunkBytes);
+        fill = 0;
+      }
+    }
+  }
+  if (Number.isFinite(size) && got !== size) {
+    throw fetchError(url, 'length', `The server sent ${got} of the ${size} bytes it announced (the connection ended early)`,
+      'Load again.', { bytesReceived: got });
+  }
+  if (fill) yield buf.subarray(0, fill);
+  return got;
 }
