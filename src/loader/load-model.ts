@@ -9,7 +9,7 @@ import type { Tokenizer } from '../tokenizer/types.ts';
 import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
 import { describeGguf } from './gguf-model.ts';
 import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safetensors.ts';
-import { familyOf, familyOfHf } from '../families/index.ts';
+import { familyOfHf } from '../families/index.ts';
 import { poolingFromSentenceTransformers } from '../families/bert.ts';
 import { bandRows } from '../gpu/weights.ts';
 import { configFromHf, validateModel, ropeFreqFactors } from '../formats/model-config.ts';

@@ -1,4 +1,5 @@
 import { ModelFetchError, ModelFormatError, ModelIntegrityError, AbortError } from '../errors.ts';
+import { isAbort } from './http-range.ts';
 
 /**
  * Sequential reader over a byte stream: the loader peeks at the header, then takes each tensor's bytes in file
@@ -24,7 +25,7 @@ export class StreamReader {
       try {
         r = await this.reader.read();
       } catch (e) {
-        if ((e as Error)?.name === 'AbortError') throw new AbortError(`Loading ${this.name} was aborted.`, { cause: e });
+        if (isAbort(e)) throw new AbortError(`Loading ${this.name} was aborted.`, { cause: e });
         // A whole-file hash mismatch found at the end of the stream is not a broken download: it says so itself.
         if (e instanceof ModelIntegrityError) throw e;
         throw new ModelFetchError(

@@ -50,7 +50,7 @@ export type EncoderGraph = (g: EncoderContext) => Promise<Dispatch>[];
 
 /** x = LayerNorm(token_embd[id] (+ position_embd[pos]) + token_types[0]). */
 export function inputEmbedding(g: EncoderContext, o: { positions: boolean }): Promise<Dispatch>[] {
-  const { k, w, a, c } = g;
+  const { k, w, a } = g;
   return [
     k.embedding({ label: 'embd', table: w.matrix('token_embd.weight'), ids: a.ids, out: a.x }),
     ...(o.positions ? [k.embedding({ label: 'pos_embd', table: w.matrix('position_embd.weight'), ids: a.positions, out: a.x, accumulate: true })] : []),
