@@ -18,7 +18,7 @@ import type { TokenLogprob } from './engine-types.ts';
 const now = () => performance.now();
 
 /** One request as EngineCore.run has prepared it. */
-export interface Request {
+export interface PreparedRequest {
   transformer: Transformer;
   /** The prompt's token ids. */
   ids: readonly number[];
@@ -48,7 +48,7 @@ export interface Request {
  * Runs the request from `cached.length`, the first prompt position not in the cache. Returns the host time spent
  * between GPU steps (measured around decodeSteps only: forward() mixes host work and GPU waits).
  */
-export async function runRequest(r: Request): Promise<{ hostMs: number }> {
+export async function runRequest(r: PreparedRequest): Promise<{ hostMs: number }> {
   const { transformer, ids, out, sampler, constraint, budget, nTop, gpuPick, gpuSampled, head, spec, signal, cached } = r;
   let pos = cached.length;
   const B = transformer.options.maxBatch;
