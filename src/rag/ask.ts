@@ -46,17 +46,10 @@ export interface AskOptions {
   request?: Omit<ChatCompletionRequest, 'messages' | 'stream' | 'signal' | 'max_tokens' | 'temperature' | 'seed'>;
 }
 
-export interface Citation {
+/** A passage given to the model as source [n]: the search hit (without its metadata), its number, and whether it was cited. */
+export interface Citation extends Omit<SearchHit, 'meta'> {
   /** The marker number in the answer: [n]. */
   n: number;
-  id: string;
-  chunk: number;
-  text: string;
-  start: number;
-  end: number;
-  score: number;
-  /** First and last page of the passage, for documents given as pages (PDF). */
-  pages?: [first: number, last: number];
   /** Did the answer cite it? */
   cited: boolean;
 }
