@@ -44,6 +44,12 @@ export interface Tuning {
    */
   layerSplitHeads: boolean;
   /**
+   * With layerSplit > 1: split only while a step's KV cache holds at most this many rows, one workgroup beyond (both
+   * dispatch lists recorded, each skipped on the other side); 0: at any length. The attention's share grows with the
+   * cache, and there the split lost on SwiftShader (BENCHMARKS.md round 8).
+   */
+  layerSplitMaxKv: number;
+  /**
    * matvec reads float weights as a fixed-length array (weights.wgsl W_FIXED: the length written into the WGSL, one
    * pipeline per distinct weight size) instead of a runtime-sized one: on SwiftShader each load of a runtime-sized
    * array is clamped against arrayLength(), 4 integer divisions (sotu-5m f32 decode 1.12x CPU time, BENCHMARKS round 7).
@@ -88,12 +94,13 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
-    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel in 2 workgroups, attention repeated in each
-    // (SwiftShader has one worker thread per core; stories260K decode 1.28-1.51x the wall time of one workgroup, 2
-    // heads-split dispatches a layer 1.17-1.38x, 4 workgroups 0.70x: BENCHMARKS.md round 8).
+    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel in 2 workgroups (SwiftShader has one worker
+    // thread per core), attention repeated in each, up to 192 cache rows: stories260K decode at positions 0-127 a
+    // median ~1.3x faster than one workgroup, ~1.0x at 128-255, 0.55-0.94x at 256-383 (loaded machine, BENCHMARKS.md
+    // round 8).
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 2, layerSplitHeads: false, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 2, layerSplitHeads: false, layerSplitMaxKv: 192, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
@@ -102,7 +109,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   return {
     matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
     matmulF16: caps.f16 ?? false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, layerSplitHeads: true, subgroups, fixedWeightLengths: false,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, layerSplitHeads: true, layerSplitMaxKv: 0, subgroups, fixedWeightLengths: false,
   };
 }
 

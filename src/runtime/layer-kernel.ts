@@ -69,21 +69,32 @@ export function layerKernelDecode(g: GraphContext, needs: LayerKernelNeeds[]): {
   const embd = c.embedScale === undefined ? table(w.matrix('token_embd.weight')) : undefined;
   const out = c.finalSoftcap ? undefined : table(c.tiedEmbeddings ? w.matrix('token_embd.weight') : w.matrix('output.weight'));
   const L = needs.length;
-  const nwg = k.tuning.layerSplit;
-  if (nwg > 1 && out && g.buffer && c.nKvHeads % nwg === 0) {
-    // Two sets of nwg residual rows: split heads, layer i reads set 0 in PHASE_ATTN and writes set 1, which its
-    // PHASE_FFN reads to write set 0; attention repeated (one dispatch a layer), layer i reads set (i + 1) % 2 and
-    // writes set i % 2.
-    const part = g.buffer('layer.part', 2 * nwg * c.dim * 4);
-    const set = (i: number) => (i % 2) * nwg * c.dim;
-    const heads = k.tuning.layerSplitHeads;
-    const decode = lws.flatMap((lw, i) => splitLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, part, nwg, heads, inOff: set(i + 1), outOff: set(i) }));
-    return { decode: embd ? decode : [...embed(g).decode, ...decode], head: splitHead(g, out, part, heads ? 0 : set(L - 1), nwg) };
-  }
   // The last layer binds logits and the token too (9 storage buffers): only where the device allows them.
   const head = out && k.device.limits.maxStorageBuffersPerShaderStage >= 9 ? out : undefined;
-  const decode = lws.map((lw, i) => decodeLayer(g, i, needs[i].rope!, lw!, { embd: i === 0 ? embd : undefined, out: i === L - 1 ? head : undefined }));
-  return { decode: embd ? decode : [...embed(g).decode, ...decode], head: head ? [] : undefined };
+  // One copy of each layer's weights for both paths (the split head reads the output table in place).
+  const packs = lws.map((lw, i) => packWeights(w, `blk.${i}.layer.w`, [
+    lw!.qkv, lw!.o, lw!.gateUp, lw!.down, ...(i === 0 && embd ? [embd] : []), ...(i === L - 1 && head ? [head] : []),
+  ]));
+  const lead = embd ? [] : embed(g).decode;
+  const one = () => lws.map((lw, i) => decodeLayer(g, i, needs[i].rope!, lw!, packs[i], { embd: i === 0 ? embd : undefined, out: i === L - 1 ? head : undefined }));
+  const nwg = k.tuning.layerSplit;
+  if (!(nwg > 1 && out && g.buffer && c.nKvHeads % nwg === 0)) return { decode: [...lead, ...one()], head: head ? [] : undefined };
+  // Two sets of nwg residual rows: split heads, layer i reads set 0 in PHASE_ATTN and writes set 1, which its
+  // PHASE_FFN reads to write set 0; attention repeated (one dispatch a layer), layer i reads set (i + 1) % 2 and
+  // writes set i % 2.
+  const part = g.buffer('layer.part', 2 * nwg * c.dim * 4);
+  const set = (i: number) => (i % 2) * nwg * c.dim;
+  const heads = k.tuning.layerSplitHeads;
+  const split = lws.flatMap((lw, i) => splitLayer(g, i, needs[i].rope!, lw!, packs[i], { embd: i === 0 ? embd : undefined, part, nwg, heads, inOff: set(i + 1), outOff: set(i) }));
+  const splitOut = splitHead(g, out, part, heads ? 0 : set(L - 1), nwg);
+  const maxKv = k.tuning.layerSplitMaxKv;
+  if (!maxKv || !head) return { decode: [...lead, ...split], head: splitOut };
+  // Both paths, each dispatch skipped (grid 0) on the other side of maxKv cache rows: a step's only state across
+  // tokens is the KV cache, which both write alike.
+  const when = (ds: Promise<Dispatch>[], use: (kvLen: number) => boolean) =>
+    ds.map((p) => p.then((d): Dispatch => ({ ...d, grid: (n, kvLen) => (use(kvLen) ? d.grid(n, kvLen) : [0, 0, 0]) })));
+  const short = (kvLen: number) => kvLen <= maxKv;
+  return { decode: [...lead, ...when(split, short), ...when(one(), (kvLen) => !short(kvLen))], head: when(splitOut, short) };
 }
 /**
  * The layer's weights back to back (element offsets of each), in their common float format; copied again whenever
@@ -126,12 +137,14 @@ function layerShape(g: GraphContext, w: GpuWeight): { defines: string[]; constan
   };
 }
 
-function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, fold: { embd?: GpuWeight; out?: GpuWeight }): Promise<Dispatch> {
+type Packed = ReturnType<typeof packWeights>;
+
+/** Layer i as one workgroup; `pack`: [qkv; o; gate_up; down], then the folded tables (embd, out) in that order. */
+function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, pack: Packed, fold: { embd?: GpuWeight; out?: GpuWeight }): Promise<Dispatch> {
   const { k, w, a } = g;
   const p = `blk.${i}.`;
   const label = `${p}layer`;
-  const parts = [lw.qkv, lw.o, lw.gateUp, lw.down, ...(fold.embd ? [fold.embd] : []), ...(fold.out ? [fold.out] : [])];
-  const { data, offsets, elements } = packWeights(w, `${label}.w`, parts);
+  const { data, offsets, elements } = pack;
   const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`, ...(fold.out ? ['output_norm.weight'] : [])]);
   const params = layerParams(g, [...offsets.slice(1, 4), fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0]);
   const cache = g.kv(i);
@@ -156,12 +169,12 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
  * share of the FFN, from set inOff to set outOff.
  */
 function splitLayer(
-  g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights,
+  g: GraphContext, i: number, rope: RopeTable, lw: LayerWeights, pack: Packed,
   o: { embd?: GpuWeight; part: GPUBuffer; nwg: number; heads: boolean; inOff: number; outOff: number },
 ): Promise<Dispatch>[] {
   const { k, c, w, a } = g;
   const p = `blk.${i}.`;
-  const { data, offsets, elements } = packWeights(w, `${p}layer.w`, [lw.qkv, lw.o, lw.gateUp, lw.down, ...(o.embd ? [o.embd] : [])]);
+  const { data, offsets, elements } = pack;
   const norms = fuseVectors(w, [`${p}attn_norm.weight`, `${p}ffn_norm.weight`]);
   const shape = layerShape(g, lw.qkv);
   const cache = g.kv(i);

@@ -23,7 +23,7 @@ for (const url of MODELS) {
     const model = await loadModel(gpu, new URL(url, location.href).href);
     const c = model.config;
     // One workgroup unless a variant says otherwise (the CPU default may split).
-    const base = { ...defaultTuning({ cpu: true }), layerSplit: 1 };
+    const base = { ...defaultTuning({ cpu: true }), layerSplit: 1, layerSplitMaxKv: 0 };
     // Layer kernels only: the first does the embedding, the last the head (logits + argmax) where the device binds
     // the 9 storage buffers that takes; else the head's output projection and argmax follow.
     const fused = c.nLayers + (gpu.device.limits.maxStorageBuffersPerShaderStage >= 9 ? 0 : 2);
@@ -39,6 +39,10 @@ for (const url of MODELS) {
       ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: true, subgroups: false }, split(2)],
       ['layer kernel split in 4, 8 threads', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 8, layerSplit: 4, layerSplitHeads: true, subgroups: false }, split(4)],
       ['layer kernel split in 2, attention repeated', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: false, subgroups: false }, split(2, false)],
+      // Split up to 10 cache rows, one workgroup after (both lists recorded): the decode steps below run at cache
+      // lengths 8 .. 13, so the switch happens mid-run, the one-workgroup path reading KV rows the split one wrote.
+      ['layer kernel split in 2 up to 10 cache rows', { ...base, layerKernelMaxWeights: 1 << 20, layerWG: 4, layerSplit: 2, layerSplitHeads: false, layerSplitMaxKv: 10, subgroups: false },
+        c.nKvHeads % 2 === 0 ? split(2, false) + c.nLayers : fused],
     ];
     // 4 workgroups only where they apply (a fallback would repeat the one-workgroup variant at 8 threads).
     if (c.nKvHeads % 4) variants.splice(variants.findIndex(([n]) => n.includes('split in 4')), 1);
@@ -75,9 +79,13 @@ for (const url of MODELS) {
 test('stories260K: greedy tokens of the split layer kernel = one workgroup', async () => {
   const gpu = await testGpu();
   const model = await loadModel(gpu, new URL(MODELS[0], location.href).href);
-  const base = { ...defaultTuning({ cpu: true }), layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false };
+  const base = { ...defaultTuning({ cpu: true }), layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false, layerSplitMaxKv: 0 };
   const runs: number[][] = [];
-  for (const tuning of [{ ...base, layerSplit: 1 }, { ...base, layerSplit: 2, layerSplitHeads: true }, { ...base, layerSplit: 2, layerSplitHeads: false }]) {
+  const variants = [
+    { ...base, layerSplit: 1 }, { ...base, layerSplit: 2, layerSplitHeads: true }, { ...base, layerSplit: 2, layerSplitHeads: false },
+    { ...base, layerSplit: 2, layerSplitHeads: false, layerSplitMaxKv: 24 },
+  ];
+  for (const tuning of variants) {
     const t = await Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 64, maxBatch: 16 });
     try {
       const got: number[] = [];
@@ -95,4 +103,5 @@ test('stories260K: greedy tokens of the split layer kernel = one workgroup', asy
   expect(new Set(runs[0]).size, 'the greedy run is not one repeated token').toBeGreaterThan(4);
   expect(runs[1], 'split heads').toEqual(runs[0]);
   expect(runs[2], 'attention repeated').toEqual(runs[0]);
+  expect(runs[3], 'split up to 24 cache rows, then one workgroup').toEqual(runs[0]);
 });
