@@ -18,6 +18,11 @@ export default mergeConfig(viteConfig, defineConfig({
   // Pre-bundled up front: discovering them mid-run makes Vite reload the page under a running test.
   optimizeDeps: { include: ['ai', 'openai', 'pdfjs-dist', 'pdf-lib'] },
   test: {
+    // Two test files at once per project: browser files each in their own page and browser context (own IndexedDB,
+    // Cache Storage, Web Locks). Vitest's default is one less than the core count: 1 on a 2-core CI machine, where a
+    // browser file alone keeps only ~1.3 cores busy (its reference, llama.cpp and SwiftShader take turns), so files
+    // ran one after another. Both projects must have the same value to run side by side (one `sequence.groupOrder`).
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
