@@ -6,7 +6,7 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import viteConfig from './vite.config.ts';
 import { CHROMIUM_WEBGPU_ARGS } from './vitest.config.ts';
-import { gpuProcessCpuMs, loadAverage } from './bench/micro/cpu-time-command.ts';
+import { gpuProcessCpuMs, gpuThreadsCpuMs, loadAverage } from './bench/micro/cpu-time-command.ts';
 
 const executablePath = process.env.LLMO_CHROMIUM ?? '/usr/bin/chromium';
 const extraArgs = (process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
@@ -21,7 +21,7 @@ export default mergeConfig(viteConfig, defineConfig({
       provider: playwright({ launchOptions: { executablePath, args: [...CHROMIUM_WEBGPU_ARGS, ...extraArgs] } }),
       instances: [{ browser: 'chromium' }],
       screenshotFailures: false,
-      commands: { gpuProcessCpuMs, loadAverage },
+      commands: { gpuProcessCpuMs, gpuThreadsCpuMs, loadAverage },
     },
   },
 }));

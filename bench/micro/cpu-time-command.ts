@@ -43,6 +43,21 @@ export const gpuProcessCpuMs: BrowserCommand<[]> = async () => {
   return pids.reduce((s, p) => s + (stat(p)?.ms ?? 0), 0);
 };
 
+/** CPU milliseconds so far per thread (`comm:tid`) of this run's GPU processes. */
+export const gpuThreadsCpuMs: BrowserCommand<[]> = async () => {
+  const out: Record<string, number> = {};
+  for (const p of ourGpuProcesses()) {
+    for (const t of readdirSync(`/proc/${p}/task`)) {
+      try {
+        const comm = readFileSync(`/proc/${p}/task/${t}/comm`, 'utf8').trim();
+        const f = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
+        out[`${comm}:${t}`] = (Number(f[11]) + Number(f[12])) * TICK_MS;
+      } catch { /* gone */ }
+    }
+  }
+  return out;
+};
+
 /** The machine's 1-minute load average (`uptime`), printed beside every figure. */
 export const loadAverage: BrowserCommand<[]> = async () => loadavg()[0];
 
@@ -50,5 +65,6 @@ declare module 'vitest/browser' {
   interface BrowserCommands {
     gpuProcessCpuMs: () => Promise<number>;
     loadAverage: () => Promise<number>;
+    gpuThreadsCpuMs: () => Promise<Record<string, number>>;
   }
 }

@@ -32,8 +32,10 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
   const cpu: number[][] = ts.map(() => []);
   const tokens: number[][] = [];
   const loads = [await commands.loadAverage()];
+  const thr: Record<string, number>[] = ts.map(() => ({}));
   for (let round = 0; round < 12; round++) {
     for (let v = 0; v < ts.length; v++) {
+      const th0 = await commands.gpuThreadsCpuMs();
       const c0 = await commands.gpuProcessCpuMs();
       const t0 = performance.now();
       let tok = 1;
@@ -45,6 +47,8 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
       }
       times[v].push((performance.now() - t0) / 128);
       cpu[v].push(((await commands.gpuProcessCpuMs()) - c0) / 128);
+      const th1 = await commands.gpuThreadsCpuMs();
+      for (const k of Object.keys(th1)) thr[v][k.split(':')[0]] = (thr[v][k.split(':')[0]] ?? 0) + (th1[k] - (th0[k] ?? 0)) / 128 / 12;
       tokens[v] = got;
     }
     loads.push(await commands.loadAverage());
@@ -57,5 +61,7 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
     const same = tokens[v].every((t, i) => t === tokens[0][i]);
     console.log(`${variants[v][0]}: ${med(times[v]).toFixed(3)} ms/token (${(ref / med(times[v])).toFixed(2)}x), GPU process CPU ${med(cpu[v]).toFixed(3)} ms/token (${(cref / med(cpu[v])).toFixed(2)}x), tokens ${same ? 'equal' : 'DIFFER'}`);
   }
+  // Per thread of the GPU process (Thread<00>/<01>: SwiftShader's workers; their CPU includes spinning between tasks).
+  for (let v = 0; v < ts.length; v++) console.log(`${variants[v][0]}: GPU-process threads, CPU ms/token`, JSON.stringify(Object.fromEntries(Object.entries(thr[v]).filter(([, x]) => x > 0.005).map(([k, x]) => [k, +x.toFixed(3)]))));
   for (const t of ts) t.destroy();
 });
