@@ -94,13 +94,13 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
-    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel in 2 workgroups (SwiftShader has one worker
-    // thread per core), attention repeated in each, up to 192 cache rows: stories260K decode at positions 0-127 a
-    // median ~1.3x faster than one workgroup, ~1.0x at 128-255, 0.55-0.94x at 256-383 (loaded machine, BENCHMARKS.md
-    // round 8).
+    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel stays one workgroup: split in 2 (SwiftShader
+    // has one worker thread per core; attention repeated, up to 192 cache rows, the settings below) it won at load
+    // 7-15 (stories260K decode, positions 0-127, 1.2-1.5x) but not in the least loaded runs (load 4.5-6: 0.94x), and
+    // lost past ~250 cache rows (BENCHMARKS.md round 8). `layerSplit: 2` turns it on; a quiet-machine A/B decides.
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 2, layerSplitHeads: false, layerSplitMaxKv: 192, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, layerSplitHeads: false, layerSplitMaxKv: 192, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
