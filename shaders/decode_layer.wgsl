@@ -19,23 +19,11 @@
 // off_embd, instead of x (the embedding dispatch folded in). HEAD (last layer): then output_norm (norms from 2·dim),
 // the logits (vocab rows packed from off_out, written to `logits`) and their argmax (lowest index on ties, to
 // token_out): the decode head folded in.
-//
-// SPLIT (layer-kernel.ts splitLayer, Tuning.layerSplit): the layer shared out over NWG workgroups of one dispatch
-// with no synchronization between them (SwiftShader runs a dispatch's workgroups on its worker threads, one per
-// core; one workgroup runs on one). The residual row passes between dispatches as NWG partial rows in `part`, summed
-// by the next dispatch (load_res). PHASE_ATTN: workgroup g's share of the KV heads, their q/k/v rows, RoPE, cache
-// rows, attention and o columns; PHASE_FFN: its share of the FFN's hidden units and of the down projection;
-// PHASE_LAYER: both in one dispatch, the attention (and o) repeated in every workgroup; PHASE_HEAD: output_norm and
-// its share of the vocabulary's logits (the argmax dispatch follows). DO_ATTN / DO_FFN: the parts a phase runs.
-// Layer 0 reads the embedding row (EMBED) or x (IN_X); later dispatches read `part` (IN_PART).
 struct Params {
   dim: u32, qd: u32, kvd: u32, ffn: u32,
   n_heads: u32, n_kv: u32, hd: u32, eps: f32,
   scale: f32, off_o: u32, off_gu: u32, off_down: u32,
-  off_embd: u32, off_out: u32, vocab: u32,
-  // SPLIT: element offsets in `part` of the set this dispatch reads (the layer's input) and of the one it writes.
-  in_off: u32,
-  out_off: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  off_embd: u32, off_out: u32, vocab: u32, _pad: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 #if EMBED
@@ -46,33 +34,13 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> token_out: array<u32>;
 var<workgroup> red_i: array<u32, WG>;
 #endif
-#if PHASE_HEAD
-@group(0) @binding(5) var<storage, read_write> logits: array<f32>;
-#endif
-#if SPLIT
-// The residual stream between split dispatches: sets of NWG rows of dim (element offsets in_off, out_off); a
-// dispatch's input residual is the sum of its input set's rows. Each workgroup writes one row of the output set:
-// workgroup 0 its input residual plus its partial sum, the others their partial sums only. The input and output sets
-// differ, so no workgroup reads what another writes in the same dispatch.
-@group(0) @binding(12) var<storage, read_write> part: array<f32>;
-#if IN_X
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
-#endif
-#else
-@group(0) @binding(2) var<storage, read_write> x: array<f32>;
-#endif
 @group(0) @binding(4) var<storage, read> norms: array<f32>;
-#if !PHASE_FFN
-#if !PHASE_HEAD
 @group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(10) var<storage, read_write> kc: array<f32>;
 @group(0) @binding(11) var<storage, read_write> vc: array<f32>;
-#endif
-#endif
 
 override WG: u32 = 64u;
-// SPLIT: workgroups per dispatch (the host launches NWG).
-override NWG: u32 = 2u;
 // Sizes of the workgroup arrays (the host sets them to the model's): dim, q + k + v rows, and in vec4s the
 // activations a projection reads: xn (dim), then ao (q rows), then hid (ffn).
 override DIM: u32 = 64u;
@@ -132,16 +100,56 @@ fn dot4(w: vec4<u32>, cols: u32, a0: u32) -> vec4<f32> {
 
 // 4 consecutive values of qkv (workgroup), the K cache and the V cache from element e.
 fn qv4(e: u32) -> vec4<f32> { return vec4<f32>(qkv[e], qkv[e + 1u], qkv[e + 2u], qkv[e + 3u]); }
-#if !PHASE_FFN
-#if !PHASE_HEAD
 fn kv4(e: u32) -> vec4<f32> { return vec4<f32>(kc[e], kc[e + 1u], kc[e + 2u], kc[e + 3u]); }
 fn vv4(e: u32) -> vec4<f32> { return vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]); }
-// RoPE (adjacent pairs) at pos of the n heads of qkv from head h (q heads, then k heads from n_heads on).
-fn rope_heads(lid: u32, h: u32, n: u32, pos: u32) {
+
+// Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
+fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
+  return vec4<u32>(off) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)) * cols;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32
+#if SUBGROUPS
+        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
+#endif
+        ) {
+#if SUBGROUPS
+  // Subgroups fill a workgroup in order of local_invocation_index (one dimension here), so this is the subgroup's number.
+  let sg_id = lid / sg_size;
+#else
+  let sg_lane = 0u;
+  let sg_size = 1u;
+  let sg_id = 0u;
+#endif
+  let dim = params.dim;
+  let qd = params.qd;
+  let kvd = params.kvd;
   let hd = params.hd;
+  let x0 = (step.n_tokens - 1u) * dim;
+  let pos = step.pos0 + step.n_tokens - 1u;
+#if EMBED
+  let e0 = params.off_embd + ids[step.n_tokens - 1u] * dim;
+  for (var i = lid; i < dim / 4u; i += WG) {
+    let v = w_load4(0u, e0 + 4u * i, 0u);
+    for (var j = 0u; j < 4u; j++) { res[4u * i + j] = v[j]; }
+  }
+#else
+  for (var i = lid; i < dim; i += WG) { res[i] = x[x0 + i]; }
+#endif
+  workgroupBarrier();
+
+  // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
+  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
+  let nqkv = qd + 2u * kvd;
+  for (var r = 4u * lid; r < nqkv; r += 4u * WG) {
+    let v = dot4(rows4(0u, r, nqkv, dim), dim, 0u);
+    for (var j = 0u; j < 4u; j++) { if (r + j < nqkv) { qkv[r + j] = v[j]; } }
+  }
+  workgroupBarrier();
   let half = hd >> 1u;
-  for (var j = lid; j < n * half; j += WG) {
-    let base = (h + j / half) * hd;
+  for (var j = lid; j < (params.n_heads + params.n_kv) * half; j += WG) {
+    let base = (j / half) * hd;
     let i = j % half;
     let ia = base + 2u * i;
     let ib = ia + 1u;
@@ -149,19 +157,18 @@ fn rope_heads(lid: u32, h: u32, n: u32, pos: u32) {
     qkv[ia] = v.x;
     qkv[ib] = v.y;
   }
-}
+  workgroupBarrier();
+  for (var i = lid; i < kvd; i += WG) {
+    kc[pos * kvd + i] = qkv[qd + i];
+    vc[pos * kvd + i] = qkv[qd + kvd + i];
+  }
 
-// Attention of heads h0 .. h1-1 (the token at pos), outputs into act from vec4 dim/4 on.
-fn attend(lid: u32, h0: u32, h1: u32, pos: u32) {
-  // One invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
+  // Attention: one invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
   // place (act from vec4 a_ao on; heads are whole vec4s: head_dim % 4 == 0).
-  let qd = params.qd;
-  let kvd = params.kvd;
-  let hd = params.hd;
   let group = params.n_heads / params.n_kv;
-  let a_ao = params.dim / 4u;
+  let a_ao = dim / 4u;
 #if HEAD_REGS
-  for (var h = h0 + lid; h < h1; h += WG) {
+  for (var h = lid; h < params.n_heads; h += WG) {
     let q0 = h * hd;
     let kv0 = (h / group) * hd;
     let o4 = a_ao + q0 / 4u;
@@ -221,7 +228,7 @@ fn attend(lid: u32, h0: u32, h1: u32, pos: u32) {
     if (HD4 > 3u) { act[o4 + 3u] = oe / l; }
   }
 #else
-  for (var h = h0 + lid; h < h1; h += WG) {
+  for (var h = lid; h < params.n_heads; h += WG) {
     let q0 = h * hd;
     let kv0 = (h / group) * hd;
     let o4 = a_ao + q0 / 4u;
@@ -259,171 +266,6 @@ fn attend(lid: u32, h0: u32, h1: u32, pos: u32) {
     }
   }
 #endif
-}
-#endif
-#endif
-
-// Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
-fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
-  return vec4<u32>(off) + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n - 1u)) * cols;
-}
-
-// The layer's input residual row into res (ends with a barrier): EMBED the token's embedding row, IN_PART (SPLIT) the
-// sum of the input set's rows in `part`, else x (SPLIT IN_X: the embedding dispatch's output).
-fn load_res(lid: u32) {
-  let dim = params.dim;
-#if EMBED
-  let e0 = params.off_embd + ids[step.n_tokens - 1u] * dim;
-  for (var i = lid; i < dim / 4u; i += WG) {
-    let v = w_load4(0u, e0 + 4u * i, 0u);
-    for (var j = 0u; j < 4u; j++) { res[4u * i + j] = v[j]; }
-  }
-#elif IN_PART
-  for (var i = lid; i < dim; i += WG) {
-    var v = part[params.in_off + i];
-    for (var g = 1u; g < NWG; g++) { v += part[params.in_off + g * dim + i]; }
-    res[i] = v;
-  }
-#else
-  for (var i = lid; i < dim; i += WG) { res[i] = x[(step.n_tokens - 1u) * dim + i]; }
-#endif
-  workgroupBarrier();
-}
-
-// The start of workgroup g's share of n rows (4-row steps, so each share but the last is a multiple of 4).
-fn share(n: u32, g: u32) -> u32 {
-  return min(n, g * 4u * ((n + 4u * NWG - 1u) / (4u * NWG)));
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>
-#if SUBGROUPS
-        , @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32
-#endif
-        ) {
-#if SUBGROUPS
-  // Subgroups fill a workgroup in order of local_invocation_index (one dimension here), so this is the subgroup's number.
-  let sg_id = lid / sg_size;
-#else
-  let sg_lane = 0u;
-  let sg_size = 1u;
-  let sg_id = 0u;
-#endif
-  let dim = params.dim;
-  let qd = params.qd;
-  let kvd = params.kvd;
-  let hd = params.hd;
-  let pos = step.pos0 + step.n_tokens - 1u;
-  let g = wid.x;
-  load_res(lid);
-#if DO_ATTN
-  // PHASE_ATTN: workgroup g its share of the KV heads (n_kv % NWG == 0), their query heads and their q, k, v rows;
-  // the other workgroups' rows of qkv stay unwritten and unread. PHASE_LAYER: every workgroup all heads (the
-  // attention repeated, so the layer needs no second dispatch), each writing its share of the cache row.
-  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
-  let kvh = params.n_kv / NWG;
-  let qh = params.n_heads / NWG;
-#if PHASE_LAYER
-  let ha = 0u;
-  let hn = params.n_heads;
-  let ka = 0u;
-  let kn = params.n_kv;
-#else
-  let ha = g * qh;
-  let hn = qh;
-  let ka = g * kvh;
-  let kn = kvh;
-#endif
-  for (var part3 = 0u; part3 < 3u; part3++) {
-    // q rows, then k rows, then v rows of these heads.
-    var r0 = ha * hd;
-    var n = hn * hd;
-    if (part3 > 0u) { r0 = qd + (part3 - 1u) * kvd + ka * hd; n = kn * hd; }
-    for (var r = r0 + 4u * lid; r < r0 + n; r += 4u * WG) {
-      let v = dot4(rows4(0u, r, r0 + n, dim), dim, 0u);
-      for (var j = 0u; j < 4u; j++) { if (r + j < r0 + n) { qkv[r + j] = v[j]; } }
-    }
-  }
-  workgroupBarrier();
-  rope_heads(lid, ha, hn, pos);
-  rope_heads(lid, params.n_heads + ka, kn, pos);
-  workgroupBarrier();
-  for (var i = g * kvh * hd + lid; i < (g + 1u) * kvh * hd; i += WG) {
-    kc[pos * kvd + i] = qkv[qd + i];
-    vc[pos * kvd + i] = qkv[qd + kvd + i];
-  }
-  attend(lid, ha, ha + hn, pos);
-  workgroupBarrier();
-#endif
-  let a_ao = dim / 4u;
-  // Workgroup g's row of the output set gets its input residual (g = 0 only) plus its partial sum.
-  let keep = select(0.0, 1.0, g == 0u);
-  let o0 = params.out_off + g * dim;
-#if PHASE_ATTN
-  // Its heads' share of o · attention: the o columns of its query heads.
-  let c0 = g * qh * hd;
-  for (var r = 4u * lid; r < dim; r += 4u * WG) {
-    let v = dot4(rows4(params.off_o + c0, r, dim, qd), qh * hd, a_ao + c0 / 4u);
-    for (var j = 0u; j < 4u; j++) { part[o0 + r + j] = v[j] + keep * res[r + j]; }
-  }
-#endif
-#if PHASE_LAYER
-  // res += o · attention (all heads: every workgroup needs the whole row for the FFN's norm).
-  for (var r = 4u * lid; r < dim; r += 4u * WG) {
-    let v = dot4(rows4(params.off_o, r, dim, qd), qd, a_ao);
-    for (var j = 0u; j < 4u; j++) { res[r + j] += v[j]; }
-  }
-  workgroupBarrier();
-#endif
-#if DO_FFN
-  // Its share of the FFN's hidden units (on the norm of the whole row: ffn_norm) and their part of the down
-  // projection.
-  norm_into_xn(lid, dim, sg_lane, sg_id, sg_size);
-  let ffn = params.ffn;
-  let a_hid = a_ao + qd / 4u;
-  let p0 = share(ffn, g);
-  let p1 = share(ffn, g + 1u);
-  for (var p = p0 + 4u * lid; p < p1; p += 4u * WG) {
-    let gt = dot4(rows4(params.off_gu, p, ffn, dim), dim, 0u);
-    let u = dot4(rows4(params.off_gu + ffn * dim, p, ffn, dim), dim, 0u);
-    act[a_hid + p / 4u] = gt / (1.0 + exp(-gt)) * u;
-  }
-  workgroupBarrier();
-  for (var r = 4u * lid; r < dim; r += 4u * WG) {
-    let v = dot4(rows4(params.off_down + p0, r, dim, ffn), p1 - p0, a_hid + p0 / 4u);
-    for (var j = 0u; j < 4u; j++) { part[o0 + r + j] = v[j] + keep * res[r + j]; }
-  }
-#endif
-#if PHASE_HEAD
-  // output_norm (norms: that vector alone), then workgroup g's share of the vocabulary rows' logits; the argmax
-  // dispatch follows.
-  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
-  let vocab = params.vocab;
-  let v0 = share(vocab, g);
-  let v1 = share(vocab, g + 1u);
-  for (var r = v0 + 4u * lid; r < v1; r += 4u * WG) {
-    let v = dot4(rows4(params.off_out, r, v1, dim), dim, 0u);
-    for (var j = 0u; j < 4u; j++) { if (r + j < v1) { logits[r + j] = v[j]; } }
-  }
-#endif
-#if !SPLIT
-  let x0 = (step.n_tokens - 1u) * dim;
-  // q, k, v of norm(x) (attn_norm), q and k rotated at pos, k and v into the cache row.
-  norm_into_xn(lid, 0u, sg_lane, sg_id, sg_size);
-  let nqkv = qd + 2u * kvd;
-  for (var r = 4u * lid; r < nqkv; r += 4u * WG) {
-    let v = dot4(rows4(0u, r, nqkv, dim), dim, 0u);
-    for (var j = 0u; j < 4u; j++) { if (r + j < nqkv) { qkv[r + j] = v[j]; } }
-  }
-  workgroupBarrier();
-  rope_heads(lid, 0u, params.n_heads + params.n_kv, pos);
-  workgroupBarrier();
-  for (var i = lid; i < kvd; i += WG) {
-    kc[pos * kvd + i] = qkv[qd + i];
-    vc[pos * kvd + i] = qkv[qd + kvd + i];
-  }
-
-  attend(lid, 0u, params.n_heads, pos);
   workgroupBarrier();
 
   // x += o · attention, then the FFN on norm(x) (ffn_norm): x += down · (silu(gate) · up).
@@ -473,6 +315,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     token_out[0] = bi;
   }
-#endif
 #endif
 }

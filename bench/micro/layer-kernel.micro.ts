@@ -23,9 +23,10 @@ test('layer kernel vs separate dispatches (stories260K decode)', async () => {
   const model = await loadModel(gpu, new URL(MODEL, location.href).href);
   const base = defaultTuning(gpu.caps);
   const variants: [string, Tuning][] = [
-    ['layer kernel, 1 workgroup', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 1 }],
-    ['layer kernel split in 2', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 2, layerSplitHeads: true, layerSplitMaxKv: 0 }],
-    ['layer kernel split in 2, attention repeated', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, layerSplit: 2, layerSplitHeads: false, layerSplitMaxKv: 0 }],
+    ['5 dispatches a layer', { ...base, layerKernelMaxWeights: 0 }],
+    ['layer kernel WG 4', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4 }],
+    ['layer kernel WG 16', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 16 }],
+    ['layer kernel WG 4 subgroups', { ...base, layerKernelMaxWeights: 1 << 17, layerWG: 4, subgroups: gpu.caps.subgroups }],
   ];
   const ts = await Promise.all(variants.map(async ([, tuning]) => Transformer.create(await testKernels(tuning), model.config, model.weights, { contextLength: 512, maxBatch: 16 })));
   const times: number[][] = ts.map(() => []);

@@ -32,24 +32,6 @@ export interface Tuning {
   layerKernelMaxWeights: number;
   layerWG: number;
   /**
-   * Workgroups per layer-kernel dispatch: 1, one dispatch of one workgroup per layer; n > 1, two dispatches per
-   * layer of n workgroups, each its share of the heads and of the FFN (layer-kernel.ts splitLayer; needs n_kv_heads
-   * % n == 0, else 1), the head one more dispatch plus the argmax. SwiftShader runs a dispatch's workgroups on its
-   * worker threads (one per core), a single workgroup on one.
-   */
-  layerSplit: number;
-  /**
-   * With layerSplit > 1: the attention's heads are shared out too (two dispatches a layer); false: every workgroup
-   * computes the whole attention (one dispatch a layer, the attention's work repeated in each).
-   */
-  layerSplitHeads: boolean;
-  /**
-   * With layerSplit > 1: split only while a step's KV cache holds at most this many rows, one workgroup beyond (both
-   * dispatch lists recorded, each skipped on the other side); 0: at any length. The attention's share grows with the
-   * cache, and there the split lost on SwiftShader (BENCHMARKS.md round 8).
-   */
-  layerSplitMaxKv: number;
-  /**
    * matvec reads float weights as a fixed-length array (weights.wgsl W_FIXED: the length written into the WGSL, one
    * pipeline per distinct weight size) instead of a runtime-sized one: on SwiftShader each load of a runtime-sized
    * array is clamped against arrayLength(), 4 integer divisions (sotu-5m f32 decode 1.12x CPU time, BENCHMARKS round 7).
@@ -94,13 +76,11 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   const subgroups = caps.subgroups ?? false;
   if (caps.cpu) {
     // Measured on SwiftShader: 4 rows per thread ~2x one row per thread, which beats a subgroup (4 lanes) or a tree
-    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel stays one workgroup: split in 2 (SwiftShader
-    // has one worker thread per core; attention repeated, up to 192 cache rows, the settings below) it won at load
-    // 7-15 (stories260K decode, positions 0-127, 1.2-1.5x) but not in the least loaded runs (load 4.5-6: 0.94x), and
-    // lost past ~250 cache rows (BENCHMARKS.md round 8). `layerSplit: 2` turns it on; a quiet-machine A/B decides.
+    // per row; 16 threads keep a workgroup at 64 rows. The layer kernel is one workgroup: split over SwiftShader's
+    // worker threads it lost on a quiet machine (0.91-0.93x wall for 1.8x the CPU; BENCHMARKS.md round 8).
     return {
       matvecWG: 16, matvecRows: 64, matvecSubgroups: false, matvecRows4: true, attentionSerial: true, rmsnormWG: 1, argmaxWG: 4, matmulDirect: true, matmulF16: false,
-      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, layerSplit: 1, layerSplitHeads: false, layerSplitMaxKv: 192, subgroups: false, fixedWeightLengths: true,
+      ...SPLIT_K, layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 4, subgroups: false, fixedWeightLengths: true,
     };
   }
   const sg = caps.subgroupSize;
@@ -109,7 +89,7 @@ export function defaultTuning(caps: { cpu: boolean; subgroupSize?: number; subgr
   return {
     matvecWG: 64, ...matvec, matvecRows4: false, attentionSerial: false, rmsnormWG: 64, argmaxWG: 256, matmulDirect: false,
     matmulF16: caps.f16 ?? false, ...SPLIT_K,
-    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, layerSplit: 1, layerSplitHeads: true, layerSplitMaxKv: 0, subgroups, fixedWeightLengths: false,
+    layerKernelMaxWeights: LAYER_KERNEL_MAX, layerWG: 256, subgroups, fixedWeightLengths: false,
   };
 }
 

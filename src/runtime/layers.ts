@@ -66,8 +66,6 @@ export interface GraphContext {
   kvFormat?: KvFormat;
   /** Split-K decode attention's scratch and chunking (one for all layers: their dispatches run in order); absent: none. */
   attnSplit?: AttentionSplit;
-  /** A storage buffer of this instance (destroyed with it), for a graph's own scratch; absent: none may be made. */
-  buffer?: (label: string, bytes: number) => GPUBuffer;
 }
 
 /** Dispatches a piece adds to the decode list and to the prefill list. */

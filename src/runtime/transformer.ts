@@ -187,7 +187,6 @@ export class Transformer {
       },
       rope,
       ropeLocal,
-      buffer: (label, bytes) => this.buffer(label, bytes),
       kv: (i) => (this.kvBuffers[i] ??= {
         k: this.buffer(`blk.${i}.k_cache`, ctx * this.kvRowBytes),
         v: this.buffer(`blk.${i}.v_cache`, ctx * this.kvRowBytes),
