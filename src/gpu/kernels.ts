@@ -55,6 +55,14 @@ interface MakeOptions {
  * Builds dispatches. Pipelines are cached by kernel + variant + constants, so a 30-layer model compiles each variant
  * once; everything is created at load, nothing per token.
  */
+/** The GPU as a loaded model reports it (ModelInfo.gpu). */
+export interface GpuInfo {
+  adapter: string;
+  f16: boolean;
+  subgroups: boolean;
+  f16Compute: boolean;
+}
+
 export class Kernels {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
 
@@ -72,6 +80,15 @@ export class Kernels {
 
   get device(): GPUDevice {
     return this.gpu.device;
+  }
+
+  /**
+   * What `ModelInfo.gpu` reports: the adapter, its features (`f16`: `shader-f16`) and whether the prefill matmul
+   * computes in f16 (LoadOptions.f16Compute).
+   */
+  get info(): GpuInfo {
+    const c = this.gpu.caps;
+    return { adapter: c.adapterInfo, f16: c.f16, subgroups: c.subgroups, f16Compute: this.tuning.matmulF16 };
   }
 
   /** Number of distinct pipelines compiled so far. */

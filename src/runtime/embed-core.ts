@@ -51,7 +51,7 @@ export class EmbedCore {
     return {
       name: m.name, format: m.format, config: m.config, contextLength: this.maxTokens,
       bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
-      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups, f16Compute: this.encoder.k.tuning.matmulF16 },
+      gpu: this.encoder.k.info,
       memory: this.memory(), loadMs: this.loadMs, quantizeThreads: this.model.quantizeThreads,
       embedding: { dim: m.config.dim, pooling: this.encoder.options.pooling, maxTokens: this.maxTokens },
     };

@@ -102,7 +102,7 @@ export class EngineCore {
     return {
       name: m.name, format: m.format, config: m.config, contextLength: this.transformer.options.contextLength,
       chatTemplate: m.chatTemplate, bosId: m.tokenizer.bosId, eosIds: [...m.tokenizer.eosIds],
-      gpu: { adapter: this.gpu.caps.adapterInfo, f16: this.gpu.caps.f16, subgroups: this.gpu.caps.subgroups, f16Compute: this.transformer.k.tuning.matmulF16 },
+      gpu: this.transformer.k.info,
       memory: this.memory(),
       kvCache: this.transformer.kvFormat,
       draft: this.draft?.name,

@@ -7,6 +7,7 @@ import type { LoadProgress } from '../loader/load-model.ts';
 import type { LoadSource } from '../loader/source.ts';
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import type { KvFormat } from './kv-format.ts';
+import type { GpuInfo } from '../gpu/kernels.ts';
 
 /** Speculative decoding's options (runtime/speculative.ts). */
 export interface SpeculativeOptions {
@@ -208,11 +209,8 @@ export interface ModelInfo {
   chatTemplate?: string;
   bosId?: number;
   eosIds: number[];
-  /**
-   * The adapter and its features (`f16`: `shader-f16`); `f16Compute`: whether the prefill matmul computes in f16
-   * (LoadOptions.f16Compute).
-   */
-  gpu: { adapter: string; f16: boolean; subgroups: boolean; f16Compute: boolean };
+  /** The adapter, its features, and whether the prefill matmul computes in f16 (see GpuInfo). */
+  gpu: GpuInfo;
   /** GPU bytes: weights, and KV cache + activations. */
   memory: { weightBytes: number; cacheBytes: number };
   /** The KV cache's storage format (LoadOptions.kvCache; absent for embedding models). */
