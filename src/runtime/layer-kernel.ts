@@ -8,7 +8,7 @@
  * The layer's four weights are copied once, back to back, into one buffer (the fused ones stay for prefill): the
  * kernel binds one weight array. For the small models this is chosen for, that copy is a few MiB at most.
  */
-import type { Dispatch, Kernels } from '../gpu/kernels.ts';
+import type { Dispatch } from '../gpu/kernels.ts';
 import { isBlockFormat, weightDefines, type GpuWeight, type WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors } from '../gpu/projection.ts';
 import { embed, type GraphContext, type RopeTable } from './layers.ts';

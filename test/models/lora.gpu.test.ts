@@ -13,7 +13,7 @@
  * than the tolerance (so agreement is not the base model agreeing with itself).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { load, openResponseCache, ResponseCache, AdapterMismatchError, InvalidRequestError, UnsupportedModelError, type Engine } from '../../src/index.ts';
+import { load, openResponseCache, ResponseCache, AdapterMismatchError, InvalidRequestError, type Engine } from '../../src/index.ts';
 import { dequantize } from '../../src/formats/quant.ts';
 import { familyOf } from '../../src/families/index.ts';
 import { ReferenceModel } from '../reference/llama-ref.ts';
@@ -91,7 +91,9 @@ describe('sotu-5m F32 with LoRA adapters', () => {
     const got = await engine.logits(PROMPT, { lora: [{ id: 'all' }] });
     const ref = reference(base, [{ fixture: all, scale: 1 }]);
     const want = ref.forward(PROMPT);
+    // The adapter must move the logits far past the tolerance, or an adapter that is never applied would pass too.
     const moved = relErr(plain, want);
+    expect(moved, `adapter moves the reference logits by ${moved}`).toBeGreaterThan(100 * LOGITS_TOL);
     const err = (measured['f32 all (prefill)'] = relErr(got, want));
     expect(err).toBeLessThan(LOGITS_TOL);
     ref.reset();
