@@ -9,7 +9,7 @@ import type { AttentionSplit, Dispatch, Kernels, KvFormat, LinearOptions } from 
 import type { WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors, type Projection } from '../gpu/projection.ts';
 
-/** Activation buffers every graph shares (sized for maxBatch tokens by the Transformer). */
+/** Activation buffers every graph shares (sized for maxBatch tokens: runtime/forward-buffers.ts). */
 export interface Activations {
   /** Token ids of the step. */
   ids: GPUBuffer;

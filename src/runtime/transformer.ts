@@ -1,17 +1,15 @@
 /**
  * One loaded model's forward pass as two fixed lists of GPU dispatches, one for a single decoded token and one for a
  * prefill chunk, plus the logits head. The lists come from the model family's graph (families/<name>.ts names it;
- * runtime/graphs/*.ts build it from the pieces in runtime/layers.ts); this class owns the buffers, the KV cache and
- * the submission. Everything — buffers, bind groups, pipelines — is made in `create`; a step writes two small
- * buffers (token ids, step uniform), encodes one list into one command buffer and reads back one u32 (or the
- * logits when asked). ARCHITECTURE.md numbers a decoded token's dispatches.
+ * runtime/graphs/*.ts build it from the pieces in runtime/layers.ts) over the buffers and KV cache of
+ * forward-buffers.ts; this class owns the lists and the submission. Everything — buffers, bind groups, pipelines — is
+ * made in `create`; a step writes two small buffers (token ids, step uniform), encodes one list into one command
+ * buffer and reads back one u32 (or the logits when asked). ARCHITECTURE.md numbers a decoded token's dispatches.
  */
 import type { ModelConfig } from '../model/types.ts';
-import { ropeInvFreq } from '../model/rope.ts';
-import { ropeFactorsFor } from '../formats/model-config.ts';
 import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
-import { uploadF32, type WeightStore } from '../gpu/weights.ts';
+import type { WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { GpuSampler } from './gpu-sampler.ts';
 import { GpuLogprobs, LOGPROB_RECORD_BYTES, decodeLogprob } from './gpu-logprobs.ts';
@@ -21,17 +19,10 @@ import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
-import { kvRowBytes, resolveKvFormat, type KvFormat } from './kv-format.ts';
+import type { KvFormat } from './kv-format.ts';
+import { ForwardBuffers, type BufferOptions } from './forward-buffers.ts';
 
-export interface TransformerOptions {
-  /** KV cache length (tokens). */
-  contextLength: number;
-  /** Most tokens processed in one submission (prefill chunk). */
-  maxBatch: number;
-  /** Per-frequency RoPE divisors (llama3 / linear scaling); undefined when unscaled. */
-  ropeFactors?: Float32Array;
-  /** KV-cache format (runtime/kv-format.ts; default: f16 with `shader-f16`, else f32). */
-  kvCache?: KvFormat;
+export interface TransformerOptions extends BufferOptions {
   /**
    * Time every dispatch with `timestamp-query` (when the adapter has it; ignored otherwise): each dispatch then gets
    * its own compute pass, which is slower, so use it for profiling only. Read with `kernelTimes()`.
@@ -81,7 +72,7 @@ export class Transformer {
   private gpuLogprobs!: GpuLogprobs;
   private tokenMask!: TokenMask;
   private profiler?: KernelProfiler;
-  private readonly owned: GPUBuffer[] = [];
+  private buffers!: ForwardBuffers;
   private ids!: GPUBuffer;
   private logits!: GPUBuffer;
   private tokenOut!: GPUBuffer;
@@ -105,13 +96,6 @@ export class Transformer {
   private stepsStaging!: GPUBuffer;
   /** What another instance of the family graph over the same weights needs (decoder embeddings: decoder-embed.ts). */
   graphBase!: Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
-  /** Bytes of activations + KV cache this instance allocated. */
-  allocatedBytes = 0;
-  /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
-  readonly kvBuffers: { k: GPUBuffer; v: GPUBuffer }[] = [];
-  kvRowBytes = 0;
-  /** The KV cache's format (options.kvCache, resolved). */
-  kvFormat: KvFormat = 'f32';
 
   private constructor(
     /** The kernels it dispatches (their `tuning` says the launch layouts and f16 arithmetic). */
@@ -126,79 +110,46 @@ export class Transformer {
     return t;
   }
 
-  private buffer(label: string, bytes: number, extra = 0): GPUBuffer {
-    const b = this.k.device.createBuffer({
-      label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extra,
-    });
-    this.owned.push(b);
-    this.allocatedBytes += b.size;
-    return b;
+  /** Bytes of activations + KV cache this instance allocated. */
+  get allocatedBytes(): number {
+    return this.buffers.allocatedBytes;
+  }
+
+  /** Per layer: the K and V cache buffers, `kvRowBytes` per position, position-major (for runtime/prefix-cache.ts). */
+  get kvBuffers(): readonly { k: GPUBuffer; v: GPUBuffer }[] {
+    return this.buffers.kvBuffers;
+  }
+
+  get kvRowBytes(): number {
+    return this.buffers.kvRowBytes;
+  }
+
+  /** The KV cache's format (options.kvCache, resolved). */
+  get kvFormat(): KvFormat {
+    return this.buffers.kvFormat;
   }
 
   private async build(w: WeightStore): Promise<void> {
     const c = this.config;
     const k = this.k;
-    const B = this.options.maxBatch;
-    const ctx = this.options.contextLength;
-    const qDim = c.nHeads * c.headDim;
-    const kvDim = c.nKvHeads * c.headDim;
     const f32 = 4;
-
-    this.ids = this.buffer('ids', B * 4);
-    this.logits = this.buffer('logits', c.vocabSize * f32);
-    this.tokenOut = this.buffer('token', 4);
-    this.tokenStaging = k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.logitsStaging = k.device.createBuffer({ label: 'logits.read', size: c.vocabSize * f32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.stepTable = k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.stepsStaging = k.device.createBuffer({
+    const bufs = (this.buffers = new ForwardBuffers(k, c, w, this.options));
+    const g = bufs.ctx;
+    ({ ids: this.ids, logits: this.logits, tokenOut: this.tokenOut, x: this.x } = g.a);
+    const own = (b: GPUBuffer) => bufs.own(b);
+    this.tokenStaging = own(k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    this.logitsStaging = own(k.device.createBuffer({ label: 'logits.read', size: c.vocabSize * f32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    this.stepTable = own(k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    this.stepsStaging = own(k.device.createBuffer({
       label: 'steps.read', size: MAX_STEPS * (4 + LOGPROB_RECORD_BYTES), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.owned.push(this.tokenStaging, this.logitsStaging, this.stepTable, this.stepsStaging);
-
-    // Scaling: a GGUF's rope_freqs / LongRoPE tensors, else the config's (at this context length), else the loader's.
-    const factors = ropeFactorsFor(c, ctx, (n) => w.vectors.get(n)?.values) ?? this.options.ropeFactors;
-    const ropeDim = c.ropeDim ?? c.headDim;
-    const mscale = c.ropeScaling?.type === 'longrope' ? c.ropeScaling.attnFactor : undefined;
-    const ropeTable = (label: string, theta: number, f?: Float32Array) => {
-      const invFreq = uploadF32(k.device, label, ropeInvFreq(ropeDim, theta, f));
-      this.owned.push(invFreq);
-      return { headDim: ropeDim, neox: c.ropeStyle === 'neox', invFreq, mscale };
-    };
-    const rope = ropeTable('rope.inv_freq', c.ropeTheta, factors);
-    // Sliding layers with their own base (gemma3) run unscaled, as llama.cpp's rope_freq_scale_train_swa = 1.
-    const ropeLocal = c.ropeThetaLocal === undefined ? rope : ropeTable('rope.inv_freq.local', c.ropeThetaLocal);
-    this.kvFormat = resolveKvFormat(this.options.kvCache, k.gpu.caps, kvDim, c.headDim, 2 * c.nLayers * ctx * kvRowBytes('f32', kvDim));
-    this.kvRowBytes = kvRowBytes(this.kvFormat, kvDim);
-    const packedKv = this.kvFormat !== 'f32';
-    const { attentionChunk: chunk, attentionMaxSplits: maxSplits } = k.tuning;
-    this.graphBase = { k, c, w, rope, ropeLocal };
-    const g: GraphContext = {
-      k, c, w,
-      kvFormat: this.kvFormat,
-      attnSplit: { part: this.buffer('attn.part', c.nHeads * maxSplits * (c.headDim + 2) * f32), chunk, maxSplits },
-      a: {
-        ids: this.ids, logits: this.logits, tokenOut: this.tokenOut,
-        x: (this.x = this.buffer('x', B * c.dim * f32)),
-        xn: this.buffer('xn', B * c.dim * f32),
-        q: this.buffer('q', B * qDim * f32),
-        att: this.buffer('att', B * qDim * f32),
-        gate: this.buffer('gate', B * c.ffnDim * f32),
-        ...(packedKv ? { kNew: this.buffer('k.new', B * kvDim * f32), vNew: this.buffer('v.new', B * kvDim * f32) } : {}),
-      },
-      rope,
-      ropeLocal,
-      kv: (i) => (this.kvBuffers[i] ??= {
-        k: this.buffer(`blk.${i}.k_cache`, ctx * this.kvRowBytes),
-        v: this.buffer(`blk.${i}.v_cache`, ctx * this.kvRowBytes),
-      }),
-    };
+    }));
+    this.graphBase = { k, c, w, rope: g.rope, ropeLocal: g.ropeLocal };
     // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
     const graph = familyOf(c.arch).graph;
     if (!graph) throw new UnsupportedModelError(`${c.arch} is an embedding model, not a text generator: use engine.embed() or engine.embeddings.create().`);
     const lists = graph(g);
     [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
-    const own = (b: GPUBuffer) => (this.owned.push(b), b);
     let decodeHead: Dispatch[] | undefined;
     [this.decodeList, this.prefillList, this.headList, this.sampler, this.gpuLogprobs, this.tokenMask, decodeHead] = await Promise.all([
       Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
@@ -456,8 +407,7 @@ export class Transformer {
   destroy(): void {
     this.profiler?.destroy();
     void this.rowsHead?.then((h) => h.destroy(), () => {});
-    for (const b of this.owned) b.destroy();
+    this.buffers.destroy();
     this.hiddenStaging?.destroy();
-    this.owned.length = 0;
   }
 }
