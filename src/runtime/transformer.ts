@@ -12,13 +12,14 @@ import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { GpuSampler } from './gpu-sampler.ts';
-import { GpuLogprobs, LOGPROB_RECORD_BYTES, decodeLogprob } from './gpu-logprobs.ts';
+import { GpuLogprobs } from './gpu-logprobs.ts';
 import { TokenMask } from './token-mask.ts';
 import type { TokenLogprob } from './engine-types.ts';
 import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
+import { PickReadback, type Picks } from './pick-readback.ts';
 import type { KvFormat } from './kv-format.ts';
 import { ForwardBuffers, type BufferOptions } from './forward-buffers.ts';
 
@@ -54,12 +55,6 @@ export interface HeadOptions {
   mask?: Uint32Array<ArrayBuffer>;
 }
 
-/** The tokens picked by one submission, and their log-probs when asked for. */
-export interface Picks {
-  tokens: number[];
-  logprobs?: TokenLogprob[];
-}
-
 export class Transformer {
   /** Dispatches of one decoded token and of one prefill chunk, without the logits head (run after the last chunk). */
   private decodeList: Dispatch[] = [];
@@ -76,8 +71,7 @@ export class Transformer {
   private ids!: GPUBuffer;
   private logits!: GPUBuffer;
   private tokenOut!: GPUBuffer;
-  private tokenStaging!: GPUBuffer;
-  private logitsStaging!: GPUBuffer;
+  private readback!: PickReadback;
   /** The residual stream [maxBatch, dim] and a staging row for `lastHidden` (decoder embeddings). */
   private x!: GPUBuffer;
   private hiddenStaging!: GPUBuffer;
@@ -88,12 +82,8 @@ export class Transformer {
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
   private rowsHead?: Promise<RowsHead>;
-  /**
-   * Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}` then the tokens fed by the host, the tokens
-   * picked, read back at once: MAX_STEPS token ids, then the picks' log-prob records.
-   */
+  /** Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}`, then the tokens fed by the host. */
   private stepTable!: GPUBuffer;
-  private stepsStaging!: GPUBuffer;
   /** What another instance of the family graph over the same weights needs (decoder embeddings: decoder-embed.ts). */
   graphBase!: Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
 
@@ -132,17 +122,11 @@ export class Transformer {
   private async build(w: WeightStore): Promise<void> {
     const c = this.config;
     const k = this.k;
-    const f32 = 4;
     const bufs = (this.buffers = new ForwardBuffers(k, c, w, this.options));
     const g = bufs.ctx;
     ({ ids: this.ids, logits: this.logits, tokenOut: this.tokenOut, x: this.x } = g.a);
     const own = (b: GPUBuffer) => bufs.own(b);
-    this.tokenStaging = own(k.device.createBuffer({ label: 'token.read', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
-    this.logitsStaging = own(k.device.createBuffer({ label: 'logits.read', size: c.vocabSize * f32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
     this.stepTable = own(k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
-    this.stepsStaging = own(k.device.createBuffer({
-      label: 'steps.read', size: MAX_STEPS * (4 + LOGPROB_RECORD_BYTES), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    }));
     this.graphBase = { k, c, w, rope: g.rope, ropeLocal: g.ropeLocal };
     // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
     const graph = familyOf(c.arch).graph;
@@ -158,6 +142,7 @@ export class Transformer {
       TokenMask.create(k, this.logits, c.vocabSize, own),
       lists.body.decodeHead && Promise.all(lists.body.decodeHead),
     ]);
+    this.readback = new PickReadback(k.device, { tokenOut: this.tokenOut, logits: this.logits, record: this.gpuLogprobs.record }, MAX_STEPS, c.vocabSize, own);
     this.plainBody = { decode: this.decodeList, prefill: this.prefillList, decodeHead };
     this.bodyHead = decodeHead;
     if (this.options.profile && k.gpu.caps.timestampQuery) {
@@ -217,30 +202,16 @@ export class Transformer {
     if (head.mask) this.tokenMask.upload(head.mask);
     if (head.logprobs !== undefined) {
       // Token and record through the multi-step readback: one small read, no logits.
-      await this.submit(tokens, pos0, { list: this.head(head), decode: this.head(head, true), copyOut: (enc) => this.copyPick(enc, 0, true) });
-      const picks = await this.readPicks(1, head.logprobs, pos0 + tokens.length - 1);
+      await this.submit(tokens, pos0, { list: this.head(head), decode: this.head(head, true), copyOut: (enc) => this.readback.copyPick(enc, 0, true) });
+      const picks = await this.readback.readPicks(1, head.logprobs, pos0 + tokens.length - 1);
       return { token: picks.tokens[0], logprob: picks.logprobs![0] };
     }
     await this.submit(tokens, pos0, {
       list: this.head(head),
       decode: this.head(head, true),
-      copyOut: (enc) => {
-        enc.copyBufferToBuffer(this.tokenOut, 0, this.tokenStaging, 0, 4);
-        if (wantLogits) enc.copyBufferToBuffer(this.logits, 0, this.logitsStaging, 0, this.logitsStaging.size);
-      },
+      copyOut: (enc) => this.readback.copyToken(enc, wantLogits),
     });
-    const reads: Promise<void>[] = [this.tokenStaging.mapAsync(GPUMapMode.READ)];
-    if (wantLogits) reads.push(this.logitsStaging.mapAsync(GPUMapMode.READ));
-    await Promise.all(reads);
-    const token = new Uint32Array(this.tokenStaging.getMappedRange())[0];
-    this.tokenStaging.unmap();
-    let logits: Float32Array | undefined;
-    if (wantLogits) {
-      logits = new Float32Array(this.logitsStaging.getMappedRange().slice(0));
-      this.logitsStaging.unmap();
-    }
-    checkFinite([token], this.config.vocabSize, pos0 + tokens.length - 1, logits);
-    return { token, logits };
+    return this.readback.readToken(wantLogits, pos0 + tokens.length - 1);
   }
 
   /**
@@ -280,29 +251,10 @@ export class Transformer {
       for (const d of this.decodeList) encodeDispatch(pass, d, 1, pos0 + i + 1);
       if (i >= firstPick) for (const d of list) encodeDispatch(pass, d, 1, pos0 + i + 1);
       pass.end();
-      if (i >= firstPick) this.copyPick(enc, i - firstPick, lp);
+      if (i >= firstPick) this.readback.copyPick(enc, i - firstPick, lp);
     }
     device.queue.submit([enc.finish()]);
-    return this.readPicks(n - firstPick, head.logprobs, pos0 + firstPick);
-  }
-
-  /** Copies pick j's token (and log-prob record) into the readback. */
-  private copyPick(enc: GPUCommandEncoder, j: number, logprobs: boolean): void {
-    enc.copyBufferToBuffer(this.tokenOut, 0, this.stepsStaging, j * 4, 4);
-    if (logprobs) enc.copyBufferToBuffer(this.gpuLogprobs.record, 0, this.stepsStaging, MAX_STEPS * 4 + j * LOGPROB_RECORD_BYTES, LOGPROB_RECORD_BYTES);
-  }
-
-  /** Maps the readback once: `n` picked tokens, and their log-prob records when `top` is given. */
-  private async readPicks(n: number, top: number | undefined, pos: number): Promise<Picks> {
-    const bytes = top === undefined ? n * 4 : MAX_STEPS * 4 + n * LOGPROB_RECORD_BYTES;
-    await this.stepsStaging.mapAsync(GPUMapMode.READ, 0, bytes);
-    const data = this.stepsStaging.getMappedRange(0, bytes).slice(0);
-    this.stepsStaging.unmap();
-    const tokens = Array.from(new Uint32Array(data, 0, n));
-    checkFinite(tokens, this.config.vocabSize, pos);
-    if (top === undefined) return { tokens };
-    const vocab = this.config.vocabSize;
-    return { tokens, logprobs: tokens.map((_, j) => decodeLogprob(data, MAX_STEPS * 4 + j * LOGPROB_RECORD_BYTES, top, vocab)) };
+    return this.readback.readPicks(n - firstPick, head.logprobs, pos0 + firstPick);
   }
 
   /** Dispatches of one decoded token (body and argmax head; split-K merges and LoRA pre-dispatches not counted). */
