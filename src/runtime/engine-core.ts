@@ -10,7 +10,8 @@ import { embedInputIds, packBatches, type EmbedRequestOptions, type EmbedResult 
 import { DecoderEmbedder, DECODER_EMBED_BATCH } from './decoder-embed.ts';
 import { checkDimensions, finishVector } from '../api/embed-vectors.ts';
 import { Kernels, loadTuning } from '../gpu/kernels.ts';
-import { Transformer, type HeadOptions } from './transformer.ts';
+import { Transformer } from './transformer.ts';
+import type { HeadOptions } from './logits-head.ts';
 import { TokenOutput } from './token-output.ts';
 import { runRequest } from './request-loop.ts';
 import { checkRequest } from './request-checks.ts';

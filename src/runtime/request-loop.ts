@@ -6,7 +6,8 @@
  * which ends generation at the exact token (EOS, a stop string, the grammar). Only the K/V rows of kept tokens count,
  * which rolls the position back after a stop.
  */
-import { MAX_STEPS, type HeadOptions, type Transformer } from './transformer.ts';
+import { MAX_STEPS, type Transformer } from './transformer.ts';
+import type { HeadOptions } from './logits-head.ts';
 import type { Constraint, TokenOutput } from './token-output.ts';
 import { maskBits } from './token-mask.ts';
 import { jumpForward } from './jump-forward.ts';

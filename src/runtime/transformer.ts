@@ -11,9 +11,8 @@ import { encodeDispatch, type Dispatch, type Kernels } from '../gpu/kernels.ts';
 import { KernelProfiler, type KernelTime } from '../gpu/profiler.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
-import { GpuSampler } from './gpu-sampler.ts';
-import { GpuLogprobs } from './gpu-logprobs.ts';
-import { TokenMask } from './token-mask.ts';
+import type { GpuSampler } from './gpu-sampler.ts';
+import { LogitsHead, type HeadOptions } from './logits-head.ts';
 import type { TokenLogprob } from './engine-types.ts';
 import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
@@ -45,27 +44,13 @@ export interface BodyLists {
 /** Most decode steps in one submission (`decodeSteps`). */
 export const MAX_STEPS = 32;
 
-/** How a step's logits head picks its token, and what it records (runtime/gpu-sampler.ts, gpu-logprobs.ts, token-mask.ts). */
-export interface HeadOptions {
-  /** Draw with the GPU sampler (`sampler.begin` first) instead of the argmax. */
-  draw?: boolean;
-  /** Record log-probs with this many alternatives (0..20). */
-  logprobs?: number;
-  /** Allowed tokens (a `maskBits` bitset), applied before the pick. */
-  mask?: Uint32Array<ArrayBuffer>;
-}
-
 export class Transformer {
   /** Dispatches of one decoded token and of one prefill chunk, without the logits head (run after the last chunk). */
   private decodeList: Dispatch[] = [];
   private prefillList: Dispatch[] = [];
-  private headList: Dispatch[] = [];
+  private logitsHead!: LogitsHead;
   /** The current body's decodeHead (BodyLists): its decode list already picked the argmax. */
   private bodyHead?: Dispatch[];
-  /** Draws sampled tokens on the GPU: `sampler.begin` per request, then `draw` in forward/decodeSteps. */
-  sampler!: GpuSampler;
-  private gpuLogprobs!: GpuLogprobs;
-  private tokenMask!: TokenMask;
   private profiler?: KernelProfiler;
   private buffers!: ForwardBuffers;
   private ids!: GPUBuffer;
@@ -135,38 +120,27 @@ export class Transformer {
     [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
     let decodeHead: Dispatch[] | undefined;
-    [this.decodeList, this.prefillList, this.headList, this.sampler, this.gpuLogprobs, this.tokenMask, decodeHead] = await Promise.all([
-      Promise.all(lists.body.decode), Promise.all(lists.body.prefill), Promise.all(lists.head),
-      GpuSampler.create(k, this.logits, this.tokenOut, c.vocabSize, own),
-      GpuLogprobs.create(k, this.logits, this.tokenOut, c.vocabSize, own),
-      TokenMask.create(k, this.logits, c.vocabSize, own),
+    [this.decodeList, this.prefillList, this.logitsHead, decodeHead] = await Promise.all([
+      Promise.all(lists.body.decode), Promise.all(lists.body.prefill),
+      LogitsHead.create(k, lists.head, g.a, c.vocabSize, own),
       lists.body.decodeHead && Promise.all(lists.body.decodeHead),
     ]);
-    this.readback = new PickReadback(k.device, { tokenOut: this.tokenOut, logits: this.logits, record: this.gpuLogprobs.record }, MAX_STEPS, c.vocabSize, own);
+    this.readback = new PickReadback(k.device, { tokenOut: this.tokenOut, logits: this.logits, record: this.logitsHead.logprobs.record }, MAX_STEPS, c.vocabSize, own);
     this.plainBody = { decode: this.decodeList, prefill: this.prefillList, decodeHead };
     this.bodyHead = decodeHead;
     if (this.options.profile && k.gpu.caps.timestampQuery) {
-      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + Math.max(RowsHead.maxDispatches, this.headList.length + 3));
+      this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + Math.max(RowsHead.maxDispatches, this.logitsHead.maxDispatches));
     }
   }
 
-  /**
-   * The logits head for `h`: the family's head ends in its argmax; log-probs are recorded from the raw logits before
-   * the pick, the mask applied right before it, and sampled requests end in the draw instead of the argmax.
-   */
+  /** Draws sampled tokens on the GPU: `sampler.begin` per request, then `draw` in forward/decodeSteps. */
+  get sampler(): GpuSampler {
+    return this.logitsHead.sampler;
+  }
+
+  /** The logits head for `h`, after the prefill list or (`decode`) after the current decode list. */
   private head(h: HeadOptions, decode = false): Dispatch[] {
-    const lp = h.logprobs !== undefined;
-    // After a decode list that ends in the logits and their argmax (bodyHead), the argmax runs again only on masked logits.
-    const folded = decode && this.bodyHead !== undefined;
-    const argmax = this.headList[this.headList.length - 1];
-    const pick = h.draw ? this.sampler.dispatch : folded && !h.mask ? undefined : argmax;
-    return [
-      ...(folded ? this.bodyHead! : this.headList.slice(0, -1)),
-      ...(lp ? [this.gpuLogprobs.stats] : []),
-      ...(h.mask ? [this.tokenMask.dispatch] : []),
-      ...(pick ? [pick] : []),
-      ...(lp ? [this.gpuLogprobs.chosen] : []),
-    ];
+    return this.logitsHead.dispatches(h, decode ? this.bodyHead : undefined);
   }
 
   /**
@@ -199,7 +173,7 @@ export class Transformer {
    * last position (`head`: argmax, or the GPU sampler's draw; masked; its log-probs), and its logits when `wantLogits`.
    */
   async forward(tokens: readonly number[], pos0: number, wantLogits = false, head: HeadOptions = {}): Promise<{ token: number; logits?: Float32Array; logprob?: TokenLogprob }> {
-    if (head.mask) this.tokenMask.upload(head.mask);
+    this.logitsHead.prepare(head);
     if (head.logprobs !== undefined) {
       // Token and record through the multi-step readback: one small read, no logits.
       await this.submit(tokens, pos0, { list: this.head(head), decode: this.head(head, true), copyOut: (enc) => this.readback.copyPick(enc, 0, true) });
@@ -238,7 +212,7 @@ export class Transformer {
     table.set(feed, MAX_STEPS * 4);
     device.queue.writeBuffer(this.stepTable, 0, table);
     device.queue.writeBuffer(this.ids, 0, new Uint32Array([feed[0]]));
-    if (head.mask) this.tokenMask.upload(head.mask);
+    this.logitsHead.prepare(head);
     const lp = head.logprobs !== undefined;
     const list = this.head(head, true);
     const firstPick = feed.length - 1;
