@@ -10,7 +10,8 @@
  */
 import type { Kernels } from '../gpu/kernels.ts';
 import type { GpuWeight, WeightStore } from '../gpu/weights.ts';
-import type { BodyLists, Transformer } from '../runtime/transformer.ts';
+import type { Transformer } from '../runtime/transformer.ts';
+import type { BodyLists } from '../runtime/body-lists.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import { adapterDigest, checkAdapter, type LoraAdapterData } from './adapter-file.ts';
 import { destroyPair, pairBytes, stackPairs, targetOf, uploadPair, writeScales, type GpuLoraPair } from './lora-buffers.ts';

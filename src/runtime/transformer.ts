@@ -14,13 +14,13 @@ import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import type { GpuSampler } from './gpu-sampler.ts';
 import { LogitsHead, type HeadOptions } from './logits-head.ts';
 import type { TokenLogprob } from './engine-types.ts';
-import { familyOf } from '../families/index.ts';
 import type { Graph, GraphContext, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
 import { PickReadback, type Picks } from './pick-readback.ts';
 import type { KvFormat } from './kv-format.ts';
 import { ForwardBuffers, type BufferOptions } from './forward-buffers.ts';
+import { decoderGraph, settleBody, type BodyLists } from './body-lists.ts';
 
 export interface TransformerOptions extends BufferOptions {
   /**
@@ -28,17 +28,6 @@ export interface TransformerOptions extends BufferOptions {
    * its own compute pass, which is slower, so use it for profiling only. Read with `kernelTimes()`.
    */
   profile?: boolean;
-}
-
-/** The body's dispatches for one decoded token and for a prefill chunk. */
-export interface BodyLists {
-  decode: Dispatch[];
-  prefill: Dispatch[];
-  /**
-   * Present when `decode` ends in the logits and their argmax (the layer kernel, layers.ts Stage.decodeHead): what is
-   * left of the head before its pick ([]).
-   */
-  decodeHead?: Dispatch[];
 }
 
 /** Most decode steps in one submission (`decodeSteps`). */
@@ -113,21 +102,13 @@ export class Transformer {
     const own = (b: GPUBuffer) => bufs.own(b);
     this.stepTable = own(k.device.createBuffer({ label: 'steps', size: MAX_STEPS * 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
     this.graphBase = { k, c, w, rope: g.rope, ropeLocal: g.ropeLocal };
-    // The graph requests every dispatch before any is awaited, so pipeline variants compile concurrently.
-    const graph = familyOf(c.arch).graph;
-    if (!graph) throw new UnsupportedModelError(`${c.arch} is an embedding model, not a text generator: use engine.embed() or engine.embeddings.create().`);
+    const graph = decoderGraph(c);
     const lists = graph(g);
     [this.graph, this.ctx] = [graph, g];
     this.rowsGraph = lists.rows;
-    let decodeHead: Dispatch[] | undefined;
-    [this.decodeList, this.prefillList, this.logitsHead, decodeHead] = await Promise.all([
-      Promise.all(lists.body.decode), Promise.all(lists.body.prefill),
-      LogitsHead.create(k, lists.head, g.a, c.vocabSize, own),
-      lists.body.decodeHead && Promise.all(lists.body.decodeHead),
-    ]);
+    [this.plainBody, this.logitsHead] = await Promise.all([settleBody(lists.body), LogitsHead.create(k, lists.head, g.a, c.vocabSize, own)]);
+    this.useBody();
     this.readback = new PickReadback(k.device, { tokenOut: this.tokenOut, logits: this.logits, record: this.logitsHead.logprobs.record }, MAX_STEPS, c.vocabSize, own);
-    this.plainBody = { decode: this.decodeList, prefill: this.prefillList, decodeHead };
-    this.bodyHead = decodeHead;
     if (this.options.profile && k.gpu.caps.timestampQuery) {
       this.profiler = new KernelProfiler(k.device, Math.max(this.decodeList.length, this.prefillList.length) + Math.max(RowsHead.maxDispatches, this.logitsHead.maxDispatches));
     }
@@ -147,12 +128,8 @@ export class Transformer {
    * The body's dispatch lists built again through other kernels (a LoRA view, src/lora/lora-kernels.ts): the same
    * buffers and KV cache, pipelines from the same cache. The head is not rebuilt (adapters adapt layer projections).
    */
-  async buildBody(k: Kernels): Promise<BodyLists> {
-    const body = this.graph({ ...this.ctx, k }).body;
-    const [decode, prefill, decodeHead] = await Promise.all([
-      Promise.all(body.decode), Promise.all(body.prefill), body.decodeHead && Promise.all(body.decodeHead),
-    ]);
-    return { decode, prefill, decodeHead };
+  buildBody(k: Kernels): Promise<BodyLists> {
+    return settleBody(this.graph({ ...this.ctx, k }).body);
   }
 
   /** Runs `body` from the next step on (undefined: the model's own lists). */
