@@ -21,6 +21,7 @@ import { PickReadback, type Picks } from './pick-readback.ts';
 import type { KvFormat } from './kv-format.ts';
 import { ForwardBuffers, type BufferOptions } from './forward-buffers.ts';
 import { decoderGraph, settleBody, type BodyLists } from './body-lists.ts';
+import type { GraphBase } from './decoder-embed.ts';
 
 export interface TransformerOptions extends BufferOptions {
   /**
@@ -59,7 +60,7 @@ export class Transformer {
   /** Multi-step decode (`decodeSteps`): each step's `{n, pos0, kv_len}`, then the tokens fed by the host. */
   private stepTable!: GPUBuffer;
   /** What another instance of the family graph over the same weights needs (decoder embeddings: decoder-embed.ts). */
-  graphBase!: Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
+  graphBase!: GraphBase;
 
   private constructor(
     /** The kernels it dispatches (their `tuning` says the launch layouts and f16 arithmetic). */
