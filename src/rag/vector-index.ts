@@ -4,6 +4,8 @@
  * last row into the hole, so the matrix stays dense. Exact search is linear in the collection; BENCHMARKS.md says
  * up to what size that stays interactive.
  */
+import { topKIndices } from '../util/top-k.ts';
+
 export class VectorIndex {
   private data: Float32Array;
   private n = 0;
@@ -95,37 +97,7 @@ export function normalize(v: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** Indices of the k largest scores (ties: lower index first), best first, through a size-k min-heap. */
+/** Indices of the k largest scores (ties: lower index first), best first; NaN scores never count. */
 export function topOf(scores: ArrayLike<number>, k: number, accept: (i: number) => boolean = () => true): { i: number; score: number }[] {
-  const heap: number[] = []; // indices; heap[0] is the worst kept
-  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  const down = (p: number) => {
-    for (;;) {
-      const l = 2 * p + 1;
-      const r = l + 1;
-      let w = p;
-      if (l < heap.length && worse(heap[l], heap[w])) w = l;
-      if (r < heap.length && worse(heap[r], heap[w])) w = r;
-      if (w === p) return;
-      [heap[p], heap[w]] = [heap[w], heap[p]];
-      p = w;
-    }
-  };
-  if (k <= 0) return [];
-  for (let i = 0; i < scores.length; i++) {
-    if (Number.isNaN(scores[i]) || !accept(i)) continue;
-    if (heap.length < k) {
-      heap.push(i);
-      for (let c = heap.length - 1; c > 0; ) {
-        const p = (c - 1) >> 1;
-        if (!worse(heap[c], heap[p])) break;
-        [heap[c], heap[p]] = [heap[p], heap[c]];
-        c = p;
-      }
-    } else if (worse(heap[0], i)) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : -1)).map((i) => ({ i, score: scores[i] }));
+  return topKIndices(scores, k, (i) => !Number.isNaN(scores[i]) && accept(i)).map((i) => ({ i, score: scores[i] }));
 }

@@ -2,7 +2,8 @@
  * The generation's small pure helpers (runtime/request-loop.ts, engine-core.ts): how many decode steps go in one submission, the
  * first stop string in a text, a token's log-probs, the check of caller-given token ids, and waiting for chunk delivery without outliving an abort.
  */
-import { logSoftmax, topKIndices } from './sampler.ts';
+import { logSoftmax } from './sampler.ts';
+import { topKIndices } from '../util/top-k.ts';
 import type { TokenLogprob } from './engine-types.ts';
 import { InvalidRequestError } from '../errors.ts';
 

@@ -39,7 +39,7 @@ export class GpuLogprobs {
 
 /**
  * One token's record (LOGPROB_RECORD_BYTES from `offset` of `bytes`) as the API's shape, with the `top` most likely
- * alternatives of a `vocab`-token model, most likely first (ties: lower id first, as sampler.ts topKIndices). Log-probs
+ * alternatives of a `vocab`-token model, most likely first (ties: lower id first, as util/top-k.ts topKIndices). Log-probs
  * are taken in f64 from f32 logits and the GPU's f32 Σ exp: they differ from the CPU's logSoftmax by the rounding of
  * that sum (at most 1.8e-7 nats in multi-step.gpu.test.ts with Kahan sums, 6.6e-7 without; the tests allow 1e-4).
  */

@@ -7,6 +7,7 @@
  * rest, the same pipeline); `sample` runs only with LoadOptions.debug.cpuPick, and the tests compare the two.
  */
 import { mulberry32 } from '../util/random.ts';
+import { topKIndices } from '../util/top-k.ts';
 
 export interface SamplingOptions {
   /** 0 = greedy. Default 0.8 (llama.cpp's default). */
@@ -179,36 +180,4 @@ export function logSoftmax(x: Float32Array): Float64Array {
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i] - lse;
   return out;
-}
-
-/** Indices of the k largest values, largest first (ties: lower index first), via a size-k min-heap. */
-export function topKIndices(x: ArrayLike<number>, k: number): number[] {
-  const heap: number[] = [];
-  const less = (a: number, b: number) => x[a] < x[b] || (x[a] === x[b] && a > b);
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l], heap[m])) m = l;
-      if (r < heap.length && less(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
-  for (let i = 0; i < x.length; i++) {
-    if (heap.length < k) {
-      heap.push(i);
-      for (let j = heap.length - 1; j > 0;) {
-        const p = (j - 1) >> 1;
-        if (!less(heap[j], heap[p])) break;
-        [heap[j], heap[p]] = [heap[p], heap[j]];
-        j = p;
-      }
-    } else if (less(heap[0], i)) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => x[b] - x[a] || a - b);
 }
