@@ -5,7 +5,7 @@
  */
 import type { ModelConfig, Pooling } from '../model/types.ts';
 import type { GgufMetadata } from '../formats/gguf.ts';
-import { ggufNumber } from '../formats/gguf.ts';
+import { ggufNumber } from '../formats/gguf-metadata.ts';
 import { UnsupportedModelError } from '../errors.ts';
 import type { FamilySpec, TensorSpec } from './spec.ts';
 import { layerTensors } from './tensors.ts';

@@ -9,7 +9,7 @@
  */
 import type { ModelConfig } from '../model/types.ts';
 import { ModelFormatError } from '../errors.ts';
-import { ggufNumber } from '../formats/gguf.ts';
+import { ggufNumber } from '../formats/gguf-metadata.ts';
 import type { FamilySpec } from './spec.ts';
 import { attentionTensors, ffnTensors, globalTensors, HF_GLOBAL_NAMES, HF_LLAMA_LAYER_NAMES, layerTensors, postNormTensors } from './tensors.ts';
 import { gemmaGraph } from '../runtime/graphs/gemma.ts';

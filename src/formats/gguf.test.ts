@@ -3,15 +3,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { GgmlType } from '../model/types.ts';
-import {
-  type GgufHeader,
-  ggufBool,
-  ggufNumber,
-  ggufNumberArray,
-  ggufString,
-  ggufStringArray,
-  parseGgufHeader,
-} from './gguf.ts';
+import { type GgufHeader, parseGgufHeader } from './gguf.ts';
+import { ggufBool, ggufNumber, ggufNumberArray, ggufString, ggufStringArray } from './gguf-metadata.ts';
 
 const SHARED = resolve(import.meta.dirname, '../../..', 'shared');
 

@@ -6,7 +6,8 @@ import { GgmlType, type ModelConfig, type RopeScaling, type TensorInfo } from '.
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { ggmlTypeName } from './ggml-types.ts';
 import { SUPPORTED_TENSOR_TYPES } from './weight-formats.ts';
-import { ggufNumber, ggufString, type GgufHeader } from './gguf.ts';
+import type { GgufHeader } from './gguf.ts';
+import { ggufNumber, ggufString } from './gguf-metadata.ts';
 import { familyOf, familyOfHf } from '../families/index.ts';
 
 function positiveInt(v: unknown, what: string): number {

@@ -8,7 +8,8 @@
  * The scale of a pair is alpha / r (rsLoRA: alpha / √r), or 1 when a GGUF gives no alpha (as llama.cpp).
  * Pure functions, no GPU: the engine checks the pairs against the base (`checkAdapter`) and uploads them.
  */
-import { parseGgufHeader, ggufString, type GgufHeader } from '../formats/gguf.ts';
+import { parseGgufHeader, type GgufHeader } from '../formats/gguf.ts';
+import { ggufString } from '../formats/gguf-metadata.ts';
 import { parseSafetensorsHeader } from '../formats/safetensors.ts';
 import { canonicalName } from '../families/tensors.ts';
 import type { HfNameMap } from '../families/spec.ts';

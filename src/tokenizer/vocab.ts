@@ -3,14 +3,8 @@
  * the flags that steer encoding. Defaults follow llama.cpp's loader so a file behaves the same in both.
  */
 import { TokenizerError, UnsupportedModelError } from '../errors.ts';
-import {
-  type GgufMetadata,
-  ggufBool,
-  ggufNumber,
-  ggufNumberArray,
-  ggufString,
-  ggufStringArray,
-} from '../formats/gguf.ts';
+import type { GgufMetadata } from '../formats/gguf.ts';
+import { ggufBool, ggufNumber, ggufNumberArray, ggufString, ggufStringArray } from '../formats/gguf-metadata.ts';
 
 /** `tokenizer.ggml.token_type` values (llama.cpp's `llama_token_type`). */
 export enum TokenType {
