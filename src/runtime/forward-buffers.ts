@@ -5,8 +5,7 @@
  * every buffer it makes and the Transformer's own (`own`), so one `destroy` frees them all.
  */
 import type { ModelConfig } from '../model/types.ts';
-import { ropeInvFreq } from '../model/rope.ts';
-import { ropeFactorsFor } from '../formats/model-config.ts';
+import { ropeFactorsFor, ropeInvFreq } from '../model/rope.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
 import type { GraphContext, RopeTable } from './layers.ts';

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromGguf, ropeFreqFactors } from '../../src/formats/model-config.ts';
+import { configFromGguf } from '../../src/formats/model-config.ts';
+import { ropeFreqFactors } from '../../src/model/rope.ts';
 import { parseGgufHeader } from '../../src/formats/gguf.ts';
 import { makeFixture } from '../fixtures/fixture.ts';
 import { fixtureOptions } from '../fixture-server.ts';
