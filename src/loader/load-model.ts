@@ -19,10 +19,10 @@ import { parseQuantizeOption, quantizeChooser } from './quantize-on-load.ts';
 import { tokenizerFromHf } from '../tokenizer/hf-tokenizer.ts';
 import { WeightStore } from '../gpu/weights.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { StreamReader, readHeader } from './stream-reader.ts';
-import { MissingModelFileError, ModelFetchError, ModelFormatError, UnsupportedModelError } from '../errors.ts';
-import { isSourceRequest, resolveSource, siblingUrl, shardInfo, shardNames, splitGgufInfo, splitGgufUrls, type SingleSource, type SourceRequest, type LoadSource } from './source.ts';
-import { fetchFile, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY } from './fetch-file.ts';
+import { readHeader } from './stream-reader.ts';
+import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
+import { isSourceRequest, resolveSource, siblingUrl, type SingleSource, type SourceRequest, type LoadSource } from './source.ts';
+import { DEFAULT_CHUNK_BYTES } from './fetch-file.ts';
 import { ProgressTracker, STREAM_FRACTION, type LoadProgress } from './progress.ts';
 import * as store from '../cache/store.ts';
 import { PickedFileSet, isPickedFiles, pickedEntry } from './picked-files.ts';
@@ -30,6 +30,7 @@ import { QuantizedCacheDamaged, QuantizedFileWriter, dropQuantized, lockQuantize
 import { InvalidRequestError } from '../errors.ts';
 import { QuantizePool } from './quantize-pool.ts';
 import { InOrder } from './in-order.ts';
+import { ModelFiles, weightUrls, type Part } from './model-files.ts';
 
 // The progress types live with the tracker (progress.ts); re-exported here, where callers have always found them.
 export type { LoadPhase, LoadProgress } from './progress.ts';
@@ -63,120 +64,6 @@ export interface LoadModelOptions {
 const toF32 = (t: { type: number; shape: number[]; bytes: Uint8Array }) =>
   dequantize(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
 
-/** One opened file of the model, read in order. */
-interface Part {
-  name: string;
-  /** The (original) file's size, as its header is checked against. */
-  size?: number;
-  reader: StreamReader;
-  etag?: string;
-  sha256?: string;
-  /** Read from the quantized cache: the original header, then the tensors as stored. */
-  stored?: StoredQuantizedFile;
-}
-
-/**
- * Opens URLs (through the cache) and Blobs, counting their bytes into one progress tracker. With picked files, a
- * "URL" is a picked file's name and opens that File (never cached: it is local already).
- */
-class Files {
-  readonly urls: string[] = [];
-  private readonly parts: Part[] = [];
-  constructor(
-    private readonly req: SourceRequest,
-    private readonly progress: ProgressTracker,
-    private readonly signal?: AbortSignal,
-    private readonly picked?: PickedFileSet,
-  ) {}
-
-  /** `keep: false`: a URL is read from the cache when complete there, but a download is not stored. */
-  async open(src: string | Blob, sha256?: string, why?: string, keep = true): Promise<Part> {
-    if (typeof src === 'string' && this.picked) src = this.picked.need(src, why);
-    if (typeof src !== 'string') {
-      const name = (src as File).name ?? 'blob';
-      const i = this.progress.addFile(name, src.size);
-      const part = { name, size: src.size, reader: new StreamReader(src.stream().getReader(), name, (n) => this.progress.add(i, n, 'network')) }; // phase 'download', as before
-      this.parts.push(part);
-      return part;
-    }
-    const i = this.progress.addFile(src);
-    const f = await fetchFile(src, {
-      cache: this.req.cache ?? true,
-      keep,
-      sha256,
-      chunkBytes: this.req.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      concurrency: this.req.concurrency ?? DEFAULT_CONCURRENCY,
-      signal: this.signal,
-      onBytes: (n, from) => this.progress.add(i, n, from),
-    }).catch((e: unknown) => {
-      this.progress.setTotal(i, 0); // an optional file that is absent must not leave the total unknown
-      throw e;
-    });
-    this.progress.setTotal(i, f.size);
-    this.urls.push(src);
-    const part = { name: src, size: f.size, etag: f.etag, sha256: f.sha256, reader: new StreamReader(f.stream.getReader(), src) };
-    this.parts.push(part);
-    return part;
-  }
-
-  /** A weight file from the quantized cache (its bytes count as read from the cache). */
-  openStored(s: StoredQuantizedFile): Part {
-    const i = this.progress.addFile(s.record.url, s.record.size);
-    const reader = new StreamReader(s.stream.getReader(), s.record.url, (n) => this.progress.add(i, n, 'cache'));
-    const part = { name: s.url, size: s.record.quantized.source.size, reader, stored: s };
-    this.parts.push(part);
-    return part;
-  }
-
-  /** A small JSON file (config.json, tokenizer.json) through the same cache; undefined if optional and absent. */
-  async json(url: string, optional = false, why?: string): Promise<unknown> {
-    let part: Part;
-    try {
-      part = await this.open(url, undefined, why);
-    } catch (e) {
-      if (optional && ((e instanceof ModelFetchError && e.status === 404) || e instanceof MissingModelFileError)) return undefined;
-      throw e;
-    }
-    const chunks: Uint8Array[] = [];
-    for (let n; (n = await part.reader.fill(1)) > 0;) chunks.push(await part.reader.read(n));
-    const text = new TextDecoder().decode(concat(chunks));
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new ModelFormatError(`${url} is not valid JSON (${(e as Error).message}).`, { cause: e });
-    }
-  }
-
-  async cancelAll(): Promise<void> {
-    await Promise.all(this.parts.map((p) => p.reader.cancel()));
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}
-
-/** The weight files a model URL stands for: split GGUF shards, safetensors shards (by name or index.json), or itself. */
-async function weightUrls(url: string, files: Files): Promise<string[]> {
-  // (With picked files, `url` and every name made from it are file names looked up among the picked files.)
-  const path = url.split(/[?#]/)[0];
-  if (splitGgufInfo(path)) return splitGgufUrls(url);
-  if (path.endsWith('.safetensors.index.json')) {
-    const index = (await files.json(url)) as { weight_map?: Record<string, string> };
-    const names = [...new Set(Object.values(index?.weight_map ?? {}))].sort();
-    if (!names.length) throw new ModelFormatError(`${url} has no weight_map: not a safetensors index.`);
-    return names.map((n) => siblingUrl(url, n));
-  }
-  if (shardInfo(path)?.ext === 'safetensors') return shardNames(path);
-  return [url];
-}
-
 export async function loadModel(gpu: Gpu, source: LoadSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   try {
     return await loadOnce(gpu, source, options, true);
@@ -194,7 +81,7 @@ async function loadOnce(gpu: Gpu, source: LoadSource, options: LoadModelOptions,
   const picked = isPickedFiles(src) ? new PickedFileSet(src) : undefined;
   const main = picked ? pickedEntry(picked.names) : resolveSource(src as SingleSource, req.hfBaseUrl);
   const progress = new ProgressTracker(options.onProgress);
-  const files = new Files(req, progress, options.signal, picked);
+  const files = new ModelFiles(req, progress, options.signal, picked);
   // HF norm weights of some families are stored as w for x·(1 + w) (FamilySpec.hfNormShift): made GGUF's 1 + w here.
   let normShift = 0;
   const vectorF32 = (t: { name: string; type: number; shape: number[]; bytes: Uint8Array }) => {
