@@ -4,7 +4,7 @@ import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 /**
  * Elements per block and bytes per block of every ggml type id (ggml's `type_traits`), including types llmo cannot
  * compute with: a header that uses them still parses and its tensor table is still checked, and the refusal names
- * the type (model-config.ts `validateModel`). Ids 4, 5, 31-33 and 36-38 were removed from ggml.
+ * the type (model-checks.ts `validateModel`). Ids 4, 5, 31-33 and 36-38 were removed from ggml.
  */
 const BLOCK: Record<number, { elems: number; bytes: number; name: string }> = {
   [GgmlType.F32]: { elems: 1, bytes: 4, name: 'F32' },

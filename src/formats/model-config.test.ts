@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { GgmlType, type ModelConfig, type TensorInfo } from '../model/types.ts';
 import { ModelFormatError, UnsupportedModelError } from '../errors.ts';
 import { parseGgufHeader, type GgufHeader } from './gguf.ts';
-import { configFromGguf, configFromHf, expectedTensorShapes, validateModel } from './model-config.ts';
+import { configFromGguf, configFromHf } from './model-config.ts';
+import { expectedTensorShapes, validateModel } from './model-checks.ts';
 import { ropeFreqFactors } from '../model/rope.ts';
 
 const SHARED = resolve(import.meta.dirname, '../../..', 'shared');

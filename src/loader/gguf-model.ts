@@ -7,7 +7,8 @@ import type { ModelConfig, TensorInfo } from '../model/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { GgufHeader } from '../formats/gguf.ts';
 import { ggufString } from '../formats/gguf-metadata.ts';
-import { configFromGguf, validateModel } from '../formats/model-config.ts';
+import { configFromGguf } from '../formats/model-config.ts';
+import { validateModel } from '../formats/model-checks.ts';
 import { tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { ModelFormatError } from '../errors.ts';
 

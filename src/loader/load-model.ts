@@ -12,7 +12,8 @@ import { parseSafetensorsHeader, type SafetensorsHeader } from '../formats/safet
 import { familyOfHf } from '../families/index.ts';
 import { poolingFromSentenceTransformers } from '../families/bert.ts';
 import { bandRows } from '../gpu/weights.ts';
-import { configFromHf, validateModel } from '../formats/model-config.ts';
+import { configFromHf } from '../formats/model-config.ts';
+import { validateModel } from '../formats/model-checks.ts';
 import { ropeFreqFactors } from '../model/rope.ts';
 import { dequantize } from '../formats/quant.ts';
 import { parseQuantizeOption, quantizeChooser } from './quantize-on-load.ts';
