@@ -12,6 +12,7 @@ import { encodeDispatch } from '../gpu/kernels.ts';
 import { familyOf } from '../families/index.ts';
 import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import type { GraphContext } from './layers.ts';
+import { layerActivations } from './forward-buffers.ts';
 
 /** The parts of a decoder's graph context that do not depend on the step's buffers (Transformer.graphBase). */
 export type GraphBase = Pick<GraphContext, 'k' | 'c' | 'w' | 'rope' | 'ropeLocal'>;
@@ -62,7 +63,6 @@ export class DecoderEmbedder {
     this.norm = norm;
     const B = this.maxBatch;
     const f32 = 4;
-    const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     this.ids = this.buffer('ids', B * 4);
     this.positions = this.buffer('positions', B * 4);
@@ -75,11 +75,7 @@ export class DecoderEmbedder {
       ...this.base,
       a: {
         ids: this.ids,
-        x: this.buffer('x', B * c.dim * f32),
-        xn: this.buffer('xn', B * c.dim * f32),
-        q: this.buffer('q', B * qDim * f32),
-        att: this.buffer('att', B * qDim * f32),
-        gate: this.buffer('gate', B * c.ffnDim * f32),
+        ...layerActivations(c, B, (label, bytes) => this.buffer(label, bytes)),
         // The graph's logits head is built but never run here.
         logits: this.buffer('logits', 16),
         tokenOut: this.buffer('token', 16),

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model/types.ts';
 import { ropeFactorsFor, ropeInvFreq } from '../model/rope.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { uploadF32, type WeightStore } from '../gpu/weights.ts';
-import type { GraphContext, RopeTable } from './layers.ts';
+import type { Activations, GraphContext, RopeTable } from './layers.ts';
 import { kvRowBytes, resolveKvFormat, type KvFormat } from './kv-format.ts';
 
 /** The sizes and formats the buffers are made for. */
@@ -21,6 +21,23 @@ export interface BufferOptions {
   ropeFactors?: Float32Array;
   /** KV-cache format (runtime/kv-format.ts; default: f16 with `shader-f16`, else f32). */
   kvCache?: KvFormat;
+}
+
+/**
+ * The f32 activations the layers pass along for `B` tokens (residual, its norm, queries, attention output, FFN hidden),
+ * made by the owner's `make`; the owner adds ids, logits and the pick (decoder-embed.ts makes the same for its batches).
+ */
+export function layerActivations(
+  c: ModelConfig, B: number, make: (label: string, bytes: number) => GPUBuffer,
+): Pick<Activations, 'x' | 'xn' | 'q' | 'att' | 'gate'> {
+  const qDim = c.nHeads * c.headDim;
+  return {
+    x: make('x', B * c.dim * 4),
+    xn: make('xn', B * c.dim * 4),
+    q: make('q', B * qDim * 4),
+    att: make('att', B * qDim * 4),
+    gate: make('gate', B * c.ffnDim * 4),
+  };
 }
 
 export class ForwardBuffers {
@@ -40,7 +57,6 @@ export class ForwardBuffers {
     this.device = k.device;
     const B = o.maxBatch;
     const ctx = o.contextLength;
-    const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     const f32 = 4;
 
@@ -67,11 +83,7 @@ export class ForwardBuffers {
         ids: this.storage('ids', B * 4),
         logits: this.storage('logits', c.vocabSize * f32),
         tokenOut: this.storage('token', 4),
-        x: this.storage('x', B * c.dim * f32),
-        xn: this.storage('xn', B * c.dim * f32),
-        q: this.storage('q', B * qDim * f32),
-        att: this.storage('att', B * qDim * f32),
-        gate: this.storage('gate', B * c.ffnDim * f32),
+        ...layerActivations(c, B, (label, bytes) => this.storage(label, bytes)),
         ...(packedKv ? { kNew: this.storage('k.new', B * kvDim * f32), vNew: this.storage('v.new', B * kvDim * f32) } : {}),
       },
       rope,
