@@ -14,7 +14,7 @@ import { InvalidRequestError, UnsupportedModelError } from '../errors.ts';
 import type { GpuSampler } from './gpu-sampler.ts';
 import { LogitsHead, type HeadOptions } from './logits-head.ts';
 import type { TokenLogprob } from './engine-types.ts';
-import type { Graph, GraphContext, GraphLists } from './layers.ts';
+import type { Graph, GraphLists } from './layers.ts';
 import { RowsHead } from './rows-head.ts';
 import { checkFinite } from './finite-check.ts';
 import { PickReadback, type Picks } from './pick-readback.ts';
@@ -50,9 +50,8 @@ export class Transformer {
   /** The residual stream [maxBatch, dim] and a staging row for `lastHidden` (decoder embeddings). */
   private x!: GPUBuffer;
   private hiddenStaging!: GPUBuffer;
-  /** The graph, its context and the model's own body lists, kept so the body can be built again (`buildBody`). */
+  /** The graph and the model's own body lists, kept so the body can be built again (`buildBody`) over the same buffers. */
   private graph!: Graph;
-  private ctx!: GraphContext;
   private plainBody!: BodyLists;
   /** The graph's head over every row, built on first use (rows-head.ts). */
   private rowsGraph?: GraphLists['rows'];
@@ -105,7 +104,7 @@ export class Transformer {
     this.graphBase = { k, c, w, rope: g.rope, ropeLocal: g.ropeLocal };
     const graph = decoderGraph(c);
     const lists = graph(g);
-    [this.graph, this.ctx] = [graph, g];
+    this.graph = graph;
     this.rowsGraph = lists.rows;
     [this.plainBody, this.logitsHead] = await Promise.all([settleBody(lists.body), LogitsHead.create(k, lists.head, g.a, c.vocabSize, own)]);
     this.useBody();
@@ -130,7 +129,7 @@ export class Transformer {
    * buffers and KV cache, pipelines from the same cache. The head is not rebuilt (adapters adapt layer projections).
    */
   buildBody(k: Kernels): Promise<BodyLists> {
-    return settleBody(this.graph({ ...this.ctx, k }).body);
+    return settleBody(this.graph({ ...this.buffers.ctx, k }).body);
   }
 
   /** Runs `body` from the next step on (undefined: the model's own lists). */
