@@ -20,16 +20,22 @@ const extraArgs = (process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boole
  * ONE browser (maxWorkers 2) hung twice (BENCHMARKS.md "CI time"). The split balances CI time (ci-s22b.log: these
  * files ~455 s, the rest ~390 s). `--project 'browser*'` (`npm run test:browser`) selects both; no project is named
  * plain `browser`, so an old `--project browser` fails loudly instead of skipping test/models.
+ * ALONE runs after the others, by itself: its offline warm start hung (300 s timeout, then its later tests failed)
+ * in 2 of 3 full runs with another browser file beside it (last round's two pages in one browser, and this split),
+ * never alone; cause not found (BENCHMARKS.md "CI time").
  */
 const MODEL_FILES = ['test/models/!(sotu5m)*.gpu.test.ts'];
+const ALONE = ['test/models/load-cache.gpu.test.ts'];
 
-function browserProject(name: string, include: string[], exclude: string[] = []) {
+function browserProject(name: string, include: string[], exclude: string[] = [], groupOrder = 0) {
   return {
     extends: true as const,
     test: {
       name,
       include,
       exclude: [...exclude, '**/node_modules/**'],
+      // Projects of one groupOrder run side by side; a higher one starts when those have finished.
+      sequence: { groupOrder },
       testTimeout: 300_000,
       hookTimeout: 300_000,
       browser: {
@@ -62,7 +68,8 @@ export default mergeConfig(viteConfig, defineConfig({
         },
       },
       browserProject('browser-other', ['src/**/*.gpu.test.ts', 'test/**/*.gpu.test.ts'], MODEL_FILES),
-      browserProject('browser-models', MODEL_FILES),
+      browserProject('browser-models', MODEL_FILES, ALONE),
+      browserProject('browser-alone', ALONE, [], 1),
     ],
   },
 }));

@@ -4,7 +4,7 @@
  * all, an interrupted download that the next load() resumes, and a split GGUF. Each loaded model must give the same
  * greedy tokens as a clean, uncached load of the same file.
  */
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
 import { load, cache, ModelFetchError, type LoadProgress } from '../../src/index.ts';
 import type { Faults, FaultStats } from '../fault-server.ts';
@@ -33,6 +33,10 @@ beforeAll(async () => {
   const shared = new URL('/shared/models/sotu-5m/sotu-5m-q8_0.gguf', location.href).href;
   expect((await cache.list()).some((m) => m.key === shared)).toBe(false);
 });
+
+// A test that times out never reaches its `finally`: lift the block here too, or every later load in this browser
+// context (this file's and the next files') would find the network gone.
+afterEach(() => commands.setModelNetwork(true));
 
 describe('load() through the cache', () => {
   const key = `hub-${Date.now().toString(36)}`;
