@@ -64,30 +64,13 @@ fn part_base(h: u32, s: u32) -> u32 {
   return (h * params.max_splits + s) * (params.head_dim + 2u);
 }
 
+// KV_F16 / KV_Q8: k_load4, v_load4, k_load, v_load are kv.wgsl's, over these.
 #if KV_F16
 @group(0) @binding(6) var<storage, read> kc: array<u32>;
 @group(0) @binding(7) var<storage, read> vc: array<u32>;
-fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
-  let w = kv_word(j, e, kv_dim);
-  return vec4<f32>(unpack2x16float(kc[w]), unpack2x16float(kc[w + 1u]));
-}
-fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
-  let w = kv_word(j, e, kv_dim);
-  return vec4<f32>(unpack2x16float(vc[w]), unpack2x16float(vc[w + 1u]));
-}
-fn k_load(j: u32, e: u32, kv_dim: u32) -> f32 { return unpack2x16float(kc[kv_word(j, e, kv_dim)])[e & 1u]; }
-fn v_load(j: u32, e: u32, kv_dim: u32) -> f32 { return unpack2x16float(vc[kv_word(j, e, kv_dim)])[e & 1u]; }
 #elif KV_Q8
 @group(0) @binding(6) var<storage, read> kc: array<u32>;
 @group(0) @binding(7) var<storage, read> vc: array<u32>;
-fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
-  return kv_i8x4(kc[kv_word(j, e, kv_dim)]) * bitcast<f32>(kc[kv_scale_word(j, e, kv_dim)]);
-}
-fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> {
-  return kv_i8x4(vc[kv_word(j, e, kv_dim)]) * bitcast<f32>(vc[kv_scale_word(j, e, kv_dim)]);
-}
-fn k_load(j: u32, e: u32, kv_dim: u32) -> f32 { return k_load4(j, e & ~3u, kv_dim)[e & 3u]; }
-fn v_load(j: u32, e: u32, kv_dim: u32) -> f32 { return v_load4(j, e & ~3u, kv_dim)[e & 3u]; }
 #endif
 
 #if MERGE

@@ -7,9 +7,10 @@
 // the residual row, the weights and the KV cache touch storage.
 // Weights: the layer's [qkv; o; gate_up; down] rows back to back in one float-format buffer (w, weights.wgsl,
 // W_FIXED: declared with the buffer's length, no per-load arrayLength() division on SwiftShader), from element
-// offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache f32 rows [ctx, kvd].
+// offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache rows [ctx, kvd] in any of kv.wgsl's
+// formats (f32: vec4s here; KV_F16, KV_Q8: u32 words, read and written with kv.wgsl's functions).
 // The new K/V row is written to the cache and read back from workgroup memory (never from storage within the
-// dispatch). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
+// dispatch), rounded there to what the cache holds (as the separate dispatches read it back from the cache). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
 // invocation per head walking the keys (as attention.wgsl SERIAL);
 // HEAD_REGS (head_dim <= 16): the head's q and output stay in registers across the keys.
 // SUBGROUPS: the two RMS sums reduce with subgroupAdd (one value per subgroup through workgroup memory) instead of
@@ -37,8 +38,19 @@ var<workgroup> red_i: array<u32, WG>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<storage, read> norms: array<f32>;
 @group(0) @binding(6) var<storage, read> inv_freq: array<f32>;
-@group(0) @binding(10) var<storage, read_write> kc: array<f32>;
-@group(0) @binding(11) var<storage, read_write> vc: array<f32>;
+#if KV_F16
+@group(0) @binding(10) var<storage, read_write> kc: array<u32>;
+@group(0) @binding(11) var<storage, read_write> vc: array<u32>;
+#elif KV_Q8
+@group(0) @binding(10) var<storage, read_write> kc: array<u32>;
+@group(0) @binding(11) var<storage, read_write> vc: array<u32>;
+#else
+@group(0) @binding(10) var<storage, read_write> kc: array<vec4<f32>>;
+@group(0) @binding(11) var<storage, read_write> vc: array<vec4<f32>>;
+// Values e .. e+3 of cache row j (e % 4 == 0), as kv.wgsl's k_load4 / v_load4 for the packed formats.
+fn k_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> { return kc[(j * kv_dim + e) >> 2u]; }
+fn v_load4(j: u32, e: u32, kv_dim: u32) -> vec4<f32> { return vc[(j * kv_dim + e) >> 2u]; }
+#endif
 
 override WG: u32 = 64u;
 // Sizes of the workgroup arrays (the host sets them to the model's): dim, q + k + v rows, and in vec4s the
@@ -98,10 +110,44 @@ fn dot4(w: vec4<u32>, cols: u32, a0: u32) -> vec4<f32> {
   return acc;
 }
 
-// 4 consecutive values of qkv (workgroup), the K cache and the V cache from element e.
+// 4 consecutive values of qkv (workgroup memory) from element e.
 fn qv4(e: u32) -> vec4<f32> { return vec4<f32>(qkv[e], qkv[e + 1u], qkv[e + 2u], qkv[e + 3u]); }
-fn kv4(e: u32) -> vec4<f32> { return vec4<f32>(kc[e], kc[e + 1u], kc[e + 2u], kc[e + 3u]); }
-fn vv4(e: u32) -> vec4<f32> { return vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]); }
+
+// Writes the cache row `pos` of K (v = false) or V from qkv[src ..] (kvd values): unit u of kvd / 4 vec4s (f32),
+// kvd / 2 pairs (KV_F16) or kvd / 32 blocks (KV_Q8); the values in qkv become the cache's.
+#if KV_Q8
+fn kv_units(kvd: u32) -> u32 { return kvd >> 5u; }
+fn kv_write(v: bool, pos: u32, src: u32, u: u32, kvd: u32) {
+  let e0 = 32u * u;
+  var xs: array<vec4<f32>, 8>;
+  for (var j = 0u; j < 8u; j++) { xs[j] = qv4(src + e0 + 4u * j); }
+  let b = kv_q8_block(xs);
+  for (var j = 0u; j < 8u; j++) {
+    let w = kv_word(pos, e0 + 4u * j, kvd);
+    if (v) { vc[w] = b.q[j]; } else { kc[w] = b.q[j]; }
+    let x = kv_i8x4(b.q[j]) * b.d;
+    for (var i = 0u; i < 4u; i++) { qkv[src + e0 + 4u * j + i] = x[i]; }
+  }
+  let sw = kv_scale_word(pos, e0, kvd);
+  if (v) { vc[sw] = bitcast<u32>(b.d); } else { kc[sw] = bitcast<u32>(b.d); }
+}
+#elif KV_F16
+fn kv_units(kvd: u32) -> u32 { return kvd >> 1u; }
+fn kv_write(v: bool, pos: u32, src: u32, u: u32, kvd: u32) {
+  let e = src + 2u * u;
+  let x = kv_f16_pair(vec2<f32>(qkv[e], qkv[e + 1u]));
+  let w = kv_word(pos, 2u * u, kvd);
+  if (v) { vc[w] = pack2x16float(x); } else { kc[w] = pack2x16float(x); }
+  qkv[e] = x.x;
+  qkv[e + 1u] = x.y;
+}
+#else
+fn kv_units(kvd: u32) -> u32 { return kvd >> 2u; }
+fn kv_write(v: bool, pos: u32, src: u32, u: u32, kvd: u32) {
+  let w = ((pos * kvd) >> 2u) + u;
+  if (v) { vc[w] = qv4(src + 4u * u); } else { kc[w] = qv4(src + 4u * u); }
+}
+#endif
 
 // Element offsets of rows r .. r+3 (clamped to the last row n-1) of the matrix at `off` with `cols` columns.
 fn rows4(off: u32, r: u32, n: u32, cols: u32) -> vec4<u32> {
@@ -158,10 +204,16 @@ fn main(@builtin(local_invocation_index) lid: u32
     qkv[ib] = v.y;
   }
   workgroupBarrier();
-  for (var i = lid; i < kvd; i += WG) {
-    kc[pos * kvd + i] = qkv[qd + i];
-    vc[pos * kvd + i] = qkv[qd + kvd + i];
+  let units = kv_units(kvd);
+  for (var u = lid; u < 2u * units; u += WG) {
+    let v = u >= units;
+    kv_write(v, pos, select(qd, qd + kvd, v), u % units, kvd);
   }
+#if KV_F16
+  workgroupBarrier();
+#elif KV_Q8
+  workgroupBarrier();
+#endif
 
   // Attention: one invocation per head over keys 0 ..= pos (online softmax); the head's output, ao, is summed in
   // place (act from vec4 a_ao on; heads are whole vec4s: head_dim % 4 == 0).
@@ -188,23 +240,22 @@ fn main(@builtin(local_invocation_index) lid: u32
     var oe = vec4<f32>(0.0);
     var m = -3.4e38;
     var l = 0.0;
-    // Keys 0 .. pos-1 from the cache (kr), then the current position's K/V from workgroup memory (this dispatch's
+    // Keys 0 .. pos-1 from the cache, then the current position's K/V from workgroup memory (this dispatch's
     // cache writes are not read back).
     for (var t = 0u; t < pos; t++) {
-      let kr = t * kvd + kv0;
-      var s = dot(qa, kv4(kr));
-      if (HD4 > 1u) { s += dot(qb, kv4(kr + 4u)); }
-      if (HD4 > 2u) { s += dot(qc, kv4(kr + 8u)); }
-      if (HD4 > 3u) { s += dot(qe, kv4(kr + 12u)); }
+      var s = dot(qa, k_load4(t, kv0, kvd));
+      if (HD4 > 1u) { s += dot(qb, k_load4(t, kv0 + 4u, kvd)); }
+      if (HD4 > 2u) { s += dot(qc, k_load4(t, kv0 + 8u, kvd)); }
+      if (HD4 > 3u) { s += dot(qe, k_load4(t, kv0 + 12u, kvd)); }
       s *= params.scale;
       let mn = max(m, s);
       let c = exp(m - mn);
       let p = exp(s - mn);
       l = l * c + p;
-      oa = oa * c + p * vv4(kr);
-      if (HD4 > 1u) { ob = ob * c + p * vv4(kr + 4u); }
-      if (HD4 > 2u) { oc = oc * c + p * vv4(kr + 8u); }
-      if (HD4 > 3u) { oe = oe * c + p * vv4(kr + 12u); }
+      oa = oa * c + p * v_load4(t, kv0, kvd);
+      if (HD4 > 1u) { ob = ob * c + p * v_load4(t, kv0 + 4u, kvd); }
+      if (HD4 > 2u) { oc = oc * c + p * v_load4(t, kv0 + 8u, kvd); }
+      if (HD4 > 3u) { oe = oe * c + p * v_load4(t, kv0 + 12u, kvd); }
       m = mn;
     }
     let nk = qd + kv0;
@@ -239,18 +290,14 @@ fn main(@builtin(local_invocation_index) lid: u32
     // writes are not read back). Two loops, not a select per key: SwiftShader evaluates both sides of a select, and
     // every load with a per-lane index is 4 scalar loads there.
     for (var t = 0u; t < pos; t++) {
-      let kr = t * kvd + kv0;
       var s = 0.0;
-      for (var d = 0u; d < hd; d++) { s += qkv[q0 + d] * kc[kr + d]; }
+      for (var d = 0u; d < hd / 4u; d++) { s += dot(qv4(q0 + 4u * d), k_load4(t, kv0 + 4u * d, kvd)); }
       s *= params.scale;
       let mn = max(m, s);
       let c = exp(m - mn);
       let p = exp(s - mn);
       l = l * c + p;
-      for (var d = 0u; d < hd / 4u; d++) {
-        let e = kr + 4u * d;
-        act[o4 + d] = act[o4 + d] * c + p * vec4<f32>(vc[e], vc[e + 1u], vc[e + 2u], vc[e + 3u]);
-      }
+      for (var d = 0u; d < hd / 4u; d++) { act[o4 + d] = act[o4 + d] * c + p * v_load4(t, kv0 + 4u * d, kvd); }
       m = mn;
     }
     var s = 0.0;

@@ -3,6 +3,8 @@ import { kernelSource, type KernelName } from './shaders.ts';
 import { declaredBindings } from './preprocess.ts';
 import { isBlockFormat, weightDefines, type GpuWeight } from './weights.ts';
 import { defaultTuning, type Tuning } from './tuning.ts';
+import { kvDefines, type KvFormat } from './kv-variants.ts';
+export type { KvFormat };
 
 export { defaultTuning, loadTuning, type Tuning } from './tuning.ts';
 
@@ -366,12 +368,6 @@ export class Kernels {
   }
 }
 
-/** KV-cache storage formats (shaders/kv.wgsl; sizes in runtime/kv-format.ts). */
-export type KvFormat = 'f32' | 'f16' | 'q8_0';
-
-function kvDefines(f: KvFormat): string[] {
-  return f === 'f16' ? ['KV_F16'] : f === 'q8_0' ? ['KV_Q8'] : [];
-}
 
 export interface AttentionSplit {
   part: GPUBuffer;

@@ -43,7 +43,7 @@ const KERNELS = {
   rope: { src: rope, includes: [rotary] },
   attention: { src: attention, includes: [activations, kv] },
   kv_store: { src: kvStore, includes: [kv] },
-  decode_layer: { src: decodeLayer, includes: [weights, rotary] },
+  decode_layer: { src: decodeLayer, includes: [weights, rotary, kv] },
   argmax: { src: argmax, includes: [] },
   sample: { src: sample, includes: [] },
   logprobs: { src: logprobs, includes: [] },

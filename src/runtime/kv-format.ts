@@ -17,8 +17,8 @@ export function kvRowBytes(f: KvFormat, kvDim: number): number {
 
 /**
  * Below this many bytes of f32 cache (all layers, the whole context) the default stays f32 even with `shader-f16`:
- * f16 would save under 8 MiB but costs a `kv_store` dispatch per layer per token, and the one-dispatch layer kernel
- * (runtime/layer-kernel.ts, the fastest decode of tiny models) reads only an f32 cache.
+ * f16 would save under 8 MiB, and costs a `kv_store` dispatch per layer per token wherever the layer kernel
+ * (runtime/layer-kernel.ts, which writes every format itself) does not run.
  */
 export const SMALL_KV_BYTES = 16 << 20;
 

@@ -3,12 +3,14 @@
  * workgroup, for models whose layers are small (Tuning.layerKernelMaxWeights). A decoded token of stories260K was
  * 28 dispatches (5 a layer, then the head) whose cost on SwiftShader is almost all fixed per dispatch; with the layer
  * kernel it is 8. Taken only for what the kernel computes: plain pre-norm llama blocks (no biases, no q/k norm,
- * whole-head adjacent-pair RoPE (GGUF llama's), no window, no soft-cap, no post-norms), an f32 KV cache, float weights (f32/f16/bf16) of one
- * format, no LoRA. Prefill keeps the graph's own dispatches (its matmuls already amortize the fixed cost).
+ * whole-head adjacent-pair RoPE (GGUF llama's), no window, no soft-cap, no post-norms), float weights (f32/f16/bf16) of
+ * one format, no LoRA; the KV cache in any of its formats (the kernel writes the new row itself: no kv_store dispatch).
+ * Prefill keeps the graph's own dispatches (its matmuls already amortize the fixed cost).
  * The layer's four weights are copied once, back to back, into one buffer (the fused ones stay for prefill): the
  * kernel binds one weight array. For the small models this is chosen for, that copy is a few MiB at most.
  */
 import type { Dispatch } from '../gpu/kernels.ts';
+import { kvDefines } from '../gpu/kv-variants.ts';
 import { isBlockFormat, weightDefines, type GpuWeight, type WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors } from '../gpu/projection.ts';
 import { embed, type GraphContext, type RopeTable } from './layers.ts';
@@ -32,7 +34,7 @@ interface LayerWeights {
 export function layerKernelWeights(g: GraphContext, i: number, n: LayerKernelNeeds): LayerWeights | undefined {
   const { k, c, w } = g;
   const max = k.tuning.layerKernelMaxWeights;
-  if (!max || k.lora || g.packed || (g.kvFormat ?? 'f32') !== 'f32') return undefined;
+  if (!max || k.lora || g.packed) return undefined;
   if (c.headDim % 4 || c.ffnDim % 4 || c.dim % 4) return undefined;
   if (n.bias || n.qkNorm || !n.rope || n.rope.neox || n.rope.headDim !== c.headDim || (n.rope.mscale ?? 1) !== 1 || n.window) return undefined;
   const p = `blk.${i}.`;
@@ -105,7 +107,7 @@ function decodeLayer(g: GraphContext, i: number, rope: RopeTable, lw: LayerWeigh
   new Uint32Array(params, 36, 3).set(offsets.slice(1, 4));
   new Uint32Array(params, 48, 3).set([fold.embd ? offsets[4] : 0, fold.out ? offsets.at(-1)! : 0, c.vocabSize]);
   const cache = g.kv(i);
-  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : []), ...(c.headDim <= 16 ? ['HEAD_REGS'] : [])];
+  const defines = [...weightDefines(lw.qkv.format), 'W_FIXED', ...kvDefines(g.kvFormat ?? 'f32'), ...(k.tuning.subgroups ? ['SUBGROUPS'] : []), ...(fold.embd ? ['EMBED'] : []), ...(fold.out ? ['HEAD'] : []), ...(c.headDim <= 16 ? ['HEAD_REGS'] : [])];
   return k.make('decode_layer', {
     label, params, defines,
     constants: { WG: k.tuning.layerWG, DIM: c.dim, QKV: qd + 2 * kvd, ACT4: (c.dim + qd + c.ffnDim) / 4, HD4: c.headDim / 4 },

@@ -61,7 +61,7 @@ export interface GraphContext {
   packed?: { positions: GPUBuffer; segments: (window: number) => GPUBuffer };
   /**
    * The caches' format (shaders/kv.wgsl; default f32): f32 caches are written by the projections, the others get
-   * their new rows through a.kNew / a.vNew and kv_store.
+   * their new rows through a.kNew / a.vNew and kv_store (the layer kernel writes every format itself).
    */
   kvFormat?: KvFormat;
   /** Split-K decode attention's scratch and chunking (one for all layers: their dispatches run in order); absent: none. */

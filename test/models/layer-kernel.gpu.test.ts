@@ -10,6 +10,7 @@ import { defaultTuning, type Tuning } from '../../src/gpu/kernels.ts';
 import { Transformer } from '../../src/runtime/transformer.ts';
 import { testGpu, testKernels, relErr } from '../gpu-harness.ts';
 import { referenceFor, LOGITS_TOL } from './model-check.ts';
+import { kvRound } from '../reference/kv-round.ts';
 
 const MODELS = ['/shared/models/stories260K/stories260K.gguf', '/fixtures/tiny~llama~f16~s2/model.gguf', '/fixtures/tiny_hd32~llama~f32~s3/model.gguf'];
 // stories260K (head_dim 8) and the tiny fixture (16) run attention with the head in registers, tiny_hd32 the loop
@@ -56,6 +57,51 @@ for (const url of MODELS) {
       } finally {
         t.destroy();
       }
+    }
+  });
+}
+
+// The layer kernel writes and reads the packed KV formats itself (kv.wgsl's functions; no kv_store dispatch), so a
+// tiny model keeps its one dispatch per layer with `kvCache: 'f16' | 'q8_0'`. stories260K (kv_dim 32: one Q8_0 block a
+// row; head_dim 8: the head in registers) in both formats, and tiny_hd32 (the loop over head_dim) in f16, every token
+// decoded one at a time from position 0 so that every cache row is the kernel's, against the reference whose cache
+// holds that format's values (kv-round.ts); the current position's K/V must be the rounded ones too, as the separate
+// dispatches read them back from the cache. KV_TOL is tight enough that the other formats' references fail it on the
+// same logits (asserted), so a kernel that kept f32 values would not pass. Not tiny_hd32 in q8_0: its random weights
+// put a K/V value on an int8 rounding boundary at position 13, where the f32 sums' order moves it one step (3e-4).
+const KV_TOL = 2e-5;
+for (const [url, kv] of [[MODELS[0], 'f16'], [MODELS[0], 'q8_0'], [MODELS[2], 'f16']] as const) {
+  test(`${url}: the layer kernel with a ${kv} KV cache = reference holding ${kv} values`, async () => {
+    const gpu = await testGpu();
+    const model = await loadModel(gpu, new URL(url, location.href).href);
+    const c = model.config;
+    const tuning = { ...defaultTuning({ cpu: true }), layerKernelMaxWeights: 1 << 20, layerWG: 4, subgroups: false };
+    const t = await Transformer.create(await testKernels(tuning), c, model.weights, { contextLength: 64, maxBatch: 16, kvCache: kv });
+    try {
+      expect(t.kvFormat).toBe(kv);
+      expect(t.decodeDispatches, 'one dispatch per layer').toBe(c.nLayers + (gpu.device.limits.maxStorageBuffersPerShaderStage >= 9 ? 0 : 2));
+      const tokens = [...PROMPT, 5, 77, 123, 300, 8, 64, 21, 400, 2].map((x) => x % c.vocabSize);
+      const refs = Object.fromEntries(await Promise.all((['f32', 'f16', 'q8_0'] as const).map(async (f) => {
+        const r = await referenceFor(url, c, 64);
+        r.kvStore = (rows) => kvRound(f, rows);
+        return [f, r] as const;
+      })));
+      let worst = 0;
+      const others: Record<string, number> = {};
+      for (let i = 0; i < tokens.length; i++) {
+        const got = (await t.forward([tokens[i]], i, true)).logits!;
+        for (const [f, r] of Object.entries(refs)) {
+          const err = relErr(got, r.forward([tokens[i]]));
+          if (f === kv) {
+            expect(err, `${kv}, position ${i}: logits relative error ${err}`).toBeLessThan(KV_TOL);
+            worst = Math.max(worst, err);
+          } else others[f] = Math.max(others[f] ?? 0, err);
+        }
+      }
+      for (const [f, err] of Object.entries(others)) expect(err, `the ${f} cache's logits fail the ${kv} check`).toBeGreaterThan(KV_TOL);
+      console.log(`${url}, layer kernel, ${kv} KV: worst logits relErr ${worst.toExponential(2)}; other formats' references ${JSON.stringify(Object.fromEntries(Object.entries(others).map(([f, e]) => [f, e.toExponential(2)])))}`);
+    } finally {
+      t.destroy();
     }
   });
 }
