@@ -17,8 +17,8 @@ const extraArgs = (process.env.LLMO_CHROMIUM_ARGS ?? '').split(' ').filter(Boole
 /**
  * The browser files run in two projects side by side, each with its own Chromium (its own GPU process, profile and
  * storage): the suite is CPU-bound and one browser file alone keeps only ~1.3 of the 2 CI cores busy. Two pages in
- * ONE browser (maxWorkers 2) hung twice (BENCHMARKS.md "CI time"). The split balances CI time (ci-s22b.log: these
- * files ~455 s, the rest ~390 s). `--project 'browser*'` (`npm run test:browser`) selects both; no project is named
+ * ONE browser (maxWorkers 2) hung twice (BENCHMARKS.md "CI time"). The split balances CI time (ci-s22b.log: MODEL_FILES
+ * but ALONE ~435 s, the rest ~390 s). `--project 'browser*'` (`npm run test:browser`) selects all three; none is named
  * plain `browser`, so an old `--project browser` fails loudly instead of skipping test/models.
  * ALONE runs after the others, by itself: its offline warm start hung (300 s timeout, then its later tests failed)
  * in 2 of 3 full runs with another browser file beside it (last round's two pages in one browser, and this split),
