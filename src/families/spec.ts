@@ -1,8 +1,8 @@
 /**
  * What llmo knows about one model family, in one place (llama.cpp keeps the same facts in src/llama-arch.cpp and one
  * src/models/*.cpp per family): its names in GGUF and HF files, the tensors a config implies, the config keys only
- * it has, and the graph that runs it. The loader (formats/model-config.ts, the safetensors name map), the runtime
- * (runtime/transformer.ts), the test fixture generator and the reference all read a family from here.
+ * it has, and the graph that runs it. The loader (formats/model-config.ts and model-checks.ts, the safetensors name
+ * map), the runtime (runtime/body-lists.ts), the test fixture generator and the reference all read a family from here.
  */
 import type { ModelConfig, RopeStyle } from '../model/types.ts';
 import type { GgufMetadata } from '../formats/gguf.ts';

@@ -1,6 +1,6 @@
 /**
- * The reference's own small helpers agree with the engine's config code (src/formats/model-config.ts): a cheap
- * cross-check of both, since they were written independently.
+ * The reference's own small helpers agree with the engine's config code (src/formats/model-config.ts, and the RoPE
+ * divisors of src/model/rope.ts): a cheap cross-check of both, since they were written independently.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

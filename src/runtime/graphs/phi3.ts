@@ -1,7 +1,7 @@
 /**
  * phi3 (Phi-3 / 3.5 / 4-mini): the llama block, but its files ship q/k/v as one matrix (`attn_qkv`, rows [q | k | v])
  * and gate/up as another (`ffn_up`, rows [gate | up]); they run as they are, as fused projections (gpu/projection.ts),
- * with no copy. Partial rotary and LongRoPE are the RoPE table's (runtime/transformer.ts, layers.ts `attention`).
+ * with no copy. Partial rotary and LongRoPE are the RoPE table's (runtime/forward-buffers.ts, layers.ts `attention`).
  */
 import { projectionOf } from '../../gpu/projection.ts';
 import { attention, embed, ffn, head, layerWindow, rowsHead, stages, type GraphContext, type GraphLists } from '../layers.ts';
