@@ -8,7 +8,8 @@
  * Why a prototype view rather than a flag on Kernels: the Kernels object is shared (the draft model uses the
  * target's), and the view shares its pipeline cache, so switching adapters compiles nothing once each variant exists.
  */
-import { Kernels, type Dispatch, type LinearOptions } from '../gpu/kernels.ts';
+import { Kernels, type Dispatch } from '../gpu/kernels.ts';
+import type { LinearOptions } from '../gpu/linear-out.ts';
 import type { GpuLoraPair } from './lora-buffers.ts';
 
 export interface LoraKernelsView {

@@ -5,7 +5,8 @@
  * request dispatches (promises); the Transformer awaits them all together, so pipeline variants compile concurrently.
  */
 import type { ModelConfig } from '../model/types.ts';
-import type { AttentionSplit, Dispatch, Kernels, KvFormat, LinearOptions } from '../gpu/kernels.ts';
+import type { AttentionSplit, Dispatch, Kernels, KvFormat } from '../gpu/kernels.ts';
+import type { LinearOptions } from '../gpu/linear-out.ts';
 import type { WeightStore } from '../gpu/weights.ts';
 import { fuseRows, fuseVectors, type Projection } from '../gpu/projection.ts';
 
