@@ -1,14 +1,19 @@
 // One token drawn from the logits on the GPU (runtime/gpu-sampler.ts), the same pipeline as runtime/sampler.ts:
 // logit bias → repetition penalty (seen tokens) → frequency/presence penalties (counts) → temperature → top-k →
-// top-p → min-p → a seeded draw; at temperature 0, the argmax of the adjusted logits instead. One workgroup. The kept set is always {x ≥ cut} for one threshold, because top-k,
-// top-p and min-p each keep a prefix of the tokens sorted by logit: each cut is found exactly by building its
-// order-preserving 32-bit key bit by bit (32 parallel counts or sums), so nothing is sorted. The draw walks the kept
-// tokens in index order (the same distribution as the CPU's walk in probability order). Ties at a top-k cut keep
-// every tied token (the CPU keeps the lower indices).
+// top-p → min-p → a seeded draw; at temperature 0, the argmax of the adjusted logits instead. One workgroup. The kept
+// set is always {x ≥ cut} for one threshold, because top-k, top-p and min-p each keep a prefix of the tokens sorted by
+// logit, so nothing is sorted: top-k's cut is the k-th largest order-preserving 32-bit key, found 8 bits at a time
+// (4 passes over the logits, each a 256-bin histogram of the next byte among the keys that match so far); top-p's is
+// built bit by bit (32 parallel sums of the mass at or above a candidate key), over the top-k survivors copied into
+// workgroup memory when they are at most CAP (the defaults' top-k 40), else over all the logits. The draw walks the
+// kept tokens in index order (the same distribution as the CPU's walk in probability order). Ties at a top-k cut
+// keep every tied token (the CPU keeps the lower indices).
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-// Adjusted in place (bias, penalties): the sampled path never reads the logits back.
-@group(0) @binding(2) var<storage, read_write> logits: array<f32>;
+// Adjusted in place (bias, penalties): the sampled path never reads the logits back. The arrays' lengths are fixed
+// (VOCAB, the host's Kernels.make `lengths`): a runtime-sized array's robustness clamp against arrayLength() costs an
+// integer division per lane per load on SwiftShader (BENCHMARKS.md round 7), and this kernel reads every logit ~8 times.
+@group(0) @binding(2) var<storage, read_write> logits: array<f32, VOCAB>;
 @group(0) @binding(3) var<storage, read_write> result: array<u32>;
 
 struct Sampling {
@@ -23,13 +28,21 @@ struct Sampling {
 }
 @group(0) @binding(4) var<storage, read> s: Sampling;
 // Per token: times generated (bits 0..30) and seen in prompt or output (bit 31); then [n] = draws so far.
-@group(0) @binding(5) var<storage, read_write> state: array<u32>;
-@group(0) @binding(6) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<u32, STATE_LEN>;
+@group(0) @binding(6) var<storage, read> bias: array<f32, VOCAB>;
 
 override WG: u32 = 256u;
 var<workgroup> red_f: array<f32, WG>;
 var<workgroup> red_u: array<u32, WG>;
 var<workgroup> pick_t: u32;
+var<workgroup> hist: array<atomic<u32>, 256>;
+var<workgroup> digit: vec2<u32>;
+// top-p over at most CAP survivors of top-k: their keys and their exp((x - max) / t).
+const CAP: u32 = 256u;
+var<workgroup> cand_k: array<u32, CAP>;
+var<workgroup> cand_e: array<f32, CAP>;
+var<workgroup> n_cand: atomic<u32>;
+var<workgroup> n_cand_u: u32;
 
 const SEEN: u32 = 0x80000000u;
 
@@ -47,17 +60,6 @@ fn sum_f(lid: u32, v: f32) -> f32 {
     workgroupBarrier();
   }
   let r = workgroupUniformLoad(&red_f[0]);
-  return r;
-}
-
-fn sum_u(lid: u32, v: u32) -> u32 {
-  red_u[lid] = v;
-  workgroupBarrier();
-  for (var st = WG >> 1u; st > 0u; st >>= 1u) {
-    if (lid < st) { red_u[lid] += red_u[lid + st]; }
-    workgroupBarrier();
-  }
-  let r = workgroupUniformLoad(&red_u[0]);
   return r;
 }
 
@@ -87,6 +89,68 @@ fn pcg(v: u32) -> u32 {
   let st = v * 747796405u + 2891336453u;
   let w = ((st >> ((st >> 28u) + 4u)) ^ st) * 277803737u;
   return (w >> 22u) ^ w;
+}
+
+// The k-th largest key of the logits (0 < k < n): a radix select, one byte at a time from the top; `prefix` holds the
+// bytes fixed so far, `need` how many keys at or above the cut are still to be found among those that match it.
+fn kth_key(lid: u32, k: u32) -> u32 {
+  var prefix = 0u;
+  var need = k;
+  for (var shift = 24u; shift < 32u; shift -= 8u) {
+    for (var b = lid; b < 256u; b += WG) { atomicStore(&hist[b], 0u); }
+    workgroupBarrier();
+    // The bytes above this one (none for the top byte: a shift by 32 would be a shift by 0 in WGSL).
+    let above = select(0xffffffffu << (shift + 8u), 0u, shift == 24u);
+    for (var i = lid; i < params.n; i += WG) {
+      let kk = key(logits[i]);
+      if ((kk & above) == prefix) { atomicAdd(&hist[(kk >> shift) & 0xffu], 1u); }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      // The highest byte value d whose count, added to the counts of the bytes above it, reaches `need`.
+      var acc = 0u;
+      var d = 255u;
+      loop {
+        let c = atomicLoad(&hist[d]);
+        if (acc + c >= need || d == 0u) { break; }
+        acc += c;
+        d -= 1u;
+      }
+      digit = vec2<u32>(prefix | (d << shift), need - acc);
+    }
+    let r = workgroupUniformLoad(&digit);
+    prefix = r.x;
+    need = r.y;
+  }
+  return prefix;
+}
+
+// Copies the tokens with key >= cut (their keys and exp((x - mx) / t)) into cand_k / cand_e; returns how many there
+// are (those past CAP are counted, not copied).
+fn gather_survivors(lid: u32, cut: u32, mx: f32, t: f32) -> u32 {
+  if (lid == 0u) { atomicStore(&n_cand, 0u); }
+  workgroupBarrier();
+  for (var i = lid; i < params.n; i += WG) {
+    let x = logits[i];
+    let kk = key(x);
+    if (kk >= cut) {
+      let j = atomicAdd(&n_cand, 1u);
+      if (j < CAP) {
+        cand_k[j] = kk;
+        cand_e[j] = exp((x - mx) / t);
+      }
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) { n_cand_u = atomicLoad(&n_cand); }
+  return workgroupUniformLoad(&n_cand_u);
+}
+
+// Mass of the copied survivors with key >= k.
+fn mass_of_survivors(lid: u32, nc: u32, k: u32) -> f32 {
+  var z = 0.0;
+  for (var j = lid; j < nc; j += WG) { if (cand_k[j] >= k) { z += cand_e[j]; } }
+  return sum_f(lid, z);
 }
 
 // Mass of the tokens with key >= k (exp relative to the max, at temperature t).
@@ -134,23 +198,26 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     return;
   }
 
-  // top-k: the largest key K with at least k tokens at or above it.
+  // top-k: the largest key K with at least k tokens at or above it, i.e. the k-th largest key.
   var cut = 0u;
-  if (s.top_k > 0u && s.top_k < n) {
-    for (var b = 31; b >= 0; b--) {
-      let cand = cut | (1u << u32(b));
-      var c = 0u;
-      for (var i = lid; i < n; i += WG) { if (key(logits[i]) >= cand) { c++; } }
-      if (sum_u(lid, c) >= s.top_k) { cut = cand; }
-    }
-  }
+  if (s.top_k > 0u && s.top_k < n) { cut = kth_key(lid, s.top_k); }
   // top-p over the top-k set: the largest key whose tokens at or above it hold at least top_p of its mass.
   if (s.top_p < 1.0) {
-    let goal = s.top_p * mass(lid, cut, mx, t);
+    var nc = CAP + 1u;
+    if (cut > 0u) { nc = gather_survivors(lid, cut, mx, t); }
     var kp = 0u;
-    for (var b = 31; b >= 0; b--) {
-      let cand = kp | (1u << u32(b));
-      if (mass(lid, max(cand, cut), mx, t) >= goal) { kp = cand; }
+    if (nc <= CAP) {
+      let goal = s.top_p * mass_of_survivors(lid, nc, cut);
+      for (var b = 31; b >= 0; b--) {
+        let cand = kp | (1u << u32(b));
+        if (mass_of_survivors(lid, nc, max(cand, cut)) >= goal) { kp = cand; }
+      }
+    } else {
+      let goal = s.top_p * mass(lid, cut, mx, t);
+      for (var b = 31; b >= 0; b--) {
+        let cand = kp | (1u << u32(b));
+        if (mass(lid, max(cand, cut), mx, t) >= goal) { kp = cand; }
+      }
     }
     cut = max(cut, kp);
   }

@@ -28,6 +28,7 @@ export class GpuSampler {
     const bias = own(k.device.createBuffer({ label: 'sample.bias', size: vocab * 4, usage }));
     const dispatch = await k.make('sample', {
       label: 'sample', params: new Uint32Array([vocab, 0, 0, 0]).buffer, constants: { WG: k.tuning.argmaxWG },
+      lengths: { VOCAB: vocab, STATE_LEN: vocab + 1 },
       buffers: { 2: logits, 3: result, 4: options, 5: state, 6: bias }, grid: () => [1, 1, 1],
     });
     return new GpuSampler(k.device, vocab, options, state, bias, dispatch);

@@ -27,6 +27,8 @@ const CASES: [string, SamplingOptions][] = [
   ['T 2 with the default top-k 40, top-p 0.95', { temperature: 2 }],
   ['T 3, top-k off, top-p 0.9, min-p 0.02', { temperature: 3, topK: 0, topP: 0.9, minP: 0.02 }],
   ['T 2, top-k 6, top-p off', { temperature: 2, topK: 6, topP: 1 }],
+  // More top-k survivors than sample.wgsl copies to workgroup memory (CAP 256): top-p over all the logits with a cut.
+  ['T 2, top-k 300, top-p 0.8', { temperature: 2, topK: 300, topP: 0.8 }],
   ['penalties and bias (repetition 1.5, presence 0.5, bias +3/-100)', { temperature: 2, topK: 0, topP: 1, repetitionPenalty: 1.5, presencePenalty: 0.5, logitBias: { 400: 3, 301: -100 } }],
 ];
 
