@@ -1,8 +1,8 @@
 // What a request's log-probs need, computed where the logits are (runtime/gpu-logprobs.ts), so a step reads back one
 // small record instead of vocab × 4 bytes. Runs before the pick (mask, argmax or draw change the logits in place):
 // the softmax's max and Σ exp(x − max) over the raw logits (the host takes lse = max + ln Σ in f64), the TOP largest
-// logits with their ids, exact (the TOP-th largest key by a 4-pass radix select over order-preserving keys, so nothing
-// is sorted; ties go to the lower index, as runtime/sampler.ts topKIndices), and a copy of the raw logits.
+// logits with their ids, exact (the TOP-th largest key by radix_select.wgsl, so nothing is sorted; ties go to the
+// lower index, as runtime/sampler.ts topKIndices), and a copy of the raw logits.
 // CHOSEN runs after the pick and records the picked token and its raw logit from that copy.
 // Record (u32 words): [0] max, [1] Σ, [2] picked token's logit, [3] picked token, [4 + 2j] id, [5 + 2j] logit (j < TOP,
 // unordered: the host sorts them).
@@ -25,17 +25,9 @@ fn main() {
 
 override WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
-var<workgroup> hist: array<atomic<u32>, 256>;
 var<workgroup> above: array<u32, WG>;
 var<workgroup> equal: array<u32, WG>;
-var<workgroup> pick_key: u32;
-var<workgroup> pick_need: u32;
-
-// Order-preserving key: a < b as floats ⇔ key(a) < key(b) as u32.
-fn order_key(v: f32) -> u32 {
-  let b = bitcast<u32>(v);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
+var<workgroup> n_above_w: u32;
 
 fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
   red[lid] = v;
@@ -68,40 +60,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   let total = reduce(lid, z, false);
 
-  // Radix select, 8 bits a pass from the top: `prefix` is the key of the top-th largest once the 4 passes are done,
-  // `need` how many of the tokens with exactly that key belong to the top (the rest of it lies strictly above).
+  // The top-th largest key (`prefix`) and how many of the tokens with exactly that key belong to the top (`need`;
+  // the rest of the top lies strictly above it).
   let top = min(params.top, n);
-  var prefix = 0u;
-  var known = 0u;
-  var need = top;
   if (top > 0u) {
-    for (var round = 0u; round < 4u; round++) {
-      let shift = 24u - 8u * round;
-      for (var b = lid; b < 256u; b += WG) { atomicStore(&hist[b], 0u); }
+    var sel = vec2<u32>(0u, top);
+    for (var shift = 24u; shift < 32u; shift -= 8u) {
+      radix_clear(lid, WG);
       workgroupBarrier();
-      for (var i = lid; i < n; i += WG) {
-        let k = order_key(logits[i]);
-        if ((k & known) == prefix) { atomicAdd(&hist[(k >> shift) & 0xffu], 1u); }
-      }
+      for (var i = lid; i < n; i += WG) { radix_count(order_key(logits[i]), sel, shift); }
       workgroupBarrier();
-      if (lid == 0u) {
-        var cum = 0u;
-        var digit = 0u;
-        for (var b = 255i; b >= 0i; b--) {
-          let h = atomicLoad(&hist[u32(b)]);
-          if (cum + h >= need) {
-            digit = u32(b);
-            break;
-          }
-          cum += h;
-        }
-        pick_key = prefix | (digit << shift);
-        pick_need = need - cum;
-      }
-      prefix = workgroupUniformLoad(&pick_key);
-      need = workgroupUniformLoad(&pick_need);
-      known |= 0xffu << shift;
+      sel = radix_next(lid, sel, shift);
     }
+    let prefix = sel.x;
+    let need = sel.y;
 
     // Each thread's contiguous slice: tokens above the key all go in; tokens at it in index order until `need`.
     let chunk = (n + WG - 1u) / WG;
@@ -127,9 +99,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         sa += ta;
         se += te;
       }
-      pick_key = sa; // tokens strictly above: the slots before the tied ones
+      n_above_w = sa; // tokens strictly above: the slots before the tied ones
     }
-    let n_above = workgroupUniformLoad(&pick_key);
+    let n_above = workgroupUniformLoad(&n_above_w);
     var sa = above[lid];
     var se = equal[lid];
     for (var i = lo; i < hi; i++) {

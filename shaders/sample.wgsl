@@ -2,8 +2,8 @@
 // logit bias → repetition penalty (seen tokens) → frequency/presence penalties (counts) → temperature → top-k →
 // top-p → min-p → a seeded draw; at temperature 0, the argmax of the adjusted logits instead. One workgroup. The kept
 // set is always {x ≥ cut} for one threshold, because top-k, top-p and min-p each keep a prefix of the tokens sorted by
-// logit, so nothing is sorted: top-k's cut is the k-th largest order-preserving 32-bit key, found 8 bits at a time
-// (4 passes over the logits, each a 256-bin histogram of the next byte among the keys that match so far); top-p's is
+// logit, so nothing is sorted: top-k's cut is the k-th largest order-preserving 32-bit key (radix_select.wgsl: 4
+// passes over the logits); top-p's is
 // built bit by bit (32 parallel sums of the mass at or above a candidate key), over the top-k survivors copied into
 // workgroup memory when they are at most CAP (the defaults' top-k 40), else over all the logits. The draw walks the
 // kept tokens in index order (the same distribution as the CPU's walk in probability order). Ties at a top-k cut
@@ -35,8 +35,6 @@ override WG: u32 = 256u;
 var<workgroup> red_f: array<f32, WG>;
 var<workgroup> red_u: array<u32, WG>;
 var<workgroup> pick_t: u32;
-var<workgroup> hist: array<atomic<u32>, 256>;
-var<workgroup> digit: vec2<u32>;
 // top-p over at most CAP survivors of top-k: their keys and their exp((x - max) / t).
 const CAP: u32 = 256u;
 var<workgroup> cand_k: array<u32, CAP>;
@@ -46,11 +44,6 @@ var<workgroup> n_cand_u: u32;
 
 const SEEN: u32 = 0x80000000u;
 
-// Order-preserving key: a < b as floats ⇔ key(a) < key(b) as u32.
-fn key(v: f32) -> u32 {
-  let b = bitcast<u32>(v);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
 
 fn sum_f(lid: u32, v: f32) -> f32 {
   red_f[lid] = v;
@@ -91,38 +84,17 @@ fn pcg(v: u32) -> u32 {
   return (w >> 22u) ^ w;
 }
 
-// The k-th largest key of the logits (0 < k < n): a radix select, one byte at a time from the top; `prefix` holds the
-// bytes fixed so far, `need` how many keys at or above the cut are still to be found among those that match it.
+// The k-th largest key of the logits (0 < k < n).
 fn kth_key(lid: u32, k: u32) -> u32 {
-  var prefix = 0u;
-  var need = k;
+  var sel = vec2<u32>(0u, k);
   for (var shift = 24u; shift < 32u; shift -= 8u) {
-    for (var b = lid; b < 256u; b += WG) { atomicStore(&hist[b], 0u); }
+    radix_clear(lid, WG);
     workgroupBarrier();
-    // The bytes above this one (none for the top byte: a shift by 32 would be a shift by 0 in WGSL).
-    let above = select(0xffffffffu << (shift + 8u), 0u, shift == 24u);
-    for (var i = lid; i < params.n; i += WG) {
-      let kk = key(logits[i]);
-      if ((kk & above) == prefix) { atomicAdd(&hist[(kk >> shift) & 0xffu], 1u); }
-    }
+    for (var i = lid; i < params.n; i += WG) { radix_count(order_key(logits[i]), sel, shift); }
     workgroupBarrier();
-    if (lid == 0u) {
-      // The highest byte value d whose count, added to the counts of the bytes above it, reaches `need`.
-      var acc = 0u;
-      var d = 255u;
-      loop {
-        let c = atomicLoad(&hist[d]);
-        if (acc + c >= need || d == 0u) { break; }
-        acc += c;
-        d -= 1u;
-      }
-      digit = vec2<u32>(prefix | (d << shift), need - acc);
-    }
-    let r = workgroupUniformLoad(&digit);
-    prefix = r.x;
-    need = r.y;
+    sel = radix_next(lid, sel, shift);
   }
-  return prefix;
+  return sel.x;
 }
 
 // Copies the tokens with key >= cut (their keys and exp((x - mx) / t)) into cand_k / cand_e; returns how many there
@@ -132,7 +104,7 @@ fn gather_survivors(lid: u32, cut: u32, mx: f32, t: f32) -> u32 {
   workgroupBarrier();
   for (var i = lid; i < params.n; i += WG) {
     let x = logits[i];
-    let kk = key(x);
+    let kk = order_key(x);
     if (kk >= cut) {
       let j = atomicAdd(&n_cand, 1u);
       if (j < CAP) {
@@ -158,7 +130,7 @@ fn mass(lid: u32, k: u32, mx: f32, t: f32) -> f32 {
   var z = 0.0;
   for (var i = lid; i < params.n; i += WG) {
     let x = logits[i];
-    if (key(x) >= k) { z += exp((x - mx) / t); }
+    if (order_key(x) >= k) { z += exp((x - mx) / t); }
   }
   return sum_f(lid, z);
 }
@@ -222,8 +194,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     cut = max(cut, kp);
   }
   // min-p: probability at least min_p × the top token's, i.e. x >= max + t·ln(min_p).
-  if (s.min_p > 0.0) { cut = max(cut, key(mx + t * log(s.min_p))); }
-  // Never a masked token (-inf, runtime/token-mask.ts): key(-inf) + 1 is the smallest finite key.
+  if (s.min_p > 0.0) { cut = max(cut, order_key(mx + t * log(s.min_p))); }
+  // Never a masked token (-inf, runtime/token-mask.ts): order_key(-inf) + 1 is the smallest finite key.
   cut = max(cut, 0x00800000u);
 
   // The draw: u in [0, total), found by each thread summing its own contiguous slice, then a walk in one slice.
@@ -233,7 +205,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var part = 0.0;
   for (var i = lo; i < hi; i++) {
     let x = logits[i];
-    if (key(x) >= cut) { part += exp((x - mx) / t); }
+    if (order_key(x) >= cut) { part += exp((x - mx) / t); }
   }
   red_f[lid] = part;
   workgroupBarrier();
@@ -261,7 +233,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var pick = 0xffffffffu;
     for (var i = lo; i < hi; i++) {
       let x = logits[i];
-      if (key(x) >= cut) {
+      if (order_key(x) >= cut) {
         pick = i;
         r -= exp((x - mx) / t);
         if (r < 0.0) { break; }

@@ -19,6 +19,7 @@ import activations from '../../shaders/activations.wgsl?raw';
 import loraMerge from '../../shaders/lora_merge.wgsl?raw';
 import kv from '../../shaders/kv.wgsl?raw';
 import kvStore from '../../shaders/kv_store.wgsl?raw';
+import radixSelect from '../../shaders/radix_select.wgsl?raw';
 import decodeLayer from '../../shaders/decode_layer.wgsl?raw';
 
 /** One WGSL file per block weight format (shaders/formats/<id>.wgsl), keyed by the format table's id. */
@@ -33,7 +34,7 @@ export function formatSource(id: string): string | undefined {
 /**
  * Every kernel, one WGSL file each, and the shared pieces it includes (after common.wgsl): weights.wgsl (it reads a
  * weight matrix), rotary.wgsl (it rotates RoPE pairs), linear_out.wgsl (it writes a projection's output),
- * activations.wgsl (GELU, tanh soft-capping), kv.wgsl (KV-cache formats).
+ * activations.wgsl (GELU, tanh soft-capping), kv.wgsl (KV-cache formats), radix_select.wgsl (the k-th largest key).
  */
 const KERNELS = {
   matvec: { src: matvec, includes: [weights, rotary, activations, linearOut] },
@@ -45,8 +46,8 @@ const KERNELS = {
   kv_store: { src: kvStore, includes: [kv] },
   decode_layer: { src: decodeLayer, includes: [weights, rotary, kv] },
   argmax: { src: argmax, includes: [] },
-  sample: { src: sample, includes: [] },
-  logprobs: { src: logprobs, includes: [] },
+  sample: { src: sample, includes: [radixSelect] },
+  logprobs: { src: logprobs, includes: [radixSelect] },
   token_mask: { src: tokenMask, includes: [] },
   layernorm: { src: layernorm, includes: [] },
   pool: { src: pool, includes: [] },
