@@ -8,7 +8,9 @@
 // unordered: the host sorts them).
 struct Params { n: u32, top: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(3) var<storage, read_write> raw: array<f32>;
+// The logit arrays' length is fixed (VOCAB, Kernels.make `lengths`): a runtime-sized array's robustness clamp costs an
+// integer division per lane per load on SwiftShader (BENCHMARKS.md round 7), and this kernel reads every logit 7 times.
+@group(0) @binding(3) var<storage, read_write> raw: array<f32, VOCAB>;
 @group(0) @binding(4) var<storage, read_write> rec: array<u32>;
 
 #if CHOSEN
@@ -21,7 +23,7 @@ fn main() {
   if (t < params.n) { rec[2] = bitcast<u32>(raw[t]); }
 }
 #else
-@group(0) @binding(2) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> logits: array<f32, VOCAB>;
 
 override WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;

@@ -29,9 +29,9 @@ export class GpuLogprobs {
     const params = new Uint32Array([vocab, LOGPROB_TOP, 0, 0]).buffer;
     const [stats, chosen] = await Promise.all([
       k.make('logprobs', {
-        label: 'logprobs', params, constants: { WG: k.tuning.argmaxWG }, buffers: { 2: logits, 3: raw, 4: record }, grid: () => [1, 1, 1],
+        label: 'logprobs', params, constants: { WG: k.tuning.argmaxWG }, lengths: { VOCAB: vocab }, buffers: { 2: logits, 3: raw, 4: record }, grid: () => [1, 1, 1],
       }),
-      k.make('logprobs', { label: 'logprobs.chosen', defines: ['CHOSEN'], params, buffers: { 3: raw, 4: record, 5: token }, grid: () => [1, 1, 1] }),
+      k.make('logprobs', { label: 'logprobs.chosen', defines: ['CHOSEN'], params, lengths: { VOCAB: vocab }, buffers: { 3: raw, 4: record, 5: token }, grid: () => [1, 1, 1] }),
     ]);
     return new GpuLogprobs(record, stats, chosen);
   }
