@@ -3,11 +3,10 @@
 // top-p → min-p → a seeded draw; at temperature 0, the argmax of the adjusted logits instead. One workgroup. The kept
 // set is always {x ≥ cut} for one threshold, because top-k, top-p and min-p each keep a prefix of the tokens sorted by
 // logit, so nothing is sorted: top-k's cut is the k-th largest order-preserving 32-bit key (radix_select.wgsl: 4
-// passes over the logits); top-p's is
-// built bit by bit (32 parallel sums of the mass at or above a candidate key), over the top-k survivors copied into
-// workgroup memory when they are at most CAP (the defaults' top-k 40), else over all the logits. The draw walks the
-// kept tokens in index order (the same distribution as the CPU's walk in probability order). Ties at a top-k cut
-// keep every tied token (the CPU keeps the lower indices).
+// passes over the logits); top-p's is built bit by bit (32 parallel sums of the mass at or above a candidate key),
+// over the top-k survivors copied into workgroup memory when they are at most CAP (the defaults' top-k 40), else over
+// all the logits. The draw walks the kept tokens in index order (the same distribution as the CPU's walk in
+// probability order). Ties at a top-k cut keep every tied token (the CPU keeps the lower indices).
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 // Adjusted in place (bias, penalties): the sampled path never reads the logits back. The arrays' lengths are fixed
