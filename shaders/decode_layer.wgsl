@@ -10,8 +10,9 @@
 // offsets 0, off_o, off_gu, off_down. norms: [attn_norm; ffn_norm]. KV cache rows [ctx, kvd] in any of kv.wgsl's
 // formats (f32: vec4s here; KV_F16, KV_Q8: u32 words, read and written with kv.wgsl's functions).
 // The new K/V row is written to the cache and read back from workgroup memory (never from storage within the
-// dispatch), rounded there to what the cache holds (as the separate dispatches read it back from the cache). Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one
-// invocation per head walking the keys (as attention.wgsl SERIAL);
+// dispatch), rounded there to what the cache holds (as the separate dispatches read it back from the cache).
+// Whole-head RoPE of adjacent pairs only (GGUF llama); attention is causal over all cached keys, one invocation per
+// head walking the keys (as attention.wgsl SERIAL);
 // HEAD_REGS (head_dim <= 16): the head's q and output stay in registers across the keys.
 // SUBGROUPS: the two RMS sums reduce with subgroupAdd (one value per subgroup through workgroup memory) instead of
 // every invocation summing all WG partials.

@@ -1,7 +1,7 @@
 // KV-cache storage formats, read by attention.wgsl and decode_layer.wgsl (KV_F16 / KV_Q8: k_load4, v_load4, k_load,
 // v_load below, over the caches the kernel declares as `kc` and `vc`, u32 words) and written by kv_store.wgsl and
-// decode_layer.wgsl (kv_round_f16, kv_q8_block). A cache is [ctx, kv_dim] position-major; row j of a format:
-//   f32 (no define): kv_dim f32 (attention reads those directly).
+// decode_layer.wgsl (kv_f16_pair, kv_q8_block). A cache is [ctx, kv_dim] position-major; row j of a format:
+//   f32 (no define): kv_dim f32 (the kernels read those directly).
 //   KV_F16: kv_dim f16, two per u32 (pack2x16float / unpack2x16float: core WGSL, no `shader-f16` needed).
 //   KV_Q8: ggml Q8_0 blocks of 32 values: kv_dim int8 (4 per u32), then kv_dim / 32 f32 scales, each the f16 value
 //     of the block's scale (d = amax / 127 rounded to f16, as ggml stores it) held in an f32 word, so two blocks
@@ -68,8 +68,9 @@ fn round_f16(d: f32) -> f32 {
   return bitcast<f32>((u + 0xfffu + ((u >> 13u) & 1u)) & 0xffffe000u);
 }
 
-// KV_F16: a pair of values as the cache holds them (rounded to f16 to nearest even, then packed: exact), and their
-// f32 values, for a kernel that also keeps the row it wrote (decode_layer's current key and value).
+// KV_F16: a pair of values as the cache holds them: rounded to f16, to nearest even, here (packing them is then exact,
+// whatever rounding the implementation's pack2x16float does), kept in f32 for a kernel that also uses the row it
+// wrote (decode_layer's current key and value). Every f16 cache write goes through it.
 fn kv_f16_pair(x: vec2<f32>) -> vec2<f32> {
   return sign(x) * vec2<f32>(round_f16(abs(x.x)), round_f16(abs(x.y)));
 }

@@ -52,6 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var pair: vec2<f32>;
   if (is_v) { pair = vec2<f32>(v_new[e], v_new[e + 1u]); } else { pair = vec2<f32>(k_new[e], k_new[e + 1u]); }
   let w = kv_word(row, 2u * u, params.kv_dim);
-  if (is_v) { vc[w] = pack2x16float(pair); } else { kc[w] = pack2x16float(pair); }
+  let packed = pack2x16float(kv_f16_pair(pair));
+  if (is_v) { vc[w] = packed; } else { kc[w] = packed; }
 #endif
 }
